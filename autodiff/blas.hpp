@@ -1,0 +1,17 @@
+// The one door to BLAS. Row-major GEMM with transpose flags, so no transposed copy is ever made.
+#pragma once
+
+#include <cstddef>
+
+namespace vk::blas {
+
+// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, all row-major with leading dimensions.
+template <class T>
+void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
+          const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc);
+
+// Threads OpenBLAS may use for one GEMM.
+void set_threads(int threads);
+int threads();
+
+}  // namespace vk::blas

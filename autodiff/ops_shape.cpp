@@ -1,0 +1,83 @@
+// Joining and cutting along the feature axis (columns): the label of a CVAE, the two heads of
+// an encoder. Row-major columns are not contiguous, so each is one strided copy.
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "autodiff/ops.hpp"
+#include "autodiff/ops_backward.hpp"
+
+namespace vk {
+
+template <class T>
+Var<T> concat_cols(Var<T> a, Var<T> b) {
+  if (a.rows() != b.rows())
+    throw std::invalid_argument(fmt::format("concat_cols: [{}x{}] and [{}x{}] differ in rows",
+                                            a.rows(), a.cols(), b.rows(), b.cols()));
+  const std::size_t m = a.rows(), na = a.cols(), nb = b.cols(), n = na + nb;
+  Var<T> y = a.tape->push(Op::concat_cols, {a, b}, m, n);
+  const T* pa = a.node().value;
+  const T* pb = b.node().value;
+  T* out = y.node().value;
+  for (std::size_t i = 0; i < m; ++i) {
+    std::copy(pa + i * na, pa + (i + 1) * na, out + i * n);
+    std::copy(pb + i * nb, pb + (i + 1) * nb, out + i * n + na);
+  }
+  return y;
+}
+
+template <class T>
+Var<T> slice_cols(Var<T> x, std::size_t begin, std::size_t end) {
+  if (begin >= end || end > x.cols())
+    throw std::invalid_argument(fmt::format("slice_cols: columns [{}, {}) of a [{}x{}] matrix",
+                                            begin, end, x.rows(), x.cols()));
+  const std::size_t m = x.rows(), n = x.cols(), w = end - begin;
+  Var<T> y = x.tape->push(Op::slice_cols, {x}, m, w, T(0), std::int32_t(begin));
+  const T* in = x.node().value;
+  T* out = y.node().value;
+  for (std::size_t i = 0; i < m; ++i) std::copy(in + i * n + begin, in + i * n + end, out + i * w);
+  return y;
+}
+
+template <class T>
+std::pair<Var<T>, Var<T>> split_cols(Var<T> x, std::size_t at) {
+  return {slice_cols(x, 0, at), slice_cols(x, at, x.cols())};
+}
+
+namespace detail {
+
+template <class T>
+void backward_concat_cols(Tape<T>& t, const Node<T>& y) {
+  const Node<T>& a = t.node(y.in[0]);
+  const Node<T>& b = t.node(y.in[1]);
+  const std::size_t m = y.rows, n = y.cols, na = a.cols, nb = b.cols;
+  for (std::size_t i = 0; i < m; ++i) {
+    const T* g = y.grad + i * n;
+    if (a.grad)
+      for (std::size_t j = 0; j < na; ++j) a.grad[i * na + j] += g[j];
+    if (b.grad)
+      for (std::size_t j = 0; j < nb; ++j) b.grad[i * nb + j] += g[na + j];
+  }
+}
+
+template <class T>
+void backward_slice_cols(Tape<T>& t, const Node<T>& y) {
+  const Node<T>& x = t.node(y.in[0]);
+  if (!x.grad) return;
+  const std::size_t m = y.rows, w = y.cols, n = x.cols, begin = std::size_t(y.iaux);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < w; ++j) x.grad[i * n + begin + j] += y.grad[i * w + j];
+}
+
+}  // namespace detail
+
+#define VK_SHAPE(T)                                                      \
+  template Var<T> concat_cols(Var<T>, Var<T>);                           \
+  template Var<T> slice_cols(Var<T>, std::size_t, std::size_t);          \
+  template std::pair<Var<T>, Var<T>> split_cols(Var<T>, std::size_t);    \
+  template void detail::backward_concat_cols(Tape<T>&, const Node<T>&);  \
+  template void detail::backward_slice_cols(Tape<T>&, const Node<T>&);
+VK_INSTANTIATE_FLOAT_DOUBLE(VK_SHAPE)
+
+}  // namespace vk

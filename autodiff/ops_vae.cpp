@@ -1,0 +1,198 @@
+// The VAE objective's fused ops. Fusing keeps them stable (softplus form of the Bernoulli
+// likelihood, log-variance parameterisation) and makes each one pass over the batch.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "autodiff/ops.hpp"
+#include "autodiff/ops_backward.hpp"
+
+namespace vk {
+namespace {
+
+template <class T>
+void require_same_shape(const char* op, Var<T> a, Var<T> b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols())
+    throw std::invalid_argument(fmt::format("{}: shapes [{}x{}] and [{}x{}] differ", op, a.rows(),
+                                            a.cols(), b.rows(), b.cols()));
+}
+
+template <class T>
+T softplus(T x) { return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))); }
+template <class T>
+T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
+
+// exp(-log_var) for a block of columns, so the per-feature form costs one exp per column.
+constexpr std::size_t kBlock = 256;
+template <class T>
+void inverse_variances(const Node<T>& lv, std::size_t j0, std::size_t j1, std::array<T, kBlock>& out) {
+  for (std::size_t j = j0; j < j1; ++j) out[j - j0] = std::exp(-lv.value[lv.cols == 1 ? 0 : j]);
+}
+
+}  // namespace
+
+template <class T>
+Var<T> reparameterize(Var<T> mu, Var<T> logvar, Var<T> eps) {
+  require_same_shape("reparameterize", mu, logvar);
+  require_same_shape("reparameterize", mu, eps);
+  Var<T> z = mu.tape->push(Op::reparameterize, {mu, logvar, eps}, mu.rows(), mu.cols());
+  auto out = z.value();
+  xt::noalias(out) = mu.value() + xt::exp(T(0.5) * logvar.value()) * eps.value();
+  return z;
+}
+
+template <class T>
+Var<T> gaussian_kl(Var<T> mu, Var<T> logvar) {
+  require_same_shape("gaussian_kl", mu, logvar);
+  const std::size_t m = mu.rows(), k = mu.cols();
+  Var<T> y = mu.tape->push(Op::gaussian_kl, {mu, logvar}, m, 1);
+  const T* pm = mu.node().value;
+  const T* pl = logvar.node().value;
+  T* out = y.node().value;
+  for (std::size_t i = 0; i < m; ++i) {
+    T s = 0;
+    for (std::size_t j = 0; j < k; ++j) {
+      const T u = pm[i * k + j], l = pl[i * k + j];
+      s += std::exp(l) + u * u - T(1) - l;
+    }
+    out[i] = T(0.5) * s;
+  }
+  return y;
+}
+
+template <class T>
+Var<T> bernoulli_loglik(Var<T> logits, Var<T> x) {
+  require_same_shape("bernoulli_loglik", logits, x);
+  const std::size_t m = x.rows(), d = x.cols();
+  Var<T> y = x.tape->push(Op::bernoulli_loglik, {logits, x}, m, 1);
+  const T* pl = logits.node().value;
+  const T* px = x.node().value;
+  T* out = y.node().value;
+  for (std::size_t i = 0; i < m; ++i) {
+    T s = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const T l = pl[i * d + j];
+      s += px[i * d + j] * l - softplus(l);
+    }
+    out[i] = s;
+  }
+  return y;
+}
+
+template <class T>
+Var<T> gaussian_loglik(Var<T> mean, Var<T> x, Var<T> log_var) {
+  require_same_shape("gaussian_loglik", mean, x);
+  if (log_var.rows() != 1 || (log_var.cols() != 1 && log_var.cols() != x.cols()))
+    throw std::invalid_argument(fmt::format(
+        "gaussian_loglik: log_var must be [1x1] or [1x{}], got [{}x{}]", x.cols(),
+        log_var.rows(), log_var.cols()));
+  const std::size_t m = x.rows(), d = x.cols();
+  Var<T> y = x.tape->push(Op::gaussian_loglik, {mean, x, log_var}, m, 1);
+  const Node<T>& lv = log_var.node();
+  const T* pm = mean.node().value;
+  const T* px = x.node().value;
+  T* out = y.node().value;
+  T log_terms = 0;  // sum_j (lv_j + log 2 pi), the same for every row
+  for (std::size_t j = 0; j < d; ++j) log_terms += lv.value[lv.cols == 1 ? 0 : j];
+  log_terms += T(d) * std::log(T(2) * std::numbers::pi_v<T>);
+  std::fill(out, out + m, T(-0.5) * log_terms);
+  std::array<T, kBlock> inv;
+  for (std::size_t j0 = 0; j0 < d; j0 += kBlock) {
+    const std::size_t j1 = std::min(d, j0 + kBlock);
+    inverse_variances(lv, j0, j1, inv);
+    for (std::size_t i = 0; i < m; ++i) {
+      T s = 0;
+      for (std::size_t j = j0; j < j1; ++j) {
+        const T r = px[i * d + j] - pm[i * d + j];
+        s += r * r * inv[j - j0];
+      }
+      out[i] -= T(0.5) * s;
+    }
+  }
+  return y;
+}
+
+namespace detail {
+
+template <class T>
+void backward_reparameterize(Tape<T>& t, const Node<T>& z) {
+  const Node<T>& mu = t.node(z.in[0]);
+  const Node<T>& lv = t.node(z.in[1]);
+  const Node<T>& eps = t.node(z.in[2]);
+  const std::size_t size = z.size();
+  for (std::size_t e = 0; e < size; ++e) {
+    const T g = z.grad[e], sd = std::exp(T(0.5) * lv.value[e]);
+    if (mu.grad) mu.grad[e] += g;
+    if (lv.grad) lv.grad[e] += g * T(0.5) * sd * eps.value[e];
+    if (eps.grad) eps.grad[e] += g * sd;
+  }
+}
+
+template <class T>
+void backward_gaussian_kl(Tape<T>& t, const Node<T>& y) {
+  const Node<T>& mu = t.node(y.in[0]);
+  const Node<T>& lv = t.node(y.in[1]);
+  const std::size_t m = mu.rows, k = mu.cols;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::size_t e = i * k + j;
+      if (mu.grad) mu.grad[e] += y.grad[i] * mu.value[e];
+      if (lv.grad) lv.grad[e] += y.grad[i] * T(0.5) * (std::exp(lv.value[e]) - T(1));
+    }
+}
+
+template <class T>
+void backward_bernoulli_loglik(Tape<T>& t, const Node<T>& y) {
+  const Node<T>& l = t.node(y.in[0]);
+  const Node<T>& x = t.node(y.in[1]);
+  const std::size_t m = x.rows, d = x.cols;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      const std::size_t e = i * d + j;
+      if (l.grad) l.grad[e] += y.grad[i] * (x.value[e] - sigmoid(l.value[e]));
+      if (x.grad) x.grad[e] += y.grad[i] * l.value[e];
+    }
+}
+
+template <class T>
+void backward_gaussian_loglik(Tape<T>& t, const Node<T>& y) {
+  const Node<T>& mean = t.node(y.in[0]);
+  const Node<T>& x = t.node(y.in[1]);
+  const Node<T>& lv = t.node(y.in[2]);
+  const std::size_t m = x.rows, d = x.cols;
+  std::array<T, kBlock> inv;
+  for (std::size_t j0 = 0; j0 < d; j0 += kBlock) {
+    const std::size_t j1 = std::min(d, j0 + kBlock);
+    inverse_variances(lv, j0, j1, inv);
+    for (std::size_t i = 0; i < m; ++i) {
+      const T g = y.grad[i];
+      for (std::size_t j = j0; j < j1; ++j) {
+        const std::size_t e = i * d + j;
+        const T r = x.value[e] - mean.value[e], w = inv[j - j0];
+        if (mean.grad) mean.grad[e] += g * r * w;
+        if (x.grad) x.grad[e] -= g * r * w;
+        // d/dlv of -1/2 (r^2 e^{-lv} + lv) = 1/2 (r^2 e^{-lv} - 1)
+        if (lv.grad) lv.grad[lv.cols == 1 ? 0 : j] += g * T(0.5) * (r * r * w - T(1));
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+#define VK_VAE(T)                                                             \
+  template Var<T> reparameterize(Var<T>, Var<T>, Var<T>);                     \
+  template Var<T> gaussian_kl(Var<T>, Var<T>);                                \
+  template Var<T> bernoulli_loglik(Var<T>, Var<T>);                           \
+  template Var<T> gaussian_loglik(Var<T>, Var<T>, Var<T>);                    \
+  template void detail::backward_reparameterize(Tape<T>&, const Node<T>&);    \
+  template void detail::backward_gaussian_kl(Tape<T>&, const Node<T>&);       \
+  template void detail::backward_bernoulli_loglik(Tape<T>&, const Node<T>&);  \
+  template void detail::backward_gaussian_loglik(Tape<T>&, const Node<T>&);
+VK_INSTANTIATE_FLOAT_DOUBLE(VK_VAE)
+
+}  // namespace vk

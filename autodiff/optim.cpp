@@ -1,0 +1,83 @@
+#include "autodiff/optim.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace vk {
+
+template <class T>
+Sgd<T>::Sgd(ParameterStore<T>& store, SgdOptions<T> options)
+    : store_(store), options_(options), velocity_(options.momentum != T(0) ? store.size() : 0) {}
+
+template <class T>
+void Sgd<T>::step() {
+  auto p = store_.values();
+  auto g = store_.grads();
+  const SgdOptions<T>& o = options_;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    T d = g[i] + o.weight_decay * p[i];
+    if (o.momentum != T(0)) {
+      velocity_[i] = started_ ? o.momentum * velocity_[i] + d : d;
+      d = o.nesterov ? d + o.momentum * velocity_[i] : velocity_[i];
+    }
+    p[i] -= o.lr * d;
+  }
+  started_ = true;
+}
+
+template <class T>
+Adam<T>::Adam(ParameterStore<T>& store, AdamOptions<T> options)
+    : store_(store), options_(options), m_(store.size(), T(0)), v_(store.size(), T(0)) {}
+
+template <class T>
+void Adam<T>::step() {
+  if (m_.size() != store_.size())
+    throw std::logic_error("Adam: parameters were added after the optimizer was made");
+  ++t_;
+  const AdamOptions<T>& o = options_;
+  const T c1 = T(1) - std::pow(o.beta1, T(t_));
+  const T c2 = T(1) - std::pow(o.beta2, T(t_));
+  const T step = o.lr / c1;
+  const T root_c2 = std::sqrt(c2);
+  const T decay = o.decoupled ? T(1) - o.lr * o.weight_decay : T(1);
+  const T l2 = o.decoupled ? T(0) : o.weight_decay;
+  T* p = store_.values().data();
+  const T* g = store_.grads().data();
+  T* m = m_.data();
+  T* v = v_.data();
+  const std::size_t n = m_.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const T gi = g[i] + l2 * p[i];
+    m[i] = o.beta1 * m[i] + (T(1) - o.beta1) * gi;
+    v[i] = o.beta2 * v[i] + (T(1) - o.beta2) * gi * gi;
+    p[i] = decay * p[i] - step * m[i] / (std::sqrt(v[i]) / root_c2 + o.eps);
+  }
+}
+
+template <class T>
+T grad_norm(const ParameterStore<T>& store) {
+  T s = 0;
+  for (T g : store.grads()) s += g * g;
+  return std::sqrt(s);
+}
+
+template <class T>
+T clip_grad_norm(ParameterStore<T>& store, T max_norm) {
+  const T norm = grad_norm(store);
+  if (norm > max_norm) {
+    const T f = max_norm / (norm + T(1e-6));
+    for (T& g : store.grads()) g *= f;
+  }
+  return norm;
+}
+
+template class Sgd<float>;
+template class Sgd<double>;
+template class Adam<float>;
+template class Adam<double>;
+template float clip_grad_norm(ParameterStore<float>&, float);
+template double clip_grad_norm(ParameterStore<double>&, double);
+template float grad_norm(const ParameterStore<float>&);
+template double grad_norm(const ParameterStore<double>&);
+
+}  // namespace vk

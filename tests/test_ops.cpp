@@ -1,0 +1,206 @@
+// Every op: forward against a direct computation, and gradients against central differences.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "tests/gradcheck.hpp"
+
+using namespace vk;
+using vk::test::gradcheck;
+using vk::test::Input;
+using vk::test::random_matrix;
+using V = Var<double>;
+using Vs = std::vector<V>;
+
+namespace {
+
+constexpr double kTolerance = 1e-6;
+
+void require_gradients(const std::vector<Input>& inputs, const vk::test::Build& f,
+                       std::size_t max_elements = 400) {
+  auto r = gradcheck(inputs, f, max_elements);
+  INFO(r.worst);
+  CHECK(r.checked > 0);
+  CHECK(r.max_error <= kTolerance);
+}
+
+Rng& rng() {
+  static Rng r(42);
+  return r;
+}
+
+Input in(std::size_t rows, std::size_t cols, double lo = -1, double hi = 1) {
+  return {random_matrix(rng(), rows, cols, lo, hi), true};
+}
+Input kinked(std::size_t rows, std::size_t cols) {
+  return {vk::test::away_from_zero(rng(), rows, cols), true};
+}
+
+}  // namespace
+
+TEST_CASE("matmul and linear: values and gradients") {
+  Tape<double> t;
+  Matrix<double> a = {{1, 2, 3}, {4, 5, 6}}, b = {{1, 0}, {0, 1}, {1, 1}}, bias = {{10, 20}};
+  V y = linear(t.constant(a), t.constant(b), t.constant(bias));
+  CHECK(y.value() == Matrix<double>{{14, 25}, {20, 31}});
+  CHECK(matmul(t.constant(a), t.constant(b)).value() == Matrix<double>{{4, 5}, {10, 11}});
+  CHECK_THROWS_AS(matmul(t.constant(a), t.constant(a)), std::invalid_argument);
+
+  require_gradients({in(5, 7), in(7, 3)}, [](Tape<double>&, const Vs& v) { return matmul(v[0], v[1]); });
+  require_gradients({in(5, 7), in(7, 3), in(1, 3)},
+                    [](Tape<double>&, const Vs& v) { return linear(v[0], v[1], v[2]); });
+}
+
+TEST_CASE("broadcasting arithmetic: every shape pairing") {
+  const std::pair<std::size_t, std::size_t> shapes[] = {{4, 3}, {1, 3}, {4, 1}, {1, 1}};
+  for (auto [ra, ca] : shapes)
+    for (auto [rb, cb] : shapes) {
+      CAPTURE(ra); CAPTURE(ca); CAPTURE(rb); CAPTURE(cb);
+      require_gradients({in(ra, ca), in(rb, cb)}, [](Tape<double>&, const Vs& v) { return add(v[0], v[1]); });
+      require_gradients({in(ra, ca), in(rb, cb)}, [](Tape<double>&, const Vs& v) { return sub(v[0], v[1]); });
+      require_gradients({in(ra, ca), in(rb, cb)}, [](Tape<double>&, const Vs& v) { return mul(v[0], v[1]); });
+      require_gradients({in(ra, ca), in(rb, cb, 0.5, 2)},
+                        [](Tape<double>&, const Vs& v) { return div(v[0], v[1]); });
+    }
+  Tape<double> t;
+  Matrix<double> a = {{1, 2}, {3, 4}}, row = {{10, 20}}, col = {{1}, {2}};
+  CHECK((t.constant(a) + t.constant(row)).value() == Matrix<double>{{11, 22}, {13, 24}});
+  CHECK((t.constant(a) * t.constant(col)).value() == Matrix<double>{{1, 2}, {6, 8}});
+  CHECK((t.constant(a) - t.constant(col)).value() == Matrix<double>{{0, 1}, {1, 2}});
+  CHECK((t.constant(a) / t.constant(row)).value() == Matrix<double>{{0.1, 0.1}, {0.3, 0.2}});
+  Matrix<double> wrong = {{1, 2, 3}};
+  CHECK_THROWS_AS(add(t.constant(a), t.constant(wrong)), std::invalid_argument);
+}
+
+TEST_CASE("element-wise functions: values and gradients") {
+  Tape<double> t;
+  Matrix<double> x = {{-2.0, -0.5, 0.5, 3.0}};
+  auto close = [](const MatrixView<double>& got, auto f, const Matrix<double>& at) {
+    for (std::size_t j = 0; j < at.size(); ++j) CHECK(got(0, j) == doctest::Approx(f(at(0, j))).epsilon(1e-12));
+  };
+  V c = t.constant(x);
+  close(exp(c).value(), [](double u) { return std::exp(u); }, x);
+  close(square(c).value(), [](double u) { return u * u; }, x);
+  close(softplus(c).value(), [](double u) { return std::log1p(std::exp(u)); }, x);
+  close(sigmoid(c).value(), [](double u) { return 1 / (1 + std::exp(-u)); }, x);
+  close(tanh(c).value(), [](double u) { return std::tanh(u); }, x);
+  close(relu(c).value(), [](double u) { return u > 0 ? u : 0; }, x);
+  close(leaky_relu(c, 0.2).value(), [](double u) { return u > 0 ? u : 0.2 * u; }, x);
+  close(elu(c, 1.5).value(), [](double u) { return u > 0 ? u : 1.5 * (std::exp(u) - 1); }, x);
+  close(scale(c, 3.0).value(), [](double u) { return 3 * u; }, x);
+  Matrix<double> big = {{-800.0, 800.0}};
+  auto sp = softplus(t.constant(big)).value();
+  CHECK(sp(0, 0) == doctest::Approx(0.0));
+  CHECK(sp(0, 1) == doctest::Approx(800.0));
+
+  auto f1 = [](V (*op)(V)) { return [op](Tape<double>&, const Vs& v) { return op(v[0]); }; };
+  require_gradients({in(6, 5)}, f1(&exp<double>));
+  require_gradients({in(6, 5, 0.2, 3)}, f1(&log<double>));
+  require_gradients({in(6, 5)}, f1(&square<double>));
+  require_gradients({in(6, 5, 0.2, 3)}, f1(&sqrt<double>));
+  require_gradients({in(6, 5, -4, 4)}, f1(&softplus<double>));
+  require_gradients({in(6, 5, -4, 4)}, f1(&sigmoid<double>));
+  require_gradients({in(6, 5, -2, 2)}, f1(&tanh<double>));
+  require_gradients({kinked(6, 5)}, f1(&relu<double>));
+  require_gradients({kinked(6, 5)}, [](Tape<double>&, const Vs& v) { return leaky_relu(v[0], 0.1); });
+  require_gradients({kinked(6, 5)}, [](Tape<double>&, const Vs& v) { return elu(v[0], 0.7); });
+  require_gradients({in(6, 5)}, [](Tape<double>&, const Vs& v) { return scale(v[0], -2.5); });
+}
+
+TEST_CASE("sum, mean and logsumexp: values and gradients") {
+  Tape<double> t;
+  Matrix<double> x = {{1, 2, 3}, {4, 5, 6}};
+  V c = t.constant(x);
+  CHECK(sum(c).item() == 21);
+  CHECK(sum(c, 0).value() == Matrix<double>{{5, 7, 9}});
+  CHECK(sum(c, 1).value() == Matrix<double>{{6}, {15}});
+  CHECK(mean(c).item() == doctest::Approx(3.5));
+  CHECK(mean(c, 0).value() == Matrix<double>{{2.5, 3.5, 4.5}});
+  CHECK(mean(c, 1).value() == Matrix<double>{{2}, {5}});
+  auto l1 = logsumexp(c, 1).value();
+  CHECK(l1(0, 0) == doctest::Approx(std::log(std::exp(1) + std::exp(2) + std::exp(3))));
+  Matrix<double> huge = {{1000, 1000}};
+  CHECK(logsumexp(t.constant(huge), 1).item() == doctest::Approx(1000 + std::log(2.0)));
+  CHECK_THROWS_AS(sum(c, 2), std::invalid_argument);
+
+  require_gradients({in(4, 6)}, [](Tape<double>&, const Vs& v) { return sum(v[0]); });
+  require_gradients({in(4, 6)}, [](Tape<double>&, const Vs& v) { return mean(v[0]); });
+  for (int axis : {0, 1}) {
+    CAPTURE(axis);
+    require_gradients({in(4, 6)}, [axis](Tape<double>&, const Vs& v) { return sum(v[0], axis); });
+    require_gradients({in(4, 6)}, [axis](Tape<double>&, const Vs& v) { return mean(v[0], axis); });
+    require_gradients({in(4, 6, -3, 3)}, [axis](Tape<double>&, const Vs& v) { return logsumexp(v[0], axis); });
+  }
+}
+
+TEST_CASE("concat and split along the feature axis") {
+  Tape<double> t;
+  Matrix<double> a = {{1, 2}, {3, 4}}, b = {{5}, {6}};
+  V ab = concat_cols(t.constant(a), t.constant(b));
+  CHECK(ab.value() == Matrix<double>{{1, 2, 5}, {3, 4, 6}});
+  auto [left, right] = split_cols(ab, 1);
+  CHECK(left.value() == Matrix<double>{{1}, {3}});
+  CHECK(right.value() == Matrix<double>{{2, 5}, {4, 6}});
+  CHECK_THROWS_AS(slice_cols(ab, 2, 4), std::invalid_argument);
+  CHECK_THROWS_AS(concat_cols(t.constant(a), t.constant(Matrix<double>{{1, 2}})), std::invalid_argument);
+
+  require_gradients({in(3, 4), in(3, 2)}, [](Tape<double>&, const Vs& v) { return concat_cols(v[0], v[1]); });
+  require_gradients({in(3, 7)}, [](Tape<double>&, const Vs& v) { return slice_cols(v[0], 2, 5); });
+  require_gradients({in(3, 7)}, [](Tape<double>&, const Vs& v) {
+    auto [l, r] = split_cols(v[0], 3);
+    return concat_cols(r, scale(l, 2.0));  // both halves reach the output
+  });
+}
+
+TEST_CASE("reparameterization") {
+  Tape<double> t;
+  Matrix<double> mu = {{1, -1}}, lv = {{0, std::log(4.0)}}, eps = {{0.5, 0.5}};
+  CHECK(reparameterize(t.constant(mu), t.constant(lv), t.constant(eps)).value() ==
+        Matrix<double>{{1.5, 0.0}});
+  require_gradients({in(5, 3), in(5, 3), in(5, 3)},
+                    [](Tape<double>&, const Vs& v) { return reparameterize(v[0], v[1], v[2]); });
+}
+
+TEST_CASE("Gaussian KL to N(0, I): closed form and gradients") {
+  Tape<double> t;
+  Matrix<double> mu = {{0, 0}, {1, 2}}, lv = {{0, 0}, {std::log(2.0), 0}};
+  auto kl = gaussian_kl(t.constant(mu), t.constant(lv)).value();
+  CHECK(kl(0, 0) == doctest::Approx(0.0));
+  CHECK(kl(1, 0) == doctest::Approx(0.5 * (2 + 1 - 1 - std::log(2.0)) + 0.5 * 4));
+  require_gradients({in(5, 3), in(5, 3)}, [](Tape<double>&, const Vs& v) { return gaussian_kl(v[0], v[1]); });
+}
+
+TEST_CASE("Bernoulli log-likelihood from logits") {
+  Tape<double> t;
+  Matrix<double> logits = {{0.0, 2.0, -700.0}}, x = {{1, 0, 0}};
+  const double expected = std::log(0.5) + std::log(1 - 1 / (1 + std::exp(-2.0))) + 0.0;
+  CHECK(bernoulli_loglik(t.constant(logits), t.constant(x)).item() == doctest::Approx(expected));
+  require_gradients({in(4, 6, -5, 5), in(4, 6, 0, 1)},
+                    [](Tape<double>&, const Vs& v) { return bernoulli_loglik(v[0], v[1]); });
+}
+
+TEST_CASE("Gaussian log-likelihood with scalar and per-feature log variance") {
+  Tape<double> t;
+  Matrix<double> mean = {{0, 1}}, x = {{1, 1}}, lv = {{std::log(2.0)}};
+  const double expected = -0.5 * (1.0 / 2 + 2 * std::log(2.0) + 2 * std::log(2 * std::numbers::pi));
+  CHECK(gaussian_loglik(t.constant(mean), t.constant(x), t.constant(lv)).item() ==
+        doctest::Approx(expected));
+  CHECK_THROWS_AS(gaussian_loglik(t.constant(mean), t.constant(x), t.constant(Matrix<double>{{1, 2, 3}})),
+                  std::invalid_argument);
+  require_gradients({in(4, 6), in(4, 6), in(1, 1)},
+                    [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); });
+  require_gradients({in(4, 6), in(4, 6), in(1, 6)},
+                    [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); });
+  // Wider than one block of columns, so the blocked inverse variances are exercised.
+  require_gradients({in(3, 300), in(3, 300), in(1, 300)},
+                    [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); }, 300);
+}
+
+TEST_CASE("a large input is checked on a seeded sample of its elements") {
+  auto r = gradcheck({in(64, 100), in(100, 50)},
+                     [](Tape<double>&, const Vs& v) { return tanh(matmul(v[0], v[1])); }, 50);
+  INFO(r.worst);
+  CHECK(r.checked == 100);
+  CHECK(r.max_error <= kTolerance);
+}
