@@ -1,0 +1,37 @@
+# Shared by scripts/demo, scripts/test and scripts/bench: install what is missing, then build.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+packages=(
+  g++ pkg-config cmake meson ninja-build
+  libxtensor-dev xtl-dev libxtensor-blas-dev libxsimd-dev libopenblas-dev
+  doctest-dev libfmt-dev libcli11-dev nlohmann-json3-dev libpng-dev zlib1g-dev
+  dataset-fashion-mnist
+)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing Debian packages (${missing[*]}); run as root or install them" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# OpenBLAS builds older than the CPU misdetect it; Haswell kernels are correct here.
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+
+build() {
+  local dir="$root/build"
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$root" --buildtype=release >/dev/null
+  fi
+  ninja -C "$dir" --quiet
+}
