@@ -36,7 +36,8 @@ class Linear {
   static constexpr bool width_preserving = false;
   static constexpr bool rectifier = false;
 
-  Linear() requires(In != dynamic && Out != dynamic) : in_(In), out_(Out) {}
+  // Compile-time widths, or (dynamic) an empty layer to assign a sized one to later.
+  Linear() : in_(In), out_(Out) {}
   Linear(std::size_t in, std::size_t out) : in_(in), out_(out) {
     if ((In != dynamic && in != In) || (Out != dynamic && out != Out) || in == 0 || out == 0)
       throw std::invalid_argument(fmt::format("Linear<{}, {}>: cannot be {} -> {}", In, Out, in, out));

@@ -1,0 +1,244 @@
+#include "autodiff/checkpoint.hpp"
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <unistd.h>
+
+namespace vk {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kFormat = "vaekit-checkpoint";
+constexpr int kVersion = 1;
+constexpr const char* kManifest = "manifest.json";
+
+[[noreturn]] void fail(const fs::path& path, const std::string& what) {
+  throw IoError(path.string() + ": " + what);
+}
+
+std::string shape_text(std::size_t rows, std::size_t cols) {
+  // Appending, not "[" + to_string(...): GCC 12 warns falsely (-Wrestrict) on the latter.
+  std::string s = "[";
+  s += std::to_string(rows);
+  s += ", ";
+  s += std::to_string(cols);
+  s += "]";
+  return s;
+}
+
+// "a/b/" names the folder "a/b"; without this its filename would be empty.
+fs::path without_trailing_separator(const fs::path& dir) {
+  return dir.has_filename() ? dir : dir.parent_path();
+}
+
+// A sibling of target that no other process or earlier save picks: pid plus random bits.
+fs::path unique_sibling(const fs::path& target, const char* tag) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char suffix[64];
+  std::snprintf(suffix, sizeof suffix, ".%s-%ld-%08llx", tag, long(::getpid()),
+                static_cast<unsigned long long>(rng() & 0xFFFFFFFFu));
+  return target.parent_path() / (target.filename().string() + suffix);
+}
+
+// A file name taken from a parameter name or a manifest must stay inside the folder.
+bool is_plain_file_name(const std::string& name) {
+  return !name.empty() && name.front() != '.' &&
+         name.find_first_of("/\\") == std::string::npos && name.find('\0') == std::string::npos;
+}
+
+std::string parameter_file(const std::string& name) { return name + ".npy"; }
+
+// Moves the complete folder tmp to target. An old target is renamed aside first and deleted last,
+// so it survives any failure before the new folder is in place.
+void move_into_place(const fs::path& tmp, const fs::path& target) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(target))) {
+    fs::rename(tmp, target, ec);
+    if (ec) fail(target, "cannot move the new checkpoint into place: " + ec.message());
+    return;
+  }
+  // Refuse to delete something that is not a checkpoint (e.g. a run folder given by mistake).
+  if (!fs::is_directory(fs::symlink_status(target)))
+    fail(target, "exists and is not a folder; refusing to replace it with a checkpoint");
+  if (!fs::exists(target / kManifest) && !fs::is_empty(target, ec))
+    fail(target, "exists and is not a checkpoint (no manifest.json); refusing to replace it");
+
+  fs::path old = unique_sibling(target, "old");
+  fs::rename(target, old, ec);
+  if (ec) fail(target, "cannot move the previous checkpoint aside: " + ec.message());
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    std::error_code restore_ec;
+    fs::rename(old, target, restore_ec);
+    fail(target, "cannot move the new checkpoint into place: " + ec.message());
+  }
+  fs::remove_all(old, ec);  // leftover space only; the new checkpoint is complete
+}
+
+void write_manifest(const fs::path& path, const json& manifest) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) fail(path, "cannot open for writing");
+  // Replacing invalid UTF-8 in free-form metadata beats losing the whole checkpoint over it.
+  out << manifest.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+  out.close();
+  if (!out) fail(path, "write failed (disk full?)");
+}
+
+}  // namespace
+
+template <class T>
+void save_checkpoint(const fs::path& dir, const ParameterStore<T>& store, const json& metadata) {
+  const fs::path target = without_trailing_separator(dir);
+  if (target.empty()) throw IoError("save_checkpoint: empty checkpoint path");
+  for (const auto& e : store.entries())
+    if (!is_plain_file_name(e.name))
+      fail(target, "parameter name '" + e.name + "' cannot be used as a file name");
+
+  std::error_code ec;
+  if (target.has_parent_path()) {
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) fail(target.parent_path(), "cannot create folder: " + ec.message());
+  }
+  const fs::path tmp = unique_sibling(target, "tmp");
+  fs::create_directory(tmp, ec);
+  if (ec) fail(tmp, "cannot create folder: " + ec.message());
+
+  try {
+    json parameters = json::array();
+    std::vector<float> converted;
+    for (const auto& e : store.entries()) {
+      const T* values = store.values().data() + e.offset;
+      const float* data;
+      if constexpr (std::is_same_v<T, float>) {
+        data = values;
+      } else {
+        converted.assign(values, values + e.size());
+        data = converted.data();
+      }
+      const std::array<std::size_t, 2> shape{e.rows, e.cols};
+      write_npy(tmp / parameter_file(e.name), data, shape);
+      parameters.push_back({{"name", e.name},
+                            {"file", parameter_file(e.name)},
+                            {"shape", json::array({e.rows, e.cols})},
+                            {"dtype", "float32"}});
+    }
+    json manifest = {{"format", kFormat},
+                     {"version", kVersion},
+                     {"parameters", std::move(parameters)},
+                     {"metadata", metadata}};
+    write_manifest(tmp / kManifest, manifest);
+    move_into_place(tmp, target);
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
+json read_checkpoint_manifest(const fs::path& dir) {
+  if (!fs::is_directory(dir)) fail(dir, "no such checkpoint folder");
+  const fs::path path = dir / kManifest;
+  std::ifstream in(path);
+  if (!in) fail(dir, "not a checkpoint (cannot open manifest.json)");
+  std::stringstream text;
+  text << in.rdbuf();
+
+  json manifest;
+  try {
+    manifest = json::parse(text.str());
+  } catch (const json::exception& e) {
+    fail(path, std::string("malformed JSON: ") + e.what());
+  }
+  auto bad = [&](const std::string& what) { fail(path, "invalid checkpoint manifest: " + what); };
+
+  if (!manifest.is_object()) bad("not a JSON object");
+  if (manifest.value("format", json()) != kFormat)
+    bad(std::string("\"format\" is not \"") + kFormat + "\"");
+  const json version = manifest.value("version", json());
+  if (!version.is_number_integer()) bad("\"version\" is missing");
+  if (version.get<long long>() != kVersion)
+    bad("unsupported version " + version.dump() + " (this build reads version 1)");
+  if (!manifest.contains("parameters") || !manifest["parameters"].is_array())
+    bad("\"parameters\" is not an array");
+
+  std::unordered_map<std::string, bool> seen;
+  std::size_t index = 0;
+  for (const json& p : manifest["parameters"]) {
+    const std::string where = "parameters[" + std::to_string(index++) + "]";
+    if (!p.is_object()) bad(where + " is not an object");
+    if (!p.contains("name") || !p["name"].is_string() || p["name"].get<std::string>().empty())
+      bad(where + " has no \"name\"");
+    const std::string name = p["name"];
+    const std::string what = "parameter '" + name + "'";
+    if (seen[name]) bad(what + " is listed twice");
+    seen[name] = true;
+    if (!p.contains("file") || !p["file"].is_string() ||
+        !is_plain_file_name(p["file"].get<std::string>()))
+      bad(what + " has no plain \"file\" name");
+    const json& shape = p.value("shape", json());
+    if (!shape.is_array() || shape.size() != 2 || !shape[0].is_number_unsigned() ||
+        !shape[1].is_number_unsigned())
+      bad(what + " has no \"shape\" [rows, cols]");
+    if (p.value("dtype", json()) != "float32") bad(what + " has a \"dtype\" other than float32");
+  }
+  if (!manifest.contains("metadata")) manifest["metadata"] = nullptr;
+  return manifest;
+}
+
+template <class T>
+json load_checkpoint(const fs::path& dir, ParameterStore<T>& store) {
+  json manifest = read_checkpoint_manifest(dir);
+  std::unordered_map<std::string, const json*> by_name;
+  for (const json& p : manifest["parameters"]) by_name[p["name"].get<std::string>()] = &p;
+
+  // Everything is read before anything is written, so a failure leaves store as it was.
+  std::vector<std::vector<float>> staged;
+  staged.reserve(store.count());
+  for (const auto& e : store.entries()) {
+    const std::string what = "parameter '" + e.name + "'";
+    auto it = by_name.find(e.name);
+    if (it == by_name.end())
+      fail(dir, "checkpoint has no " + what + " (it holds " + std::to_string(by_name.size()) +
+                    " parameters; was it saved from another architecture?)");
+    const json& p = *it->second;
+    const std::size_t rows = p["shape"][0], cols = p["shape"][1];
+    if (rows != e.rows || cols != e.cols)
+      fail(dir, what + " has shape " + shape_text(rows, cols) + " in the checkpoint but " +
+                    shape_text(e.rows, e.cols) + " in the model");
+
+    const fs::path file = dir / p["file"].get<std::string>();
+    NpyArray array;
+    try {
+      array = read_npy(file);
+    } catch (const IoError& err) {
+      throw IoError(std::string(err.what()) + " (" + what + ")");
+    }
+    if (array.shape != std::vector<std::size_t>{rows, cols}) {
+      std::string found;
+      for (std::size_t d : array.shape) found += (found.empty() ? "" : ", ") + std::to_string(d);
+      fail(file, "holds shape [" + found + "] but the manifest says " + shape_text(rows, cols) +
+                     " (" + what + ")");
+    }
+    staged.push_back(std::move(array.data));
+  }
+
+  for (std::size_t i = 0; i < staged.size(); ++i) {
+    T* values = store.value_data(ParamId{std::uint32_t(i)});
+    for (std::size_t k = 0; k < staged[i].size(); ++k) values[k] = static_cast<T>(staged[i][k]);
+  }
+  return manifest["metadata"];
+}
+
+template void save_checkpoint<float>(const fs::path&, const ParameterStore<float>&, const json&);
+template void save_checkpoint<double>(const fs::path&, const ParameterStore<double>&, const json&);
+template json load_checkpoint<float>(const fs::path&, ParameterStore<float>&);
+template json load_checkpoint<double>(const fs::path&, ParameterStore<double>&);
+
+}  // namespace vk

@@ -1,0 +1,85 @@
+#include "experiments/support/files.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <unistd.h>
+
+namespace vk::support {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void fail(const fs::path& path, const std::string& what) {
+  throw IoError(path.string() + ": " + what);
+}
+
+std::string errno_text() { return std::strerror(errno); }
+
+}  // namespace
+
+fs::path temp_sibling(const fs::path& path) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char suffix[64];
+  std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%08llx", long(::getpid()),
+                static_cast<unsigned long long>(rng() & 0xFFFFFFFFu));
+  fs::path tmp = path;
+  tmp += suffix;
+  return tmp;
+}
+
+void commit_temp(const fs::path& tmp, const fs::path& path) {
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    fail(path, "cannot replace: " + ec.message());
+  }
+}
+
+void write_text_atomic(const fs::path& path, std::string_view text) {
+  const fs::path tmp = temp_sibling(path);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) fail(path, "cannot open for writing: " + errno_text());
+    out.write(text.data(), std::streamsize(text.size()));
+    out.close();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(tmp, ignored);
+      fail(path, "write failed (disk full?)");
+    }
+  }
+  commit_temp(tmp, path);
+}
+
+void write_json_atomic(const fs::path& path, const nlohmann::json& value) {
+  // Invalid UTF-8 in a string (say, a file name) is replaced rather than losing the file.
+  write_text_atomic(path, value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+void ensure_run_dir(const fs::path& path) {
+  std::error_code ec;
+  if (fs::exists(path, ec) && !fs::is_directory(path, ec))
+    fail(path, "exists and is not a folder");
+  fs::create_directories(path, ec);
+  if (ec) fail(path, "cannot create folder: " + ec.message());
+}
+
+JsonLines::JsonLines(fs::path path, bool truncate) : path_(std::move(path)) {
+  out_.open(path_, truncate ? std::ios::trunc : std::ios::app);
+  if (!out_) fail(path_, "cannot open for writing: " + errno_text());
+}
+
+void JsonLines::append(const nlohmann::json& record) {
+  // dump() without indent never emits a newline, so one record is one line.
+  out_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  out_.flush();
+  if (!out_) fail(path_, "write failed (disk full?)");
+}
+
+}  // namespace vk::support

@@ -1,0 +1,45 @@
+// Run-folder files: whole files replaced atomically (a reader or a crash never sees half of one)
+// and JSON-lines logs appended a line at a time.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "autodiff/npy.hpp"  // vk::IoError
+
+namespace vk::support {
+
+// A fresh name next to path ("name.tmp-<pid>-<random>"), on the same file system, so that
+// renaming it onto path is atomic.
+std::filesystem::path temp_sibling(const std::filesystem::path& path);
+
+// Renames tmp onto path; on failure removes tmp and throws IoError naming path.
+void commit_temp(const std::filesystem::path& tmp, const std::filesystem::path& path);
+
+// Writes to a temporary sibling and renames it onto path (no fsync: this guards against crashes
+// of the program, not of the machine). The folder must exist. Throws IoError.
+void write_text_atomic(const std::filesystem::path& path, std::string_view text);
+// Pretty-printed with 2-space indents and a final newline.
+void write_json_atomic(const std::filesystem::path& path, const nlohmann::json& value);
+
+// Creates path and its parents if needed. Throws IoError if it (or a parent) is not a folder.
+void ensure_run_dir(const std::filesystem::path& path);
+
+// A log with one JSON document per line (e.g. per-epoch metrics), flushed after each line so
+// that it can be followed while a run is going and survives a crash.
+class JsonLines {
+ public:
+  // truncate: start the file afresh; otherwise append to what is there. Throws IoError.
+  JsonLines(std::filesystem::path path, bool truncate);
+  void append(const nlohmann::json& record);  // throws IoError
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  std::ofstream out_;
+};
+
+}  // namespace vk::support

@@ -1,0 +1,419 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <png.h>
+
+#include "experiments/support/cli.hpp"
+#include "experiments/support/files.hpp"
+#include "experiments/support/font.hpp"
+#include "experiments/support/image.hpp"
+#include "experiments/support/plots.hpp"
+#include "experiments/support/png.hpp"
+#include "experiments/support/progress.hpp"
+
+namespace vk::support {
+// So that failed checks print colours.
+std::ostream& operator<<(std::ostream& os, Rgb c) {
+  return os << "rgb(" << int(c.r) << ", " << int(c.g) << ", " << int(c.b) << ")";
+}
+}  // namespace vk::support
+
+namespace fs = std::filesystem;
+namespace sp = vk::support;
+using nlohmann::json;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() /
+           ("vaekit-test-support-" + std::to_string(::getpid()) + "-" +
+            std::to_string(std::random_device{}()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  // Names in the folder, so tests can tell that no temporary file was left behind.
+  std::set<std::string> names() const {
+    std::set<std::string> out;
+    for (const auto& e : fs::directory_iterator(path)) out.insert(e.path().filename().string());
+    return out;
+  }
+};
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+struct DecodedPng {
+  png_uint_32 width = 0, height = 0, stored_format = 0;
+  std::vector<std::uint8_t> pixels;
+};
+
+// Decodes with libpng, converting to the requested format.
+DecodedPng read_png(const fs::path& p, png_uint_32 format) {
+  png_image image;
+  std::memset(&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  REQUIRE(png_image_begin_read_from_file(&image, p.c_str()) != 0);
+  DecodedPng out{image.width, image.height, image.format, {}};
+  image.format = format;
+  out.pixels.resize(PNG_IMAGE_SIZE(image));
+  REQUIRE(png_image_finish_read(&image, nullptr, out.pixels.data(), 0, nullptr) != 0);
+  return out;
+}
+
+template <class F>
+std::string io_error_of(F&& f) {
+  try {
+    f();
+  } catch (const vk::IoError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// Redirects a standard stream into a string for the lifetime of the object.
+struct Capture {
+  std::ostream& stream;
+  std::ostringstream text;
+  std::streambuf* old;
+  explicit Capture(std::ostream& s) : stream(s), old(s.rdbuf(text.rdbuf())) {}
+  ~Capture() { stream.rdbuf(old); }
+};
+
+std::size_t count_of(const sp::Image& img, sp::Rgb c) {
+  std::size_t n = 0;
+  for (int y = 0; y < img.height(); ++y)
+    for (int x = 0; x < img.width(); ++x) n += img.pixel(x, y) == c;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("PNG files read back with libpng with the same size and pixels") {
+  TempDir tmp;
+  const std::uint8_t gray[6] = {0, 50, 100, 150, 200, 255};  // 3 wide, 2 high
+  sp::write_png_gray(tmp.path / "g.png", gray, 3, 2);
+  CHECK(read_text(tmp.path / "g.png").substr(0, 8) == "\x89PNG\r\n\x1a\n");
+  DecodedPng g = read_png(tmp.path / "g.png", PNG_FORMAT_GRAY);
+  CHECK(g.width == 3);
+  CHECK(g.height == 2);
+  CHECK(g.stored_format == PNG_FORMAT_GRAY);
+  CHECK(g.pixels == std::vector<std::uint8_t>(gray, gray + 6));
+
+  sp::Image img(4, 3, sp::kBlack);
+  img.set_pixel(0, 0, {255, 0, 0});
+  img.set_pixel(3, 2, {1, 2, 3});
+  img.set_pixel(9, 9, {7, 7, 7});  // outside: clipped, not a crash
+  sp::write_png(tmp.path / "c.png", img);
+  DecodedPng c = read_png(tmp.path / "c.png", PNG_FORMAT_RGB);
+  CHECK(c.width == 4);
+  CHECK(c.height == 3);
+  CHECK(c.stored_format == PNG_FORMAT_RGB);
+  REQUIRE(c.pixels.size() == 4 * 3 * 3);
+  CHECK(c.pixels[0] == 255);
+  CHECK(c.pixels[1] == 0);
+  CHECK(c.pixels[3] == 0);
+  CHECK(c.pixels[(2 * 4 + 3) * 3 + 2] == 3);
+  CHECK(std::memcmp(c.pixels.data(), img.data(), c.pixels.size()) == 0);
+
+  // Replacing a file goes through a temporary that does not stay behind.
+  sp::write_png_gray(tmp.path / "g.png", gray + 3, 3, 1);
+  CHECK(read_png(tmp.path / "g.png", PNG_FORMAT_GRAY).height == 1);
+  CHECK(tmp.names() == std::set<std::string>{"c.png", "g.png"});
+
+  std::string e = io_error_of([&] { sp::write_png_gray(tmp.path / "no" / "x.png", gray, 3, 2); });
+  CHECK(contains(e, (tmp.path / "no" / "x.png").string()));
+}
+
+TEST_CASE("the font has a distinct, non-empty glyph for every printable character") {
+  std::set<sp::Glyph> seen;
+  for (char c = 33; c < 127; ++c) {
+    const sp::Glyph& g = sp::glyph(c);
+    int ink = 0;
+    for (auto row : g) {
+      CHECK(row < (1 << sp::kGlyphWidth));
+      ink += __builtin_popcount(row);
+    }
+    CHECK_MESSAGE(ink > 0, "glyph for '", c, "' is empty");
+    CHECK_MESSAGE(seen.insert(g).second, "glyph for '", c, "' repeats another");
+  }
+  CHECK(sp::glyph(' ') == sp::Glyph{});
+  CHECK(sp::glyph('\x01') == sp::glyph('?'));
+  CHECK(sp::glyph(char(200)) == sp::glyph('?'));
+}
+
+TEST_CASE("draw_text inks the glyph pixels at the given scale") {
+  sp::Image img(40, 20);
+  sp::draw_text(img, 1, 2, "TL", sp::kBlack, 2);
+  const sp::Glyph& t = sp::glyph('T');
+  for (int r = 0; r < sp::kGlyphHeight; ++r)
+    for (int c = 0; c < sp::kGlyphWidth; ++c) {
+      const bool ink = t[std::size_t(r)] >> (sp::kGlyphWidth - 1 - c) & 1;
+      const sp::Rgb want = ink ? sp::kBlack : sp::kWhite;
+      CHECK(img.pixel(1 + 2 * c, 2 + 2 * r) == want);
+      CHECK(img.pixel(2 + 2 * c, 3 + 2 * r) == want);
+    }
+  // 'L' starts one advance later: its vertical stroke is the first column.
+  CHECK(img.pixel(1 + 2 * sp::kGlyphAdvance, 2) == sp::kBlack);
+  CHECK(img.pixel(1 + 2 * sp::kGlyphAdvance - 1, 2) == sp::kWhite);
+  CHECK(count_of(img, sp::kBlack) == 4u * (5 + 6 + 5 + 6));  // T: 5+6 pixels, L: 6+5
+
+  CHECK(sp::text_width("AB") == 11);
+  CHECK(sp::text_width("AB\nCDE", 2) == 34);
+  CHECK(sp::text_height("x") == 7);
+  CHECK(sp::text_height("x\ny", 3) == 48);
+  CHECK(sp::text_width("") == 0);
+}
+
+TEST_CASE("image_grid places image i at its documented offset") {
+  const std::size_t h = 2, w = 3, count = 5;
+  std::vector<float> images(count * h * w);
+  for (std::size_t i = 0; i < count; ++i)
+    for (std::size_t k = 0; k < h * w; ++k) images[i * h * w + k] = float(i + 1) / 10.f;
+  images[2 * h * w + 5] = 7.f;   // clamped to 1
+  images[3 * h * w + 0] = -1.f;  // clamped to 0
+
+  sp::Image grid = sp::image_grid(images.data(), count, h, w, 2, 1);
+  CHECK(grid.width() == 1 + 2 * (3 + 1));
+  CHECK(grid.height() == 1 + 3 * (2 + 1));
+  for (std::size_t i = 0; i < count; ++i) {
+    const int x0 = 1 + int(i % 2) * 4, y0 = 1 + int(i / 2) * 3;
+    const auto level = std::uint8_t(std::lround((i + 1) / 10.0 * 255));
+    CHECK(grid.pixel(x0 + 1, y0) == sp::Rgb{level, level, level});
+    CHECK(grid.pixel(x0 - 1, y0) == sp::kWhite);  // padding column to the left
+  }
+  CHECK(grid.pixel(1 + 2, 1 + 3 + 1) == sp::Rgb{255, 255, 255});  // image 2, last pixel
+  CHECK(grid.pixel(1 + 4, 1 + 3) == sp::kBlack);                  // image 3, first pixel
+  CHECK(grid.pixel(1 + 4, 1 + 2 * 3) == sp::kWhite);  // empty sixth cell stays background
+
+  sp::Image big = sp::image_grid(images.data(), count, h, w, 5, 0, 3);
+  CHECK(big.width() == 5 * 3 * 3);
+  CHECK(big.height() == 2 * 3);
+  CHECK(big.pixel(3 * 3 * 4 + 2, 5) == sp::Rgb{128, 128, 128});  // image 4, scaled
+
+  CHECK_THROWS_AS(sp::image_grid(images.data(), 0, h, w, 2, 1), std::invalid_argument);
+}
+
+TEST_CASE("labelled_rows_grid writes each label left of its row") {
+  const std::size_t rows = 2, per_row = 3, h = 28, w = 28;
+  std::vector<float> images(rows * per_row * h * w, 0.5f);
+  sp::Image img = sp::labelled_rows_grid(images.data(), rows, per_row, h, w, {"zero", "sneaker"});
+  const int label_w = img.width() - (2 + 3 * (28 + 2));
+  CHECK(label_w >= sp::text_width("sneaker"));
+  CHECK(img.height() == 2 + 2 * (28 + 2));
+  // Each row's label area holds ink, the tiles sit to its right.
+  for (int r = 0; r < 2; ++r) {
+    int ink = 0;
+    for (int y = 2 + r * 30; y < 2 + r * 30 + 28; ++y)
+      for (int x = 0; x < label_w; ++x) ink += img.pixel(x, y) == sp::kBlack;
+    CHECK(ink > 10);
+  }
+  CHECK(img.pixel(label_w + 2, 2) == sp::Rgb{128, 128, 128});
+  CHECK(img.pixel(label_w + 1, 2) == sp::kWhite);
+  CHECK_THROWS_AS(sp::labelled_rows_grid(images.data(), rows, per_row, h, w, {"one"}),
+                  std::invalid_argument);
+}
+
+TEST_CASE("scatter_plot colours points by class and draws a legend") {
+  // Class 0 in the lower left, class 1 in the upper right, one non-finite point skipped.
+  std::vector<float> xy;
+  std::vector<std::uint8_t> labels;
+  for (int i = 0; i < 50; ++i) {
+    xy.insert(xy.end(), {-2.f + 0.01f * i, -1.f});
+    labels.push_back(0);
+    xy.insert(xy.end(), {3.f, 4.f - 0.01f * i});
+    labels.push_back(1);
+  }
+  xy.insert(xy.end(), {NAN, 0.f});
+  labels.push_back(2);
+  sp::Image img = sp::scatter_plot(xy.data(), labels.size(), labels.data(), {"zero", "one"}, 200);
+  CHECK(img.height() == 200);
+  CHECK(img.width() > 200 + sp::text_width("zero"));
+
+  // Where the class colours appear: class 0 left and low, class 1 right and high.
+  auto centre = [&](sp::Rgb c, int max_x) {
+    double sx = 0, sy = 0, n = 0;
+    for (int y = 0; y < img.height(); ++y)
+      for (int x = 0; x < max_x; ++x)
+        if (img.pixel(x, y) == c) sx += x, sy += y, ++n;
+    return std::array<double, 3>{sx / n, sy / n, n};
+  };
+  auto c0 = centre(sp::class_color(0), 200), c1 = centre(sp::class_color(1), 200);
+  CHECK(c0[2] > 20);
+  CHECK(c1[2] > 20);
+  CHECK(c0[0] < c1[0]);
+  CHECK(c0[1] > c1[1]);  // image y grows downwards
+  CHECK(centre(sp::class_color(2), 200)[2] == 0);
+  // Legend swatches to the right of the plot region.
+  CHECK(centre(sp::class_color(0), img.width())[2] > c0[2]);
+  CHECK(centre(sp::class_color(1), img.width())[2] > c1[2]);
+  CHECK(sp::class_color(3) != sp::class_color(4));
+  CHECK(sp::class_color(10) == sp::class_color(0));
+}
+
+TEST_CASE("atomic writes replace content and leave no temporary file") {
+  TempDir tmp;
+  const fs::path f = tmp.path / "summary.json";
+  sp::write_text_atomic(f, "first");
+  CHECK(read_text(f) == "first");
+  sp::write_json_atomic(f, json{{"elbo", -98.5}, {"layers", {784, 400}}});
+  const std::string text = read_text(f);
+  CHECK(json::parse(text) == json{{"elbo", -98.5}, {"layers", {784, 400}}});
+  CHECK(contains(text, "\n  \"elbo\": -98.5"));
+  CHECK(text.back() == '\n');
+  CHECK(tmp.names() == std::set<std::string>{"summary.json"});
+
+  std::string e = io_error_of([&] { sp::write_text_atomic(tmp.path / "missing" / "a.txt", "x"); });
+  CHECK(contains(e, (tmp.path / "missing" / "a.txt").string()));
+  CHECK(tmp.names() == std::set<std::string>{"summary.json"});
+}
+
+TEST_CASE("JsonLines appends one parseable line per record") {
+  TempDir tmp;
+  const fs::path f = tmp.path / "log.jsonl";
+  {
+    sp::JsonLines log(f, true);
+    log.append({{"epoch", 1}, {"loss", 1.5}});
+    log.append({{"epoch", 2}, {"note", "two\nlines"}});
+    CHECK(read_text(f).size() > 0);  // flushed before the log is closed
+  }
+  sp::JsonLines(f, false).append({{"epoch", 3}});
+  std::ifstream in(f);
+  std::vector<json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[1]["note"] == "two\nlines");
+  CHECK(lines[2]["epoch"] == 3);
+
+  sp::JsonLines(f, true).append({{"epoch", 1}});
+  CHECK(read_text(f) == "{\"epoch\":1}\n");
+  CHECK(contains(io_error_of([&] { sp::JsonLines(tmp.path / "no" / "l.jsonl", true); }), "l.jsonl"));
+}
+
+TEST_CASE("ensure_run_dir creates folders and rejects files") {
+  TempDir tmp;
+  sp::ensure_run_dir(tmp.path / "runs" / "a");
+  CHECK(fs::is_directory(tmp.path / "runs" / "a"));
+  sp::ensure_run_dir(tmp.path / "runs" / "a");  // existing folder is fine
+  sp::write_text_atomic(tmp.path / "file", "x");
+  CHECK(contains(io_error_of([&] { sp::ensure_run_dir(tmp.path / "file"); }), "not a folder"));
+  CHECK(contains(io_error_of([&] { sp::ensure_run_dir(tmp.path / "file" / "sub"); }), "file"));
+}
+
+TEST_CASE("progress formatting") {
+  CHECK(sp::format_duration(0) == "0:00");
+  CHECK(sp::format_duration(5.4) == "0:05");
+  CHECK(sp::format_duration(59.6) == "1:00");
+  CHECK(sp::format_duration(754) == "12:34");
+  CHECK(sp::format_duration(3723) == "1:02:03");
+  CHECK(sp::format_duration(-1) == "--:--");
+  CHECK(sp::format_duration(NAN) == "--:--");
+  CHECK(sp::format_duration(INFINITY) == "--:--");
+
+  CHECK(sp::format_rate(31234, "img") == "31.2k img/s");
+  CHECK(sp::format_rate(950, "img") == "950 img/s");
+  CHECK(sp::format_rate(3.5, "it") == "3.50 it/s");
+  CHECK(sp::format_rate(999.7, "img") == "1.00k img/s");
+  CHECK(sp::format_rate(1.2e6, "img") == "1.20M img/s");
+  CHECK(sp::format_rate(NAN, "img") == "- img/s");
+
+  // 26880 of 60000 at 31.2k img/s: 33120 left, about 1.06 s.
+  CHECK(sp::format_progress("epoch 3/20", 26880, 60000, "img", 26880 / 31200.0, "loss 251.3") ==
+        "epoch 3/20 [########..........] 44% 26880/60000 img  31.2k img/s  ETA 0:01  loss 251.3");
+  CHECK(sp::format_progress("eval", 0, 10, "batch", 0, "") ==
+        "eval [..................] 0% 0/10 batch  - batch/s  ETA --:--");
+  CHECK(sp::format_progress("e", 10, 10, "img", 125, "done", true, 4) ==
+        "e [####] 100% 10/10 img  0.08 img/s  time 2:05  done");
+}
+
+TEST_CASE("Progress prints plain lines every 10% when not on a terminal") {
+  std::ostringstream out;
+  {
+    sp::Progress p("epoch 1/1", 1000, "img", out, false);
+    for (std::size_t i = 0; i <= 1000; ++i) p.update(i, "loss 1.0");
+    p.finish("loss 0.9");
+  }
+  std::vector<std::string> lines;
+  std::istringstream in(out.str());
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 11);
+  CHECK(contains(lines[0], "10% 100/1000 img"));
+  CHECK(contains(lines[9], "100% 1000/1000 img"));
+  CHECK(contains(lines[10], "time "));
+  CHECK(contains(lines[10], "loss 0.9"));
+  CHECK_FALSE(contains(out.str(), "\r"));
+}
+
+TEST_CASE("Progress redraws in place on a terminal") {
+  std::ostringstream out;
+  {
+    sp::Progress p("epoch", 100, "img", out, true);
+    for (std::size_t i = 1; i <= 100; ++i) p.update(i);  // well within 0.1 s: drawn once
+    CHECK(out.str().rfind('\r') == 0);
+    CHECK_FALSE(contains(out.str(), "\n"));
+    p.finish("ok");
+  }
+  CHECK(out.str().back() == '\n');
+  CHECK(contains(out.str(), "\r" + sp::format_progress("epoch", 100, 100, "img", 0, "", true)
+                                        .substr(0, 30)));
+  std::ostringstream unfinished;
+  { sp::Progress("x", 5, "img", unfinished, true).update(1); }
+  CHECK(unfinished.str().back() == '\n');  // the destructor ends the open line
+}
+
+TEST_CASE("run_main turns failures into one line and an exit code") {
+  {
+    Capture err(std::cerr);
+    CHECK(sp::run_main("prog", [] { throw std::runtime_error("bad\nthing"); }) == 1);
+    CHECK(err.text.str() == "prog: bad thing\n");
+  }
+  CHECK(sp::run_main("prog", [] { return 3; }) == 3);
+  CHECK(sp::run_main("prog", [] {}) == 0);
+
+  auto run = [](std::vector<std::string> args, int& seen) {
+    CLI::App app{"test program", "prog"};
+    sp::configure_help(app, "Example: prog --n 3");
+    int n = 7;
+    app.add_option("--n", n, "a number");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    return sp::run_main(app, int(argv.size()), argv.data(), [&] { seen = n; });
+  };
+  int seen = -1;
+  CHECK(run({"prog", "--n", "3"}, seen) == 0);
+  CHECK(seen == 3);
+  {
+    Capture err(std::cerr);
+    seen = -1;
+    CHECK(run({"prog", "--n", "x"}, seen) != 0);
+    CHECK(seen == -1);
+    CHECK(contains(err.text.str(), "--n"));
+  }
+  {
+    Capture out(std::cout);
+    CHECK(run({"prog", "--help"}, seen) == 0);
+    CHECK(seen == -1);
+    CHECK(contains(out.text.str(), "Example: prog --n 3"));
+    CHECK(contains(out.text.str(), "=7"));  // defaults are shown
+  }
+}

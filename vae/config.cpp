@@ -1,0 +1,91 @@
+#include "vae/config.hpp"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace vk::vae {
+namespace {
+
+template <class E, std::size_t N>
+E parse(const char* what, const std::string& s, const std::pair<E, const char*> (&table)[N]) {
+  std::string names;
+  for (const auto& [e, n] : table) {
+    if (s == n) return e;
+    names += names.empty() ? n : std::string(", ") + n;
+  }
+  throw std::invalid_argument(fmt::format("unknown {} '{}' (expected one of: {})", what, s, names));
+}
+
+template <class E, std::size_t N>
+const char* lookup(E e, const std::pair<E, const char*> (&table)[N]) {
+  for (const auto& [f, n] : table)
+    if (e == f) return n;
+  return "?";
+}
+
+constexpr std::pair<Objective, const char*> kObjectives[] = {
+    {Objective::ae, "ae"}, {Objective::rae, "rae"}, {Objective::vae, "vae"}, {Objective::cvae, "cvae"}};
+constexpr std::pair<Likelihood, const char*> kLikelihoods[] = {
+    {Likelihood::gaussian, "gaussian"}, {Likelihood::bernoulli, "bernoulli"}};
+constexpr std::pair<Sigma, const char*> kSigmas[] = {
+    {Sigma::learned, "learned"}, {Sigma::per_pixel, "per-pixel"}, {Sigma::optimal, "optimal"}, {Sigma::fixed, "fixed"}};
+
+}  // namespace
+
+Objective parse_objective(const std::string& s) { return parse("model", s, kObjectives); }
+Likelihood parse_likelihood(const std::string& s) { return parse("likelihood", s, kLikelihoods); }
+Sigma parse_sigma(const std::string& s) { return parse("sigma", s, kSigmas); }
+const char* name(Objective o) { return lookup(o, kObjectives); }
+const char* name(Likelihood l) { return lookup(l, kLikelihoods); }
+const char* name(Sigma s) { return lookup(s, kSigmas); }
+
+void ModelConfig::validate() const {
+  auto fail = [](const std::string& message) { throw std::invalid_argument(message); };
+  if (input_dim == 0) fail("input dimension must be positive");
+  if (latent == 0) fail("--latent must be positive");
+  for (std::size_t h : hidden)
+    if (h == 0) fail("--hidden widths must be positive");
+  if (sigma == Sigma::fixed && !(fixed_sigma2 > 0)) fail(fmt::format("--sigma2 must be positive, got {}", fixed_sigma2));
+  if (!(min_sigma2 > 0)) fail(fmt::format("the sigma^2 floor must be positive, got {}", min_sigma2));
+  if (objective == Objective::rae && !(lambda >= 0)) fail(fmt::format("--lambda must be non-negative, got {}", lambda));
+  if (conditional() && classes == 0) fail("a conditional model needs labels (classes > 0)");
+  if (!conditional() && classes != 0) fail("only --model cvae takes labels");
+}
+
+nlohmann::json to_json(const ModelConfig& c) {
+  return {{"objective", name(c.objective)},
+          {"likelihood", name(c.likelihood)},
+          {"sigma", name(c.sigma)},
+          {"fixed_sigma2", c.fixed_sigma2},
+          {"min_sigma2", c.min_sigma2},
+          {"input_dim", c.input_dim},
+          {"hidden", c.hidden},
+          {"latent", c.latent},
+          {"activation", activation_name(c.activation)},
+          {"lambda", c.lambda},
+          {"classes", c.classes}};
+}
+
+ModelConfig model_config_from_json(const nlohmann::json& j) {
+  try {
+    ModelConfig c;
+    c.objective = parse_objective(j.at("objective").get<std::string>());
+    c.likelihood = parse_likelihood(j.at("likelihood").get<std::string>());
+    c.sigma = parse_sigma(j.at("sigma").get<std::string>());
+    c.fixed_sigma2 = j.at("fixed_sigma2").get<double>();
+    c.min_sigma2 = j.at("min_sigma2").get<double>();
+    c.input_dim = j.at("input_dim").get<std::size_t>();
+    c.hidden = j.at("hidden").get<std::vector<std::size_t>>();
+    c.latent = j.at("latent").get<std::size_t>();
+    c.activation = parse_activation(j.at("activation").get<std::string>());
+    c.lambda = j.at("lambda").get<double>();
+    c.classes = j.at("classes").get<std::size_t>();
+    c.validate();
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(fmt::format("model architecture: {}", e.what()));
+  }
+}
+
+}  // namespace vk::vae

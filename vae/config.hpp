@@ -1,0 +1,61 @@
+// What a model is: the objective, the likelihood, the noise model and the architecture. A run
+// folder stores it in its checkpoint's manifest so the model can be rebuilt from the folder.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "autodiff/layers.hpp"
+
+namespace vk::vae {
+
+enum class Objective {
+  ae,    // ||x - D(E(x))||^2
+  rae,   // ||x - D(E(x))||^2 + lambda ||E(x)||^2
+  vae,   // KL(q(z|x) || N(0, I)) - E_q log p(x|z)
+  cvae,  // the same, conditioned on the label y
+};
+
+enum class Likelihood { gaussian, bernoulli };
+
+// The noise model x = D(z) + e, e ~ N(0, sigma^2 I) of the Gaussian likelihood.
+enum class Sigma {
+  learned,    // one sigma^2 for all pixels, trained with the rest (as log sigma^2)
+  per_pixel,  // one sigma^2 per pixel, trained
+  optimal,    // the analytic optimum: sigma^2 = mean squared error of the batch
+  fixed,      // a constant
+};
+
+struct ModelConfig {
+  Objective objective = Objective::vae;
+  Likelihood likelihood = Likelihood::gaussian;
+  Sigma sigma = Sigma::learned;
+  double fixed_sigma2 = 0.01;    // with Sigma::fixed
+  double min_sigma2 = 1e-3;      // learned sigma^2 is kept above this, so it cannot collapse
+  std::size_t input_dim = 784;
+  std::vector<std::size_t> hidden = {400};  // encoder widths; the decoder mirrors them
+  std::size_t latent = 20;
+  Activation activation = Activation::relu;
+  double lambda = 1e-3;          // the regularized AE's weight on ||z||^2
+  std::size_t classes = 0;       // label size of a conditional model (0: unconditional)
+
+  bool variational() const { return objective == Objective::vae || objective == Objective::cvae; }
+  bool conditional() const { return objective == Objective::cvae; }
+  bool has_sigma() const { return variational() && likelihood == Likelihood::gaussian; }
+  void validate() const;  // throws std::invalid_argument naming the bad setting
+};
+
+Objective parse_objective(const std::string& s);
+Likelihood parse_likelihood(const std::string& s);
+Sigma parse_sigma(const std::string& s);
+const char* name(Objective o);
+const char* name(Likelihood l);
+const char* name(Sigma s);
+
+nlohmann::json to_json(const ModelConfig& c);
+ModelConfig model_config_from_json(const nlohmann::json& j);  // throws std::invalid_argument
+
+}  // namespace vk::vae

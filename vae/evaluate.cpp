@@ -1,0 +1,140 @@
+#include "vae/evaluate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+
+#include "autodiff/ops.hpp"
+#include "datasets/batcher.hpp"
+
+namespace vk::vae {
+namespace {
+
+template <class T>
+Var<T> draw_normal(Tape<T>& tape, std::size_t rows, std::size_t cols, Rng& rng) {
+  Var<T> eps = tape.constant_uninitialized(rows, cols);
+  std::normal_distribution<T> normal;
+  T* p = eps.node().value;
+  for (std::size_t e = 0; e < rows * cols; ++e) p[e] = normal(rng);
+  return eps;
+}
+
+}  // namespace
+
+template <class T>
+double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y, std::size_t k,
+                         Rng& rng) {
+  const ModelConfig& c = model.config();
+  if (!c.variational()) throw std::invalid_argument("importance weighting needs a variational model");
+  tape.reset();
+  NoGradGuard guard(tape);
+  const std::size_t d = c.input_dim, latent = c.latent;
+  std::optional<Var<T>> y1;
+  if (c.conditional()) y1 = tape.constant(y, 1, c.classes);
+  auto code = model.encode(tape.constant(x, 1, d), y1);
+  const T* mu = code.mu.node().value;
+  const T* lv = code.logvar.node().value;
+
+  // K samples z = mu + sigma eps, with log q(z|x) and log p(z) (their log 2 pi terms cancel).
+  Var<T> eps = draw_normal(tape, k, latent, rng);
+  Var<T> z = tape.constant_uninitialized(k, latent);
+  Var<T> log_w = tape.constant_uninitialized(k, 1);
+  T* pz = z.node().value;
+  T* pw = log_w.node().value;
+  const T* pe = eps.node().value;
+  for (std::size_t s = 0; s < k; ++s) {
+    T log_ratio = 0;
+    for (std::size_t j = 0; j < latent; ++j) {
+      const T e = pe[s * latent + j];
+      const T zj = mu[j] + std::exp(T(0.5) * lv[j]) * e;
+      pz[s * latent + j] = zj;
+      log_ratio += T(-0.5) * (zj * zj) + T(0.5) * (e * e + lv[j]);
+    }
+    pw[s] = log_ratio;
+  }
+  // The example repeated K times, so the decoder and the likelihood run as one batch.
+  Var<T> xs = tape.constant_uninitialized(k, d);
+  for (std::size_t s = 0; s < k; ++s) std::copy(x, x + d, xs.node().value + s * d);
+  std::optional<Var<T>> ys;
+  if (c.conditional()) {
+    ys = tape.constant_uninitialized(k, c.classes);
+    for (std::size_t s = 0; s < k; ++s) std::copy(y, y + c.classes, ys->node().value + s * c.classes);
+  }
+  Var<T> decoded = model.decode(z, ys);
+  Var<T> ll = c.likelihood == Likelihood::bernoulli
+                  ? bernoulli_loglik(decoded, xs)
+                  : gaussian_loglik(decoded, xs, model.log_sigma2(decoded, xs, false));
+  const double lse = logsumexp(add(ll, log_w), 0).item();
+  return lse - std::log(double(k));
+}
+
+template <class T>
+EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOptions& options) {
+  const ModelConfig& c = model.config();
+  const std::size_t count = options.limit ? std::min(options.limit, set.count) : set.count;
+  if (count == 0) throw std::invalid_argument("evaluation needs at least one example");
+  if (set.dim() != c.input_dim)
+    throw std::invalid_argument(fmt::format("the model takes {} pixels per image, the data has {}",
+                                            c.input_dim, set.dim()));
+  data::ImageSet limited;
+  const data::ImageSet& source = count == set.count ? set : (limited = data::take_first(set, count));
+  data::BatchOptions bo;
+  bo.batch = options.batch;
+  bo.shuffle = false;
+  data::Batcher<T> batches(source, bo);
+
+  Rng rng(options.seed);
+  Tape<T> tape, iw_tape;
+  EvalResult r;
+  r.count = count;
+  r.iw_samples = c.variational() ? options.iw_samples : 0;
+  std::vector<double> mu_sum(c.latent, 0.0), mu_sq(c.latent, 0.0);
+  double rec = 0, kl = 0, iw = 0;
+  std::size_t done = 0;
+  while (batches.next()) {
+    tape.reset();
+    NoGradGuard guard(tape);
+    const std::size_t m = batches.size();
+    Var<T> x = tape.constant(batches.x());
+    std::optional<Var<T>> y;
+    if (c.conditional()) y = tape.constant(batches.y_onehot());
+    Var<T> eps = draw_normal(tape, m, c.latent, rng);
+    auto terms = model.terms(x, y, eps, T(1), false);
+    for (std::size_t i = 0; i < m; ++i) {
+      rec += terms.rec.node().value[i];
+      if (terms.has_kl) kl += terms.kl.node().value[i];
+    }
+    const Var<T> mu = terms.mu;  // E_q[z]
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < c.latent; ++j) {
+        const double v = mu.node().value[i * c.latent + j];
+        mu_sum[j] += v;
+        mu_sq[j] += v * v;
+      }
+    for (std::size_t i = 0; i < m && r.iw_samples; ++i) {
+      const T* yi = c.conditional() ? batches.y_onehot().data() + i * c.classes : nullptr;
+      iw -= iw_log_likelihood(model, iw_tape, batches.x().data() + i * c.input_dim, yi, r.iw_samples, rng);
+    }
+    done += m;
+    if (options.progress) options.progress(done, count);
+  }
+  r.rec = rec / double(count);
+  r.kl = kl / double(count);
+  r.nelbo = r.rec + r.kl;
+  r.sigma2 = double(model.sigma2());
+  if (r.iw_samples) r.iw_nll = iw / double(count);
+  for (std::size_t j = 0; j < c.latent; ++j) {
+    const double mean = mu_sum[j] / double(count);
+    r.latent_variance.push_back(std::max(0.0, mu_sq[j] / double(count) - mean * mean));
+    if (r.latent_variance.back() > 0.01) ++r.active_units;
+  }
+  return r;
+}
+
+template double iw_log_likelihood(Model<float>&, Tape<float>&, const float*, const float*, std::size_t, Rng&);
+template double iw_log_likelihood(Model<double>&, Tape<double>&, const double*, const double*, std::size_t, Rng&);
+template EvalResult evaluate(Model<float>&, const data::ImageSet&, const EvalOptions&);
+template EvalResult evaluate(Model<double>&, const data::ImageSet&, const EvalOptions&);
+
+}  // namespace vk::vae

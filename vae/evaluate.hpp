@@ -1,0 +1,50 @@
+// Evaluation of a trained model on a data set: the negative ELBO and its parts, active units,
+// and the importance-weighted estimate of -log p(x).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "datasets/mnist.hpp"
+#include "vae/model.hpp"
+
+namespace vk::vae {
+
+struct EvalOptions {
+  std::size_t batch = 500;
+  std::uint64_t seed = 0;       // the eps of the ELBO and the importance samples
+  std::size_t iw_samples = 0;   // K; 0 skips the importance-weighted estimate
+  std::size_t limit = 0;        // evaluate the first `limit` examples (0: all)
+  std::function<void(std::size_t done, std::size_t total)> progress;  // may be empty
+};
+
+struct EvalResult {
+  std::size_t count = 0;
+  double nelbo = 0;  // mean over examples of rec + kl, in nats (AEs: rec + regulariser)
+  double rec = 0;    // -log p(x|z) for a VAE, ||x - D(z)||^2 for an AE
+  double kl = 0;     // KL(q(z|x) || N(0, I)); lambda ||z||^2 for a regularized AE
+  double sigma2 = std::numeric_limits<double>::quiet_NaN();
+  std::size_t active_units = 0;          // dimensions with Cov_x(E_q[z_i]) > 0.01
+  std::vector<double> latent_variance;   // Cov_x(E_q[z_i]) of each dimension
+  double iw_nll = std::numeric_limits<double>::quiet_NaN();  // -log p(x), K importance samples
+  std::size_t iw_samples = 0;
+};
+
+// The set must already be in the form the model was trained on (binarized for Bernoulli).
+template <class T>
+EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOptions& options);
+
+// log p(x) of one example estimated with K importance samples from q(z|x):
+// logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K. x [1, d]; y [1, classes] or
+// null. Uses `tape` (reset first) for the K decoder passes as one batch.
+template <class T>
+double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y, std::size_t k,
+                         Rng& rng);
+
+extern template EvalResult evaluate(Model<float>&, const data::ImageSet&, const EvalOptions&);
+extern template EvalResult evaluate(Model<double>&, const data::ImageSet&, const EvalOptions&);
+
+}  // namespace vk::vae

@@ -1,0 +1,64 @@
+// The training loop: shuffled mini-batches, one tape reused for every step, Adam, the sigma^2
+// floor, KL weighting, and a clear error when the loss stops being finite.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "autodiff/optim.hpp"
+#include "datasets/batcher.hpp"
+#include "vae/model.hpp"
+
+namespace vk::vae {
+
+struct TrainOptions {
+  std::size_t batch = 128;
+  double lr = 1e-3;
+  std::uint64_t seed = 1;
+  data::Binarize binarize = data::Binarize::none;  // of the training images
+  double beta = 1;                  // weight of the KL term
+  std::size_t warmup_epochs = 0;    // the KL weight rises linearly from 0 to beta over these
+  double clip = 0;                  // clip gradients to this global norm (0: no clipping)
+};
+
+struct EpochStats {
+  std::size_t epoch = 0;     // 1-based
+  double loss = 0;           // mean over the epoch's examples of the optimised objective
+  double rec = 0, kl = 0;    // their parts (unweighted KL)
+  double seconds = 0;
+  double images_per_second = 0;
+};
+
+template <class T>
+class Trainer {
+ public:
+  // The training set must outlive the trainer. Starts sigma^2 at the data's pixel variance:
+  // the optimum for a decoder that outputs the mean image.
+  Trainer(Model<T>& model, const data::ImageSet& train, const TrainOptions& options);
+
+  // One pass over the training set. on_batch(done, total, running mean loss) may be empty.
+  // Throws std::runtime_error naming the epoch and batch if the loss is not finite; the
+  // parameters are left as they were before that step.
+  EpochStats run_epoch(const std::function<void(std::size_t, std::size_t, double)>& on_batch = {});
+
+  std::size_t epochs_done() const { return epoch_; }
+  std::size_t batches_per_epoch() const { return batches_.batches_per_epoch(); }
+
+ private:
+  Model<T>& model_;
+  TrainOptions options_;
+  data::Batcher<T> batches_;
+  Adam<T> adam_;
+  Tape<T> tape_;
+  Rng rng_;
+  std::size_t epoch_ = 0, step_ = 0;
+};
+
+extern template class Trainer<float>;
+extern template class Trainer<double>;
+
+// Mean over pixels of the per-pixel variance of the images in [0, 1].
+double pixel_variance(const data::ImageSet& set);
+
+}  // namespace vk::vae
