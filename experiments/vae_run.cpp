@@ -1,0 +1,174 @@
+#include "experiments/vae_run.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "autodiff/checkpoint.hpp"
+#include "autodiff/ops.hpp"
+#include "experiments/support/plots.hpp"
+#include "experiments/support/png.hpp"
+
+namespace vk::programs {
+
+data::Binarize parse_binarize(const std::string& s) {
+  if (s == "none") return data::Binarize::none;
+  if (s == "static") return data::Binarize::static_;
+  if (s == "dynamic") return data::Binarize::dynamic;
+  throw std::invalid_argument(fmt::format("unknown binarization '{}' (expected none, static or dynamic)", s));
+}
+
+const char* name(data::Binarize b) {
+  switch (b) {
+    case data::Binarize::none: return "none";
+    case data::Binarize::static_: return "static";
+    case data::Binarize::dynamic: return "dynamic";
+  }
+  return "?";
+}
+
+RunData load_run_data(const std::filesystem::path& dir, std::size_t limit, data::Binarize binarize) {
+  RunData r{data::load_mnist_folder(dir), {}};
+  if (limit && limit < r.dataset.train.count) r.dataset.train = data::take_first(r.dataset.train, limit);
+  r.test = r.dataset.test;
+  if (binarize != data::Binarize::none) data::binarize_static(r.test, kTestBinarizeSeed);
+  return r;
+}
+
+LoadedRun load_run(const std::filesystem::path& dir) {
+  const auto config_path = dir / "config.json";
+  std::ifstream in(config_path);
+  if (!in) throw std::runtime_error(fmt::format("{}: not a run folder (no config.json)", dir.string()));
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: malformed JSON: {}", config_path.string(), e.what()));
+  }
+  if (!std::filesystem::exists(dir / "checkpoint" / "manifest.json"))
+    throw std::runtime_error(fmt::format("{}: the run has no checkpoint (no checkpoint/manifest.json)", dir.string()));
+  const nlohmann::json manifest = read_checkpoint_manifest(dir / "checkpoint");
+  if (!manifest.contains("metadata") || !manifest["metadata"].contains("model"))
+    throw std::runtime_error(fmt::format("{}: the manifest does not describe the model", (dir / "checkpoint").string()));
+  vae::Model<float> model(vae::model_config_from_json(manifest["metadata"]["model"]), 0);
+  load_checkpoint(dir / "checkpoint", model.params());
+  return {std::move(config), std::move(model)};
+}
+
+namespace {
+
+// Decoder means for a batch of latent codes [n, latent] (labels i % classes when conditional).
+std::vector<float> decode_means(vae::Model<float>& model, const float* z, std::size_t n) {
+  const auto& c = model.config();
+  Tape<float> tape;
+  NoGradGuard guard(tape);
+  std::optional<Var<float>> y;
+  if (c.conditional()) {
+    y = tape.constant_uninitialized(n, c.classes);
+    std::fill_n(y->node().value, n * c.classes, 0.f);
+    for (std::size_t i = 0; i < n; ++i) y->node().value[i * c.classes + i % c.classes] = 1.f;
+  }
+  Var<float> mean = model.mean_image(model.decode(tape.constant(z, n, c.latent), y));
+  return {mean.node().value, mean.node().value + n * c.input_dim};
+}
+
+// mu(x) of the first n images of a set, [n, latent].
+std::vector<float> encode_means(vae::Model<float>& model, const data::ImageSet& set, std::size_t n) {
+  const auto& c = model.config();
+  data::ImageSet first = data::take_first(set, n);
+  data::Batcher<float> b(first, {.batch = n, .shuffle = false});
+  b.next();
+  Tape<float> tape;
+  NoGradGuard guard(tape);
+  std::optional<Var<float>> y;
+  if (c.conditional()) y = tape.constant(b.y_onehot());
+  Var<float> mu = model.encode(tape.constant(b.x()), y).mu;
+  return {mu.node().value, mu.node().value + n * c.latent};
+}
+
+std::vector<float> images_of(const data::ImageSet& set, std::size_t n) {
+  std::vector<float> out(n * set.dim());
+  for (std::size_t e = 0; e < out.size(); ++e) out[e] = set.pixels[e] / 255.f;
+  return out;
+}
+
+}  // namespace
+
+std::vector<float> sample_images(vae::Model<float>& model, std::size_t n, std::uint64_t seed, bool with_noise) {
+  const auto& c = model.config();
+  Rng rng(seed);
+  std::vector<float> z(n * c.latent);
+  fill_normal<float>(rng, z);
+  std::vector<float> x = decode_means(model, z.data(), n);
+  if (with_noise && c.has_sigma()) {
+    const auto& store = model.params();
+    const auto id = *store.find("log_sigma2");
+    const float* lv = store.value_data(id);
+    const std::size_t per = store.entry(id).cols;
+    std::normal_distribution<float> normal;
+    for (std::size_t e = 0; e < x.size(); ++e) x[e] += std::exp(0.5f * lv[per == 1 ? 0 : e % per]) * normal(rng);
+  }
+  for (float& v : x) v = std::clamp(v, 0.f, 1.f);
+  return x;
+}
+
+void write_pictures(vae::Model<float>& model, const data::ImageSet& test,
+                    const std::vector<std::string>& class_names, const std::filesystem::path& dir,
+                    std::uint64_t seed) {
+  const auto& c = model.config();
+  const std::size_t h = test.rows, w = test.cols, d = c.input_dim, k = c.latent;
+  using support::image_grid;
+  using support::write_png;
+
+  write_png(dir / "samples.png", image_grid(sample_images(model, 64, seed, false).data(), 64, h, w, 8, 2, 2));
+
+  // Reconstructions through mu: 16 inputs in the first row, their decodings below.
+  const std::size_t n = std::min<std::size_t>(16, test.count);
+  std::vector<float> mu = encode_means(model, test, n);
+  std::vector<float> pair = images_of(test, n);
+  std::vector<float> rec = decode_means(model, mu.data(), n);
+  if (c.conditional()) {  // decode_means labels i % classes; reconstructions need the true labels
+    Tape<float> tape;
+    NoGradGuard guard(tape);
+    Var<float> y = tape.constant_uninitialized(n, c.classes);
+    std::fill_n(y.node().value, n * c.classes, 0.f);
+    for (std::size_t i = 0; i < n; ++i) y.node().value[i * c.classes + test.labels[i]] = 1.f;
+    Var<float> m = model.mean_image(model.decode(tape.constant(mu.data(), n, k), y));
+    rec.assign(m.node().value, m.node().value + n * d);
+  }
+  pair.insert(pair.end(), rec.begin(), rec.end());
+  write_png(dir / "reconstructions.png", image_grid(pair.data(), 2 * n, h, w, n, 2, 2));
+
+  if (!c.conditional()) {
+    // Interpolations: 8 rows, each from test image 2i to 2i+1 in 10 steps through mu.
+    const std::size_t rows = std::min<std::size_t>(8, n / 2), steps = 10;
+    std::vector<float> z(rows * steps * k);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t s = 0; s < steps; ++s) {
+        const float t = float(s) / float(steps - 1);
+        for (std::size_t j = 0; j < k; ++j)
+          z[(r * steps + s) * k + j] = (1 - t) * mu[2 * r * k + j] + t * mu[(2 * r + 1) * k + j];
+      }
+    write_png(dir / "interpolations.png",
+              image_grid(decode_means(model, z.data(), rows * steps).data(), rows * steps, h, w, steps, 2, 2));
+  }
+
+  if (k == 2 && !c.conditional()) {
+    const std::size_t m = std::min<std::size_t>(5000, test.count);
+    std::vector<float> means = encode_means(model, test, m);
+    write_png(dir / "latent.png", support::scatter_plot(means.data(), m, test.labels.data(), class_names, 640));
+    const std::size_t g = 20;
+    std::vector<float> z(g * g * 2);
+    for (std::size_t i = 0; i < g; ++i)
+      for (std::size_t j = 0; j < g; ++j) {
+        z[(i * g + j) * 2] = -3.f + 6.f * float(j) / float(g - 1);
+        z[(i * g + j) * 2 + 1] = 3.f - 6.f * float(i) / float(g - 1);
+      }
+    write_png(dir / "manifold.png", image_grid(decode_means(model, z.data(), g * g).data(), g * g, h, w, g, 0, 1));
+  }
+}
+
+}  // namespace vk::programs

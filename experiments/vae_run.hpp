@@ -1,0 +1,51 @@
+// What the VAE programs share: the data a run was trained on, rebuilding a run's model from its
+// folder, and the pictures a run leaves behind.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "datasets/batcher.hpp"
+#include "vae/model.hpp"
+
+namespace vk::programs {
+
+// Every evaluation of every model sees the same binary test images.
+inline constexpr std::uint64_t kTestBinarizeSeed = 20260101;
+// The eps of evaluations, fixed so vae-eval reproduces a run's final numbers.
+inline constexpr std::uint64_t kEvalSeed = 7;
+
+data::Binarize parse_binarize(const std::string& s);
+const char* name(data::Binarize b);
+
+// The training and test sets as a run uses them: the first `limit` training images (0: all),
+// and the test set binarized once with kTestBinarizeSeed when the training images are binarized.
+struct RunData {
+  data::Dataset dataset;
+  data::ImageSet test;  // in the form the model is evaluated on
+};
+RunData load_run_data(const std::filesystem::path& dir, std::size_t limit, data::Binarize binarize);
+
+// The model of a run folder: its config.json and checkpoint/. Throws with a clear message when
+// either is missing or they do not match.
+struct LoadedRun {
+  nlohmann::json config;
+  vae::Model<float> model;
+};
+LoadedRun load_run(const std::filesystem::path& dir);
+
+// samples.png, reconstructions.png, interpolations.png, and for a 2-D latent space latent.png
+// and manifold.png, into dir.
+void write_pictures(vae::Model<float>& model, const data::ImageSet& test,
+                    const std::vector<std::string>& class_names, const std::filesystem::path& dir,
+                    std::uint64_t seed);
+
+// Decoder means of n draws z ~ N(0, I) (labels 0, 1, 2, ... for a conditional model), optionally
+// with the Gaussian noise e ~ N(0, sigma^2 I) added, as [n, d] floats clamped to [0, 1].
+std::vector<float> sample_images(vae::Model<float>& model, std::size_t n, std::uint64_t seed,
+                                 bool with_noise);
+
+}  // namespace vk::programs

@@ -1,0 +1,168 @@
+// vae-train: trains an AE, regularized AE, VAE or CVAE on MNIST-format data and leaves a run
+// folder with its settings, per-epoch metrics, final numbers, checkpoint and pictures.
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "autodiff/blas.hpp"
+#include "autodiff/checkpoint.hpp"
+#include "experiments/support/cli.hpp"
+#include "experiments/support/files.hpp"
+#include "experiments/support/progress.hpp"
+#include "experiments/vae_run.hpp"
+#include "vae/evaluate.hpp"
+#include "vae/train.hpp"
+
+using namespace vk;
+using nlohmann::json;
+
+namespace {
+
+struct Options {
+  std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
+  std::string hidden = "400", activation = "relu", data = data::default_data_dir, out;
+  double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0;
+  std::size_t latent = 20, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
+  std::uint64_t seed = 1;
+  int threads = 2;
+};
+
+std::vector<std::size_t> parse_widths(const std::string& s) {
+  std::vector<std::size_t> widths;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    std::size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(part, &used);
+    } catch (const std::exception&) {
+    }
+    if (v <= 0 || used != part.size())
+      throw std::invalid_argument(fmt::format("--hidden: '{}' is not a comma list of positive widths", s));
+    widths.push_back(std::size_t(v));
+  }
+  return widths;
+}
+
+json eval_json(const vae::EvalResult& r) {
+  json j = {{"test_nelbo", r.nelbo}, {"test_rec", r.rec}, {"test_kl", r.kl},
+            {"active_units", r.active_units}, {"test_count", r.count}};
+  j["sigma2"] = std::isnan(r.sigma2) ? json(nullptr) : json(r.sigma2);
+  if (r.iw_samples) {
+    j["iw_nll"] = r.iw_nll;
+    j["iw_samples"] = r.iw_samples;
+  }
+  return j;
+}
+
+int train(const Options& o) {
+  vae::ModelConfig mc;
+  mc.objective = vae::parse_objective(o.model);
+  mc.likelihood = vae::parse_likelihood(o.likelihood);
+  mc.sigma = vae::parse_sigma(o.sigma);
+  mc.fixed_sigma2 = o.sigma2;
+  mc.lambda = o.lambda;
+  mc.hidden = parse_widths(o.hidden);
+  mc.latent = o.latent;
+  mc.activation = parse_activation(o.activation);
+  const data::Binarize binarize = programs::parse_binarize(o.binarize);
+  if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
+  if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
+  if (!(o.lr > 0)) throw std::invalid_argument("--lr must be positive");
+  if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
+
+  programs::RunData rd = programs::load_run_data(o.data, o.limit, binarize);
+  const data::ImageSet& train_set = rd.dataset.train;
+  mc.input_dim = train_set.dim();
+  if (mc.conditional()) mc.classes = train_set.classes;
+  mc.validate();
+
+  blas::set_threads(o.threads);
+  const std::filesystem::path out = o.out;
+  support::ensure_run_dir(out);
+  json config = {{"model", vae::to_json(mc)},
+                 {"training", {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed},
+                               {"binarize", programs::name(binarize)}, {"beta", o.beta},
+                               {"warmup_epochs", o.warmup}, {"clip", o.clip}, {"threads", o.threads}}},
+                 {"data", {{"dir", std::filesystem::absolute(o.data).string()}, {"train_count", train_set.count},
+                           {"test_count", rd.test.count}, {"limit", o.limit}}},
+                 {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
+                           {"iw_samples", o.iw}}}};
+  support::write_json_atomic(out / "config.json", config);
+  support::JsonLines metrics(out / "metrics.jsonl", true);
+
+  vae::Model<float> model(mc, o.seed);
+  vae::Trainer<float> trainer(model, train_set,
+                              {.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize,
+                               .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip});
+  fmt::print(stderr, "{} ({} likelihood{}) {}-[{}]-{}: {} parameters, {} training images\n",
+             vae::name(mc.objective), vae::name(mc.likelihood),
+             mc.has_sigma() ? fmt::format(", {} sigma^2", vae::name(mc.sigma)) : "", mc.input_dim,
+             o.hidden, mc.latent, model.params().size(), train_set.count);
+
+  const json meta = {{"model", vae::to_json(mc)}};
+  double train_seconds = 0;
+  std::size_t trained = 0;
+  for (std::size_t e = 1; e <= o.epochs; ++e) {
+    support::Progress bar(fmt::format("epoch {}/{}", e, o.epochs), train_set.count, "img");
+    vae::EpochStats s = trainer.run_epoch([&](std::size_t done, std::size_t, double loss) {
+      bar.update(done, fmt::format("loss {:.2f}", loss));
+    });
+    train_seconds += s.seconds;
+    trained += train_set.count;
+    vae::EvalResult r = vae::evaluate(model, rd.test, {.batch = 500, .seed = programs::kEvalSeed});
+    bar.finish(fmt::format("train {:.2f}  test {:.2f} (rec {:.2f} + kl {:.2f})  sigma^2 {:.4g}", s.loss,
+                           r.nelbo, r.rec, r.kl, r.sigma2));
+    json line = eval_json(r);
+    line.update({{"epoch", e}, {"train_loss", s.loss}, {"train_rec", s.rec}, {"train_kl", s.kl},
+                 {"images_per_second", s.images_per_second}, {"seconds", s.seconds}});
+    metrics.append(line);
+    save_checkpoint(out / "checkpoint", model.params(), meta);
+  }
+
+  vae::EvalResult r = vae::evaluate(model, rd.test, {.batch = 500, .seed = programs::kEvalSeed, .iw_samples = o.iw});
+  json final = eval_json(r);
+  final.update({{"train_seconds", train_seconds}, {"images_per_second", double(trained) / train_seconds},
+                {"epochs", o.epochs}});
+  support::write_json_atomic(out / "final.json", final);
+  programs::write_pictures(model, rd.test, rd.dataset.class_names, out, o.seed);
+  fmt::print("{}\n", final.dump());
+  fmt::print(stderr, "results in {}/ (final.json, metrics.jsonl, config.json, checkpoint/, *.png)\n", out.string());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train an autoencoder, regularized AE, VAE or conditional VAE on MNIST-format images.",
+               "vae-train"};
+  support::configure_help(app,
+      "Example: vae-train --model vae --likelihood gaussian --sigma learned --epochs 10 --out runs/vae\n"
+      "Writes config.json, metrics.jsonl, final.json, checkpoint/ and PNG pictures into --out.");
+  Options o;
+  app.add_option("--model", o.model, "ae | rae | vae | cvae");
+  app.add_option("--likelihood", o.likelihood, "p(x|z) of a VAE: gaussian | bernoulli");
+  app.add_option("--sigma", o.sigma, "Gaussian noise model: learned | per-pixel | optimal | fixed");
+  app.add_option("--sigma2", o.sigma2, "sigma^2 of --sigma fixed");
+  app.add_option("--lambda", o.lambda, "weight of ||E(x)||^2 in the regularized AE");
+  app.add_option("--binarize", o.binarize, "none | static | dynamic (training images; the test set is binarized once)");
+  app.add_option("--hidden", o.hidden, "hidden widths, a comma list (the decoder mirrors them)");
+  app.add_option("--latent", o.latent, "dimension of z");
+  app.add_option("--activation", o.activation, "relu | leaky_relu | elu | tanh | sigmoid | softplus");
+  app.add_option("--epochs", o.epochs, "passes over the training set");
+  app.add_option("--batch", o.batch, "images per step");
+  app.add_option("--lr", o.lr, "Adam learning rate");
+  app.add_option("--beta", o.beta, "weight of the KL term");
+  app.add_option("--warmup", o.warmup, "epochs of linear KL warm-up (0: none)");
+  app.add_option("--clip", o.clip, "clip gradients to this global norm (0: none)");
+  app.add_option("--seed", o.seed, "seed of initialisation, batch order, noise");
+  app.add_option("--threads", o.threads, "OpenBLAS threads");
+  app.add_option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
+  app.add_option("--limit", o.limit, "use the first N training images (0: all)");
+  app.add_option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)");
+  app.add_option("--out", o.out, "run folder to write")->required();
+  return support::run_main(app, argc, argv, [&] { return train(o); });
+}
