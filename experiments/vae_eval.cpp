@@ -1,0 +1,53 @@
+// vae-eval: rebuilds a run's model from its folder and evaluates it on the test set.
+#include <fmt/format.h>
+
+#include "autodiff/blas.hpp"
+#include "experiments/support/cli.hpp"
+#include "experiments/support/files.hpp"
+#include "experiments/support/progress.hpp"
+#include "experiments/vae_run.hpp"
+#include "vae/evaluate.hpp"
+
+using namespace vk;
+using nlohmann::json;
+
+int main(int argc, char** argv) {
+  CLI::App app{"Evaluate a trained run on the test set: negative ELBO and its parts, active units, "
+               "and the importance-weighted estimate of -log p(x).", "vae-eval"};
+  support::configure_help(app, "Example: vae-eval --run runs/vae --iw 1000 --limit 2000\n"
+                               "Prints the results and writes them to RUN/eval.json.");
+  std::string run, data;
+  std::size_t iw = 0, limit = 0;
+  std::uint64_t seed = programs::kEvalSeed;
+  int threads = 2;
+  app.add_option("--run", run, "run folder written by vae-train")->required();
+  app.add_option("--iw", iw, "importance samples K (0: skip the estimate)");
+  app.add_option("--limit", limit, "evaluate the first N test images (0: all)");
+  app.add_option("--seed", seed, "seed of the Monte Carlo samples");
+  app.add_option("--data", data, "data folder (default: the one the run was trained on)");
+  app.add_option("--threads", threads, "OpenBLAS threads");
+  return support::run_main(app, argc, argv, [&] {
+    if (threads < 1) throw std::invalid_argument("--threads must be at least 1");
+    blas::set_threads(threads);
+    programs::LoadedRun loaded = programs::load_run(run);
+    const json& cfg = loaded.config;
+    const std::string dir = data.empty() ? cfg.at("data").at("dir").get<std::string>() : data;
+    const auto binarize = programs::parse_binarize(cfg.at("training").at("binarize").get<std::string>());
+    programs::RunData rd = programs::load_run_data(dir, 1, binarize);
+    const std::size_t count = limit ? std::min(limit, rd.test.count) : rd.test.count;
+    support::Progress bar("evaluating", count, "img");
+    vae::EvalResult r = vae::evaluate(loaded.model, rd.test,
+                                      {.batch = 500, .seed = seed, .iw_samples = iw, .limit = limit,
+                                       .progress = [&](std::size_t done, std::size_t) { bar.update(done); }});
+    bar.finish("done");
+    json out = {{"test_nelbo", r.nelbo}, {"test_rec", r.rec}, {"test_kl", r.kl},
+                {"active_units", r.active_units}, {"test_count", r.count}, {"seed", seed}};
+    out["sigma2"] = std::isnan(r.sigma2) ? json(nullptr) : json(r.sigma2);
+    if (r.iw_samples) {
+      out["iw_nll"] = r.iw_nll;
+      out["iw_samples"] = r.iw_samples;
+    }
+    support::write_json_atomic(std::filesystem::path(run) / "eval.json", out);
+    fmt::print("{}\n", out.dump());
+  });
+}

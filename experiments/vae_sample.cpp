@@ -1,0 +1,36 @@
+// vae-sample: draws z ~ N(0, I) and writes the decoder's images D(z) as a grid.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "experiments/support/cli.hpp"
+#include "experiments/support/plots.hpp"
+#include "experiments/support/png.hpp"
+#include "experiments/vae_run.hpp"
+
+using namespace vk;
+
+int main(int argc, char** argv) {
+  CLI::App app{"Sample images from a trained run's generative model: z ~ N(0, I), x = D(z).", "vae-sample"};
+  support::configure_help(app, "Example: vae-sample --run runs/vae --n 64 --out samples.png");
+  std::string run, out;
+  std::size_t n = 64;
+  std::uint64_t seed = 1;
+  bool noise = false;
+  app.add_option("--run", run, "run folder written by vae-train")->required();
+  app.add_option("--out", out, "PNG file to write")->required();
+  app.add_option("--n", n, "number of samples");
+  app.add_option("--seed", seed, "seed of z (and of the noise)");
+  app.add_flag("--noise", noise, "add the Gaussian noise e ~ N(0, sigma^2 I) to D(z)");
+  return support::run_main(app, argc, argv, [&] {
+    if (n == 0 || n > 10000) throw std::invalid_argument("--n must be between 1 and 10000");
+    programs::LoadedRun loaded = programs::load_run(run);
+    const std::size_t d = loaded.model.config().input_dim;
+    const std::size_t side = std::size_t(std::lround(std::sqrt(double(d))));
+    if (side * side != d) throw std::invalid_argument(fmt::format("images of {} pixels are not square", d));
+    std::vector<float> x = programs::sample_images(loaded.model, n, seed, noise);
+    const std::size_t columns = std::size_t(std::ceil(std::sqrt(double(n))));
+    support::write_png(out, support::image_grid(x.data(), n, side, side, columns, 2, 2));
+    fmt::print(stderr, "wrote {} samples to {}\n", n, out);
+  });
+}

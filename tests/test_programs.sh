@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The VAE programs end to end on a small slice of Fashion-MNIST: reproducibility, vae-eval
+# against final.json, vae-sample, and the clear errors of bad input.
+set -uo pipefail
+bin="$1/experiments"
+data=/usr/share/datasets/fashion-mnist
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
+}
+# expect_error DESCRIPTION PATTERN COMMAND...: non-zero exit, one stderr line matching PATTERN.
+expect_error() {
+  local what=$1 pattern=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -ne 0 ] && [ "$(wc -l <"$tmp/err")" -le 2 ] && grep -q -- "$pattern" "$tmp/err"; then
+    echo "ok: $what"
+  else
+    echo "FAILED: $what (exit $rc): $(cat "$tmp/err")"; fails=$((fails + 1))
+  fi
+}
+json_equal_except_time() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for k in ("train_seconds", "images_per_second"):
+    a.pop(k, None); b.pop(k, None)
+sys.exit(0 if a == b else 1)
+PY
+}
+close() {  # close FILE_A KEY_A FILE_B KEY_B RELATIVE_TOLERANCE
+  python3 - "$@" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))[sys.argv[2]]; b = json.load(open(sys.argv[3]))[sys.argv[4]]
+sys.exit(0 if abs(a - b) <= float(sys.argv[5]) * abs(a) else 1)
+PY
+}
+
+for p in vae-train vae-eval vae-sample; do
+  check "$p --help" "$bin/$p" --help >/dev/null
+done
+
+if [ ! -d "$data" ]; then
+  echo "skipped: $data is missing (scripts/test installs dataset-fashion-mnist)"
+  exit 0
+fi
+
+small=(--limit 2000 --epochs 2 --hidden 64 --latent 4 --threads 1 --seed 3)
+"$bin/vae-train" "${small[@]}" --out "$tmp/a" >/dev/null 2>&1
+"$bin/vae-train" "${small[@]}" --out "$tmp/b" >/dev/null 2>&1
+check "vae-train writes every result file" test -s "$tmp/a/config.json" -a -s "$tmp/a/metrics.jsonl" \
+  -a -s "$tmp/a/final.json" -a -s "$tmp/a/checkpoint/manifest.json" -a -s "$tmp/a/samples.png" \
+  -a -s "$tmp/a/reconstructions.png" -a -s "$tmp/a/interpolations.png"
+check "metrics.jsonl has one line per epoch" test "$(wc -l <"$tmp/a/metrics.jsonl")" -eq 2
+check "same seed, one thread: identical final.json (but for timings)" json_equal_except_time "$tmp/a/final.json" "$tmp/b/final.json"
+
+"$bin/vae-eval" --run "$tmp/a" --threads 1 >/dev/null 2>&1
+check "vae-eval reproduces final.json's test NELBO" close "$tmp/a/final.json" test_nelbo "$tmp/a/eval.json" test_nelbo 1e-9
+"$bin/vae-eval" --run "$tmp/a" --threads 1 --seed 99 >/dev/null 2>&1
+check "with other Monte Carlo samples it agrees within noise" close "$tmp/a/final.json" test_nelbo "$tmp/a/eval.json" test_nelbo 0.01
+
+"$bin/vae-train" --limit 1000 --epochs 1 --hidden 32 --latent 2 --threads 1 --out "$tmp/two" >/dev/null 2>&1
+check "a 2-D latent space gets latent.png and manifold.png" test -s "$tmp/two/latent.png" -a -s "$tmp/two/manifold.png"
+check "vae-sample writes a PNG" "$bin/vae-sample" --run "$tmp/a" --n 16 --out "$tmp/s.png" --noise
+check "the PNG is there" test -s "$tmp/s.png"
+
+expect_error "unknown --model" "unknown model 'gan'" "$bin/vae-train" --model gan --out "$tmp/x"
+expect_error "unknown --sigma" "unknown sigma" "$bin/vae-train" --sigma huge --out "$tmp/x"
+expect_error "bad --hidden" "not a comma list" "$bin/vae-train" --hidden 400,x --out "$tmp/x"
+expect_error "non-numeric --epochs" "epochs" "$bin/vae-train" --epochs many --out "$tmp/x"
+expect_error "missing data folder" "/nonexistent" "$bin/vae-train" --data /nonexistent --out "$tmp/x"
+expect_error "run folder without config" "not a run folder" "$bin/vae-eval" --run "$tmp/none"
+mkdir -p "$tmp/nockpt" && cp "$tmp/a/config.json" "$tmp/nockpt/"
+expect_error "run folder without a checkpoint" "no checkpoint" "$bin/vae-eval" --run "$tmp/nockpt"
+cp -r "$tmp/a" "$tmp/bad" && cp "$tmp/bad/checkpoint/encoder.mu.bias.npy" "$tmp/bad/checkpoint/decoder.0.bias.npy"
+expect_error "checkpoint that does not match its manifest" "decoder.0.bias" "$bin/vae-eval" --run "$tmp/bad"
+expect_error "vae-sample without a run" "not a run folder" "$bin/vae-sample" --run "$tmp/none" --out "$tmp/y.png"
+
+if [ $fails -eq 0 ]; then echo "programs: all checks passed"; exit 0; fi
+echo "programs: $fails checks failed"; exit 1
