@@ -455,6 +455,14 @@ TEST_CASE("batcher: static binarization is fixed, dynamic is redrawn") {
   Batcher<float> d(set, {.batch = 8, .seed = 1, .binarize = Binarize::dynamic});
   std::vector<float> d1 = first_row_of(d, 3), d2 = first_row_of(d, 3);
   CHECK(d1 != d2);
+  // Every pixel is redrawn: over 30 epochs each takes both values (p ~ 0.5).
+  std::vector<float> lo = d1, hi = d1;
+  for (int e = 0; e < 30; ++e) {
+    std::vector<float> row = first_row_of(d, 3);
+    for (std::size_t j = 0; j < row.size(); ++j) lo[j] = std::min(lo[j], row[j]), hi[j] = std::max(hi[j], row[j]);
+  }
+  CHECK(std::count(lo.begin(), lo.end(), 0.0f) == std::ptrdiff_t(lo.size()));
+  CHECK(std::count(hi.begin(), hi.end(), 1.0f) == std::ptrdiff_t(hi.size()));
   CHECK(std::all_of(d1.begin(), d1.end(), [](float v) { return v == 0.0f || v == 1.0f; }));
   // Bernoulli(128/255): the mean over many pixel draws is close to p.
   double sum = 0;

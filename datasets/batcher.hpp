@@ -1,0 +1,109 @@
+// Mini-batches for training and evaluation: contiguous row-major [batch, dim] matrices ready for
+// GEMM, drawn from an ImageSet (bytes, converted to [0,1] when drawn) or a real-valued matrix.
+//
+//   Batcher<float> batches(train, {.batch = 128, .seed = 1, .binarize = Binarize::dynamic});
+//   for (int epoch = 0; epoch < epochs; ++epoch)
+//     while (batches.next()) step(batches.x(), batches.y_onehot());
+//
+// Allocation: every buffer is sized in the constructor; next() allocates nothing. A full batch is
+// always written into the same matrices. When drop_last is false and the set size is not a multiple
+// of the batch, the last batch of each epoch is written into a second, smaller pair of matrices
+// (also allocated once), so x() always has exactly size() rows.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <xtensor/xbuilder.hpp>
+
+#include "autodiff/random.hpp"
+#include "autodiff/tensor.hpp"
+#include "datasets/mnist.hpp"
+
+namespace vk::data {
+
+enum class Binarize {
+  none,     // pixel / 255
+  static_,  // one draw per pixel fixed by binarize_seed: same as binarize_static(set, binarize_seed)
+  dynamic,  // a fresh Bernoulli(pixel / 255) draw for every batch
+};
+
+struct BatchOptions {
+  std::size_t batch = 128;
+  std::uint64_t seed = 0;  // order of the shuffled epochs and the dynamic binarization draws
+  Binarize binarize = Binarize::none;
+  bool shuffle = true;     // false: a sequential pass in index order, for evaluation
+  bool drop_last = false;  // true: skip the last partial batch, so every batch has `batch` rows
+  std::uint64_t binarize_seed = 0;  // the fixed draws of Binarize::static_
+};
+
+template <class T>
+class Batcher {
+ public:
+  // Batches of `set`, which must outlive the batcher (it is read, not copied).
+  Batcher(const ImageSet& set, BatchOptions options);
+  Batcher(ImageSet&&, BatchOptions) = delete;
+
+  // Batches of the rows of a real-valued matrix (e.g. synthetic data), copied into T as they are;
+  // binarization treats values as probabilities, clamped to [0,1]. `labels` may be empty (then
+  // classes should be 0 and y_onehot() has no columns); otherwise one label < classes per row.
+  // `x` and `labels` must outlive the batcher.
+  Batcher(const Matrix<double>& x, std::span<const std::uint8_t> labels, std::size_t classes,
+          BatchOptions options);
+  Batcher(Matrix<double>&&, std::span<const std::uint8_t>, std::size_t, BatchOptions) = delete;
+
+  // Fills the next batch. Returns false once after the last batch of an epoch (leaving x() as it
+  // was); the call after that begins a new epoch, reshuffled when shuffling.
+  bool next();
+  // Abandons the current epoch; the next call to next() draws the first batch of a new one.
+  void start_epoch();
+
+  const Matrix<T>& x() const { return tail_ ? x_tail_ : x_; }                 // [size(), dim()]
+  const Matrix<T>& y_onehot() const { return tail_ ? y_tail_ : y_; }          // [size(), classes()]
+  std::span<const std::uint8_t> labels() const { return {labels_.data(), labels_.empty() ? 0 : size_}; }
+  std::span<const std::size_t> indices() const { return {order_.data() + start_, size_}; }  // rows of the set
+
+  std::size_t size() const { return size_; }  // rows of the current batch
+  std::size_t batches_per_epoch() const;
+  std::size_t epoch() const { return epoch_; }  // epochs begun so far
+  std::size_t count() const { return count_; }
+  std::size_t dim() const { return dim_; }
+  std::size_t classes() const { return classes_; }
+  const BatchOptions& options() const { return options_; }
+
+ private:
+  void allocate();
+  void fill(Matrix<T>& x, Matrix<T>& y);
+
+  BatchOptions options_;
+  const std::uint8_t* bytes_ = nullptr;  // exactly one of bytes_ and reals_ is set
+  const double* reals_ = nullptr;
+  std::span<const std::uint8_t> source_labels_;
+  std::size_t count_ = 0, dim_ = 0, classes_ = 0;
+
+  std::vector<std::size_t> order_;
+  vk::Rng order_rng_, noise_rng_;  // separate streams: binarizing does not change the order
+  std::size_t start_ = 0, size_ = 0, epoch_ = 0;
+  bool in_epoch_ = false, tail_ = false;
+
+  Matrix<T> x_, y_, x_tail_, y_tail_;
+  std::vector<std::uint8_t> labels_;
+  std::array<T, 256> byte_to_value_{};              // v / 255
+  std::array<std::uint64_t, 256> byte_threshold_{};  // bernoulli_threshold(v)
+};
+
+extern template class Batcher<float>;
+extern template class Batcher<double>;
+
+// One-hot rows [labels.size(), classes] of integer labels (each < classes).
+template <class T>
+Matrix<T> one_hot(std::span<const std::uint8_t> labels, std::size_t classes) {
+  Matrix<T> y = xt::zeros<T>({labels.size(), classes});
+  for (std::size_t i = 0; i < labels.size(); ++i) y(i, labels[i]) = T(1);
+  return y;
+}
+
+}  // namespace vk::data
