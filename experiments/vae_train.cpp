@@ -114,8 +114,8 @@ int train(const Options& o) {
     train_seconds += s.seconds;
     trained += train_set.count;
     vae::EvalResult r = vae::evaluate(model, rd.test, {.batch = 500, .seed = programs::kEvalSeed});
-    bar.finish(fmt::format("train {:.2f}  test {:.2f} (rec {:.2f} + kl {:.2f})  sigma^2 {:.4g}", s.loss,
-                           r.nelbo, r.rec, r.kl, r.sigma2));
+    bar.finish(fmt::format("train {:.2f}  test {:.2f} (rec {:.2f} + kl {:.2f}){}", s.loss, r.nelbo, r.rec,
+                           r.kl, mc.has_sigma() ? fmt::format("  sigma^2 {:.4g}", r.sigma2) : ""));
     json line = eval_json(r);
     line.update({{"epoch", e}, {"train_loss", s.loss}, {"train_rec", s.rec}, {"train_kl", s.kl},
                  {"images_per_second", s.images_per_second}, {"seconds", s.seconds}});

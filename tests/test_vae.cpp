@@ -196,7 +196,7 @@ TEST_CASE("importance-weighted log p(x): nondecreasing in K and above the ELBO")
       for (std::size_t r = 0; r < reps; ++r)
         for (std::size_t q = 0; q < ks.size(); ++q) {
           Rng rng(1000 * i + r + 17);
-          ll[q][i] += iw_log_likelihood(model, tape, x.data(), nullptr, ks[q], rng) / double(reps);
+          ll[q][i] += iw_log_likelihood<double>(model, tape, x.data(), nullptr, ks[q], rng) / double(reps);
         }
     }
     for (std::size_t q = 0; q + 1 < ks.size(); ++q) {
@@ -216,7 +216,12 @@ TEST_CASE("importance-weighted log p(x): nondecreasing in K and above the ELBO")
     CAPTURE(g.se);
     CHECK(g.mean > 3 * g.se);
 
-    const EvalResult r = evaluate(model, set, {.batch = 100, .seed = 9, .iw_samples = 1000, .limit = 200});
+    EvalOptions options;
+    options.batch = 100;
+    options.seed = 9;
+    options.iw_samples = 1000;
+    options.limit = 200;
+    const EvalResult r = evaluate(model, set, options);
     CAPTURE(r.nelbo);
     CAPTURE(r.iw_nll);
     CHECK(r.iw_samples == 1000);
@@ -584,9 +589,9 @@ TEST_CASE("training lowers the loss and keeps a learned sigma^2 finite and above
 TEST_CASE("per-pixel sigma^2 stays at or above the floor, and the floor binds for the dark row") {
   const data::ImageSet set = blobs(400, 12);
   ModelConfig c = small_config(Objective::vae, Likelihood::gaussian, Sigma::per_pixel);
-  c.min_sigma2 = 0.01;
+  c.min_sigma2 = 0.02;
   Model<float> model(c, 2);
-  Trainer<float> trainer(model, set, {.batch = 32, .lr = 1e-2, .seed = 6});
+  Trainer<float> trainer(model, set, {.batch = 8, .lr = 1e-2, .seed = 6});
   for (int e = 0; e < 5; ++e) trainer.run_epoch();
   const auto id = *model.params().find("log_sigma2");
   const float* lv = model.params().value_data(id);
@@ -616,12 +621,17 @@ TEST_CASE("Sigma::fixed keeps sigma^2 exactly at fixed_sigma2 through training")
   CHECK(model.sigma2() == doctest::Approx(c.fixed_sigma2).epsilon(1e-6));
 }
 
-TEST_CASE("Sigma::fixed below the learned-sigma floor is still the fixed value" * doctest::may_fail()) {
+TEST_CASE("Sigma::fixed below the learned-sigma floor is still the fixed value") {
   // min_sigma2 documents a floor for *learned* sigma^2; a fixed sigma^2 is a constant by choice.
   ModelConfig c = small_config(Objective::vae, Likelihood::gaussian, Sigma::fixed);
   c.fixed_sigma2 = 1e-4;  // below the default min_sigma2 = 1e-3, and validate() accepts it
   REQUIRE_NOTHROW(c.validate());
   Model<float> model(c, 2);
+  CHECK(model.sigma2() == doctest::Approx(c.fixed_sigma2).epsilon(1e-6));
+  // Nor may the clamp after each optimizer step move it.
+  const data::ImageSet set = blobs(64, 16);
+  Trainer<float> trainer(model, set, {.batch = 32, .lr = 1e-2, .seed = 6});
+  trainer.run_epoch();
   CHECK(model.sigma2() == doctest::Approx(c.fixed_sigma2).epsilon(1e-6));
 }
 
@@ -653,16 +663,20 @@ TEST_CASE("Sigma::optimal: after an epoch sigma^2 is the epoch's mean squared re
     trainer.run_epoch();
     const double expected = set_mse(model);
     CAPTURE(expected);
-    CHECK(model.sigma2() == doctest::Approx(expected).epsilon(0.03));
+    CHECK(model.sigma2() == doctest::Approx(expected).epsilon(0.01));
   }
   SUBCASE("while training, it tracks the MSE of the changing model") {
     Model<double> model(c, 2);
     Trainer<double> trainer(model, set, {.batch = 32, .lr = 3e-3, .seed = 6});
-    for (int e = 0; e < 4; ++e) trainer.run_epoch();
+    trainer.run_epoch();
+    const double first = model.sigma2();
+    for (int e = 0; e < 3; ++e) trainer.run_epoch();
     const double after = set_mse(model);
+    CAPTURE(first);
     CAPTURE(after);
+    // The epoch's batches saw the model before each step, so only roughly the final one.
     CHECK(model.sigma2() == doctest::Approx(after).epsilon(0.25));
-    CHECK(model.sigma2() < pixel_variance(set));  // it learned something
+    CHECK(model.sigma2() < 0.5 * first);  // and it follows the error down as the model learns
   }
 }
 

@@ -40,7 +40,9 @@ Model<T>::Model(const ModelConfig& config, std::uint64_t seed) : config_(config)
   decoder_.build(store_, "decoder", rng, Init::torch_default);
   if (c.has_sigma()) {
     log_sigma2_ = store_.add("log_sigma2", 1, c.sigma == Sigma::per_pixel ? c.input_dim : 1);
-    set_sigma2(T(c.sigma == Sigma::fixed ? c.fixed_sigma2 : 1.0));
+    // The floor guards trained sigma^2 only: a fixed one is exactly what was asked for.
+    const T lv = std::log(T(c.sigma == Sigma::fixed ? c.fixed_sigma2 : 1.0));
+    std::fill_n(store_.value_data(*log_sigma2_), store_.entry(*log_sigma2_).size(), lv);
   }
 }
 
@@ -138,7 +140,7 @@ void Model<T>::set_sigma2(T v) {
 
 template <class T>
 void Model<T>::clamp_sigma2() {
-  if (!log_sigma2_) return;
+  if (!log_sigma2_ || config_.sigma == Sigma::fixed) return;
   const T floor = std::log(T(config_.min_sigma2));
   T* lv = store_.value_data(*log_sigma2_);
   for (std::size_t j = 0; j < store_.entry(*log_sigma2_).size(); ++j) lv[j] = std::max(lv[j], floor);
