@@ -98,10 +98,12 @@ int train(const Options& o) {
   vae::Trainer<float> trainer(model, train_set,
                               {.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize,
                                .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip});
-  fmt::print(stderr, "{} ({} likelihood{}) {}-[{}]-{}: {} parameters, {} training images\n",
-             vae::name(mc.objective), vae::name(mc.likelihood),
-             mc.has_sigma() ? fmt::format(", {} sigma^2", vae::name(mc.sigma)) : "", mc.input_dim,
-             o.hidden, mc.latent, model.params().size(), train_set.count);
+  const std::string loss_name =
+      !mc.variational() ? "squared error"
+      : mc.has_sigma()  ? fmt::format("gaussian likelihood, {} sigma^2", vae::name(mc.sigma))
+                        : "bernoulli likelihood";
+  fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images\n", vae::name(mc.objective),
+             loss_name, mc.input_dim, o.hidden, mc.latent, model.params().size(), train_set.count);
 
   const json meta = {{"model", vae::to_json(mc)}};
   double train_seconds = 0;
