@@ -10,6 +10,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "tests/temp_dir.hpp"
 #include "autodiff/checkpoint.hpp"
 #include "autodiff/npy.hpp"
 
@@ -18,19 +19,7 @@ using nlohmann::json;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("vaekit-test-ckpt-" + std::to_string(::getpid()) + "-" +
-            std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using vk::test::TempDir;
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

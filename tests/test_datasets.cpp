@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include "tests/temp_dir.hpp"
 #include "datasets/batcher.hpp"
 #include "datasets/idx.hpp"
 #include "datasets/mnist.hpp"
@@ -26,21 +27,7 @@ using Bytes = std::vector<std::uint8_t>;
 namespace {
 
 // A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("vk-test-datasets-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
+using vk::test::TempDir;
 
 void write_file(const fs::path& p, const Bytes& b) {
   std::ofstream out(p, std::ios::binary);

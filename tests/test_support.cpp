@@ -13,6 +13,7 @@
 
 #include <png.h>
 
+#include "tests/temp_dir.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/support/font.hpp"
@@ -34,25 +35,7 @@ using nlohmann::json;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("vaekit-test-support-" + std::to_string(::getpid()) + "-" +
-            std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  // Names in the folder, so tests can tell that no temporary file was left behind.
-  std::set<std::string> names() const {
-    std::set<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.insert(e.path().filename().string());
-    return out;
-  }
-};
+using vk::test::TempDir;
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
