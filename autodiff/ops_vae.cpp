@@ -7,6 +7,8 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xreducer.hpp>
 
 #include "autodiff/ops.hpp"
 #include "autodiff/ops_backward.hpp"
@@ -21,10 +23,6 @@ void require_same_shape(const char* op, Var<T> a, Var<T> b) {
                                             a.cols(), b.rows(), b.cols()));
 }
 
-template <class T>
-T softplus(T x) { return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))); }
-template <class T>
-T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
 
 // exp(-log_var) for a block of columns, so the per-feature form costs one exp per column.
 constexpr std::size_t kBlock = 256;
@@ -69,14 +67,21 @@ Var<T> bernoulli_loglik(Var<T> logits, Var<T> x) {
   require_same_shape("bernoulli_loglik", logits, x);
   const std::size_t m = x.rows(), d = x.cols();
   Var<T> y = x.tape->push(Op::bernoulli_loglik, {logits, x}, m, 1);
-  const T* pl = logits.node().value;
-  const T* px = x.node().value;
+  T* pl = logits.node().value;
+  T* px = x.node().value;
   T* out = y.node().value;
+  // Blocks of a row go through one xsimd assignment (libm's scalar log1p cost as much as a
+  // GEMM); the block is then summed.
+  std::array<T, kBlock> terms;
   for (std::size_t i = 0; i < m; ++i) {
     T s = 0;
-    for (std::size_t j = 0; j < d; ++j) {
-      const T l = pl[i * d + j];
-      s += px[i * d + j] * l - softplus(l);
+    for (std::size_t j0 = 0; j0 < d; j0 += kBlock) {
+      const std::size_t len = std::min(kBlock, d - j0);
+      auto l = view(pl + i * d + j0, 1, len);
+      auto xi = view(px + i * d + j0, 1, len);
+      auto t = view(terms.data(), 1, len);
+      xt::noalias(t) = xi * l - xt::maximum(l, T(0)) - xt::log(T(1) + xt::exp(-xt::abs(l)));
+      for (std::size_t j = 0; j < len; ++j) s += terms[j];
     }
     out[i] = s;
   }
@@ -150,12 +155,18 @@ void backward_bernoulli_loglik(Tape<T>& t, const Node<T>& y) {
   const Node<T>& l = t.node(y.in[0]);
   const Node<T>& x = t.node(y.in[1]);
   const std::size_t m = x.rows, d = x.cols;
-  for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t j = 0; j < d; ++j) {
-      const std::size_t e = i * d + j;
-      if (l.grad) l.grad[e] += y.grad[i] * (x.value[e] - sigmoid(l.value[e]));
-      if (x.grad) x.grad[e] += y.grad[i] * l.value[e];
+  for (std::size_t i = 0; i < m; ++i) {
+    const T g = y.grad[i];
+    auto li = view(l.value + i * d, 1, d);
+    if (l.grad) {
+      auto gl = view(l.grad + i * d, 1, d);
+      xt::noalias(gl) += g * (view(x.value + i * d, 1, d) - T(1) / (T(1) + xt::exp(-li)));
     }
+    if (x.grad) {
+      auto gx = view(x.grad + i * d, 1, d);
+      xt::noalias(gx) += g * li;
+    }
+  }
 }
 
 template <class T>

@@ -41,16 +41,19 @@ void Adam<T>::step() {
   const T root_c2 = std::sqrt(c2);
   const T decay = o.decoupled ? T(1) - o.lr * o.weight_decay : T(1);
   const T l2 = o.decoupled ? T(0) : o.weight_decay;
-  T* p = store_.values().data();
-  const T* g = store_.grads().data();
-  T* m = m_.data();
-  T* v = v_.data();
+  // Scalars in locals: read through `o`, every store to p[i] could alias them and the loop
+  // would not vectorize.
+  const T b1 = o.beta1, b2 = o.beta2, eps = o.eps, inv_root_c2 = T(1) / root_c2;
+  T* __restrict p = store_.values().data();
+  const T* __restrict g = store_.grads().data();
+  T* __restrict m = m_.data();
+  T* __restrict v = v_.data();
   const std::size_t n = m_.size();
   for (std::size_t i = 0; i < n; ++i) {
     const T gi = g[i] + l2 * p[i];
-    m[i] = o.beta1 * m[i] + (T(1) - o.beta1) * gi;
-    v[i] = o.beta2 * v[i] + (T(1) - o.beta2) * gi * gi;
-    p[i] = decay * p[i] - step * m[i] / (std::sqrt(v[i]) / root_c2 + o.eps);
+    m[i] = b1 * m[i] + (T(1) - b1) * gi;
+    v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+    p[i] = decay * p[i] - step * m[i] / (std::sqrt(v[i]) * inv_root_c2 + eps);
   }
 }
 
