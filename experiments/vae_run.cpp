@@ -89,6 +89,20 @@ std::vector<float> encode_means(vae::Model<float>& model, const data::ImageSet& 
   return {mu.node().value, mu.node().value + n * c.latent};
 }
 
+// Turns draws eps ~ N(0, I) into z = mu_y + sigma_y eps of the learned prior, with y = i % classes
+// as decode_means labels them.
+void to_prior(vae::Model<float>& model, float* z, std::size_t n) {
+  const auto& c = model.config();
+  const auto& store = model.params();
+  const float* mu = store.value_data(*store.find("prior.mu"));
+  const float* lv = store.value_data(*store.find("prior.logvar"));
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < c.latent; ++j) {
+      const std::size_t at = (i % c.classes) * c.latent + j;
+      z[i * c.latent + j] = mu[at] + std::exp(0.5f * lv[at]) * z[i * c.latent + j];
+    }
+}
+
 std::vector<float> images_of(const data::ImageSet& set, std::size_t n) {
   std::vector<float> out(n * set.dim());
   for (std::size_t e = 0; e < out.size(); ++e) out[e] = set.pixels[e] / 255.f;
@@ -102,6 +116,7 @@ std::vector<float> sample_images(vae::Model<float>& model, std::size_t n, std::u
   Rng rng(seed);
   std::vector<float> z(n * c.latent);
   fill_normal<float>(rng, z);
+  if (c.learned_prior()) to_prior(model, z.data(), n);
   std::vector<float> x = decode_means(model, z.data(), n);
   if (with_noise && c.has_sigma()) {
     const auto& store = model.params();

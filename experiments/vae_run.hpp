@@ -43,7 +43,7 @@ void write_pictures(vae::Model<float>& model, const data::ImageSet& test,
                     const std::vector<std::string>& class_names, const std::filesystem::path& dir,
                     std::uint64_t seed);
 
-// Decoder means of n draws z ~ N(0, I) (labels 0, 1, 2, ... for a conditional model), optionally
+// Decoder means of n draws z ~ p(z) (labels 0, 1, 2, ... for a conditional model, z ~ p(z|y)), optionally
 // with the Gaussian noise e ~ N(0, sigma^2 I) added, as [n, d] floats clamped to [0, 1].
 std::vector<float> sample_images(vae::Model<float>& model, std::size_t n, std::uint64_t seed,
                                  bool with_noise);

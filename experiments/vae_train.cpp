@@ -22,9 +22,9 @@ namespace {
 
 struct Options {
   std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
-  std::string hidden = "400", activation = "relu", data = data::default_data_dir, out;
+  std::string hidden = "400", activation = "relu", condition = "encoder-decoder", data = data::default_data_dir, out;
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0;
-  std::size_t latent = 20, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
+  std::size_t latent = 20, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
   std::uint64_t seed = 1;
   int threads = 2;
 };
@@ -68,6 +68,8 @@ int train(const Options& o) {
   mc.hidden = parse_widths(o.hidden);
   mc.latent = o.latent;
   mc.activation = parse_activation(o.activation);
+  mc.condition = vae::parse_condition(o.condition);
+  mc.embedding = o.embedding;
   const data::Binarize binarize = programs::parse_binarize(o.binarize);
   if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
   if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
@@ -150,6 +152,9 @@ int main(int argc, char** argv) {
   app.add_option("--sigma", o.sigma, "Gaussian noise model: learned | per-pixel | optimal | fixed");
   app.add_option("--sigma2", o.sigma2, "sigma^2 of --sigma fixed");
   app.add_option("--lambda", o.lambda, "weight of ||E(x)||^2 in the regularized AE");
+  app.add_option("--condition", o.condition,
+                 "where --model cvae sees the label: encoder-decoder | decoder | embedding | prior");
+  app.add_option("--embedding", o.embedding, "label embedding width of --condition embedding");
   app.add_option("--binarize", o.binarize, "none | static | dynamic (training images; the test set is binarized once)");
   app.add_option("--hidden", o.hidden, "hidden widths, a comma list (the decoder mirrors them)");
   app.add_option("--latent", o.latent, "dimension of z");

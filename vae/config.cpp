@@ -30,12 +30,17 @@ constexpr std::pair<Likelihood, const char*> kLikelihoods[] = {
     {Likelihood::gaussian, "gaussian"}, {Likelihood::bernoulli, "bernoulli"}};
 constexpr std::pair<Sigma, const char*> kSigmas[] = {
     {Sigma::learned, "learned"}, {Sigma::per_pixel, "per-pixel"}, {Sigma::optimal, "optimal"}, {Sigma::fixed, "fixed"}};
+constexpr std::pair<Condition, const char*> kConditions[] = {
+    {Condition::encoder_decoder, "encoder-decoder"}, {Condition::decoder, "decoder"},
+    {Condition::embedding, "embedding"}, {Condition::prior, "prior"}};
 
 }  // namespace
 
 Objective parse_objective(const std::string& s) { return parse("model", s, kObjectives); }
 Likelihood parse_likelihood(const std::string& s) { return parse("likelihood", s, kLikelihoods); }
 Sigma parse_sigma(const std::string& s) { return parse("sigma", s, kSigmas); }
+Condition parse_condition(const std::string& s) { return parse("condition", s, kConditions); }
+const char* name(Condition c) { return lookup(c, kConditions); }
 const char* name(Objective o) { return lookup(o, kObjectives); }
 const char* name(Likelihood l) { return lookup(l, kLikelihoods); }
 const char* name(Sigma s) { return lookup(s, kSigmas); }
@@ -51,6 +56,8 @@ void ModelConfig::validate() const {
   if (objective == Objective::rae && !(lambda >= 0)) fail(fmt::format("--lambda must be non-negative, got {}", lambda));
   if (conditional() && classes == 0) fail("a conditional model needs labels (classes > 0)");
   if (!conditional() && classes != 0) fail("only --model cvae takes labels");
+  if (!conditional() && condition != Condition::encoder_decoder) fail("only --model cvae takes --condition");
+  if (condition == Condition::embedding && embedding == 0) fail("--embedding must be positive");
 }
 
 nlohmann::json to_json(const ModelConfig& c) {
@@ -64,7 +71,9 @@ nlohmann::json to_json(const ModelConfig& c) {
           {"latent", c.latent},
           {"activation", activation_name(c.activation)},
           {"lambda", c.lambda},
-          {"classes", c.classes}};
+          {"classes", c.classes},
+          {"condition", name(c.condition)},
+          {"embedding", c.embedding}};
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j) {
@@ -81,6 +90,9 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     c.activation = parse_activation(j.at("activation").get<std::string>());
     c.lambda = j.at("lambda").get<double>();
     c.classes = j.at("classes").get<std::size_t>();
+    // Absent in run folders written before the CVAE variants: those are encoder_decoder.
+    c.condition = parse_condition(j.value("condition", std::string(name(Condition::encoder_decoder))));
+    c.embedding = j.value("embedding", std::size_t(16));
     c.validate();
     return c;
   } catch (const nlohmann::json::exception& e) {

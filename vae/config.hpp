@@ -21,6 +21,16 @@ enum class Objective {
 
 enum class Likelihood { gaussian, bernoulli };
 
+// Where a conditional model (Objective::cvae) sees its label y; the variants compared in
+// cvae-compare. Every variant's decoder takes y, so every one can generate a chosen class.
+enum class Condition {
+  encoder_decoder,  // one-hot y beside x at the encoder input and beside z at the decoder input
+  decoder,          // one-hot y beside z only: q(z|x) is unconditional
+  embedding,        // a learned embedding y·E [classes, embedding] beside the input of every
+                    // decoder layer (z and each hidden layer); the encoder as encoder_decoder
+  prior,            // as encoder_decoder, with a learned prior p(z|y) = N(mu_y, diag sigma_y^2)
+};
+
 // The noise model x = D(z) + e, e ~ N(0, sigma^2 I) of the Gaussian likelihood.
 enum class Sigma {
   learned,    // one sigma^2 for all pixels, trained with the rest (as log sigma^2)
@@ -41,9 +51,16 @@ struct ModelConfig {
   Activation activation = Activation::relu;
   double lambda = 1e-3;          // the regularized AE's weight on ||z||^2
   std::size_t classes = 0;       // label size of a conditional model (0: unconditional)
+  Condition condition = Condition::encoder_decoder;  // how a conditional model sees y
+  std::size_t embedding = 16;    // width of the label embedding of Condition::embedding
 
   bool variational() const { return objective == Objective::vae || objective == Objective::cvae; }
   bool conditional() const { return objective == Objective::cvae; }
+  bool label_in_encoder() const {
+    return conditional() && condition != Condition::decoder;
+  }
+  bool label_embedded() const { return conditional() && condition == Condition::embedding; }
+  bool learned_prior() const { return conditional() && condition == Condition::prior; }
   bool has_sigma() const { return variational() && likelihood == Likelihood::gaussian; }
   void validate() const;  // throws std::invalid_argument naming the bad setting
 };
@@ -51,9 +68,11 @@ struct ModelConfig {
 Objective parse_objective(const std::string& s);
 Likelihood parse_likelihood(const std::string& s);
 Sigma parse_sigma(const std::string& s);
+Condition parse_condition(const std::string& s);
 const char* name(Objective o);
 const char* name(Likelihood l);
 const char* name(Sigma s);
+const char* name(Condition c);
 
 nlohmann::json to_json(const ModelConfig& c);
 ModelConfig model_config_from_json(const nlohmann::json& j);  // throws std::invalid_argument

@@ -35,6 +35,10 @@ double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y,
   auto code = model.encode(tape.constant(x, 1, d), y1);
   const T* mu = code.mu.node().value;
   const T* lv = code.logvar.node().value;
+  // p(z) = N(0, I), or the learned N(mu_y, diag e^lv_y) of the label.
+  const auto prior = model.prior(y1 ? *y1 : tape.constant_uninitialized(1, 1), 1);
+  const T* pm = prior.mu.node().value;
+  const T* plv = prior.logvar.node().value;
 
   // K samples z = mu + sigma eps, with log q(z|x) and log p(z) (their log 2 pi terms cancel).
   Var<T> eps = draw_normal(tape, k, latent, rng);
@@ -49,7 +53,8 @@ double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y,
       const T e = pe[s * latent + j];
       const T zj = mu[j] + std::exp(T(0.5) * lv[j]) * e;
       pz[s * latent + j] = zj;
-      log_ratio += T(-0.5) * (zj * zj) + T(0.5) * (e * e + lv[j]);
+      const T dz = zj - pm[j];
+      log_ratio += T(-0.5) * (dz * dz * std::exp(-plv[j]) + plv[j]) + T(0.5) * (e * e + lv[j]);
     }
     pw[s] = log_ratio;
   }

@@ -25,7 +25,7 @@ struct EvalResult {
   std::size_t count = 0;
   double nelbo = 0;  // mean over examples of rec + kl, in nats (AEs: rec + regulariser)
   double rec = 0;    // -log p(x|z) for a VAE, ||x - D(z)||^2 for an AE
-  double kl = 0;     // KL(q(z|x) || N(0, I)); lambda ||z||^2 for a regularized AE
+  double kl = 0;     // KL(q(z|x) || p(z)) (p(z|y) of a learned prior); lambda ||z||^2 for a regularized AE
   double sigma2 = std::numeric_limits<double>::quiet_NaN();
   std::size_t active_units = 0;          // dimensions with Cov_x(E_q[z_i]) > 0.01
   std::vector<double> latent_variance;   // Cov_x(E_q[z_i]) of each dimension
@@ -37,8 +37,9 @@ struct EvalResult {
 template <class T>
 EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOptions& options);
 
-// log p(x) of one example estimated with K importance samples from q(z|x):
-// logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K. x [1, d]; y [1, classes] or
+// log p(x) (log p(x|y) of a conditional model) of one example estimated with K importance
+// samples from q(z|x): logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K, with the
+// model's prior p(z) (the learned p(z|y) of Condition::prior). x [1, d]; y [1, classes] or
 // null. Uses `tape` (reset first) for the K decoder passes as one batch.
 template <class T>
 double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y, std::size_t k,

@@ -2,7 +2,9 @@
 // for the variational objectives), a decoder D(z), and the noise model's sigma^2.
 //
 // Parameter names: encoder.trunk.<i>.{weight,bias}, encoder.mu.*, encoder.logvar.*,
-// decoder.<i>.*, and log_sigma2 ([1,1], or [1,d] per pixel) when the likelihood is Gaussian.
+// decoder.<i>.*, and log_sigma2 ([1,1], or [1,d] per pixel) when the likelihood is Gaussian; a
+// conditional model adds label_embedding.weight [classes, embedding] (Condition::embedding) or
+// prior.mu and prior.logvar [classes, latent] (Condition::prior).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,9 @@ class Model {
   // The decoder's output: the mean D(z) in [0, 1] for a Gaussian likelihood and the AEs, the
   // logits for a Bernoulli likelihood.
   Var<T> decode(Var<T> z, std::optional<Var<T>> y = std::nullopt);
+  // The prior p(z|y) as [m, latent] means and log-variances: N(0, I) (mu and logvar are zero
+  // constants) unless the model learns a class-conditional prior.
+  Code prior(Var<T> y, std::size_t rows);
   // The mean image E[x|z] of a decoder output.
   Var<T> mean_image(Var<T> decoded) const;
 
@@ -58,14 +63,18 @@ class Model {
   void clamp_sigma2();
 
  private:
-  Var<T> with_label(Var<T> v, std::optional<Var<T>> y) const;
+  void require_label(const std::optional<Var<T>>& y) const;
+  Var<T> kl(const Code& q, std::optional<Var<T>> y);
 
   ModelConfig config_;
   ParameterStore<T> store_;
   std::optional<Mlp> trunk_;  // none when there are no hidden layers
   Linear<> mu_head_;
   std::optional<Linear<>> logvar_head_;
-  Mlp decoder_;
+  // Explicit layers (named decoder.0, decoder.2, ... as an Mlp names them) so the embedding
+  // variant can put the label beside the input of each one.
+  std::vector<Linear<>> decoder_;
+  std::optional<ParamId> embedding_, prior_mu_, prior_logvar_;
   std::optional<ParamId> log_sigma2_;
 };
 

@@ -1,0 +1,361 @@
+// cvae-compare: trains the conditional VAE variants (where the label enters the model; a learned
+// prior p(z|y)) and an unconditional baseline, each with a Gaussian and a Bernoulli likelihood,
+// with the same seed and epochs, and compares their likelihoods, latent use and conditional
+// generation (judged by a classifier trained on the real training images).
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "autodiff/blas.hpp"
+#include "autodiff/checkpoint.hpp"
+#include "autodiff/ops.hpp"
+#include "experiments/support/cli.hpp"
+#include "experiments/support/files.hpp"
+#include "experiments/support/plots.hpp"
+#include "experiments/support/png.hpp"
+#include "experiments/support/progress.hpp"
+#include "experiments/vae_run.hpp"
+#include "vae/classifier.hpp"
+#include "vae/evaluate.hpp"
+#include "vae/train.hpp"
+
+using namespace vk;
+using nlohmann::json;
+
+namespace {
+
+struct Options {
+  std::string variants, data = data::default_data_dir, out, hidden = "400";
+  std::size_t epochs = 5, limit = 0, iw = 100, iw_limit = 1000, per_class = 1000, latent = 20, embedding = 16;
+  std::size_t classifier_epochs = 3, batch = 128;
+  double lr = 1e-3;
+  std::uint64_t seed = 1;
+  int threads = 2;
+};
+
+struct Variant {
+  std::string name;
+  bool conditional;
+  vae::Condition condition;
+  vae::Likelihood likelihood;
+};
+
+std::vector<Variant> all_variants() {
+  std::vector<Variant> out;
+  for (auto lik : {vae::Likelihood::gaussian, vae::Likelihood::bernoulli}) {
+    const std::string suffix = std::string("-") + vae::name(lik);
+    out.push_back({"vae" + suffix, false, vae::Condition::encoder_decoder, lik});
+    for (auto cond : {vae::Condition::encoder_decoder, vae::Condition::decoder, vae::Condition::embedding,
+                      vae::Condition::prior})
+      out.push_back({vae::name(cond) + suffix, true, cond, lik});
+  }
+  return out;
+}
+
+std::vector<Variant> select_variants(const std::string& list) {
+  const std::vector<Variant> all = all_variants();
+  if (list.empty()) return all;
+  std::vector<Variant> chosen;
+  std::stringstream in(list);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const Variant& v) { return v.name == part; });
+    if (it == all.end()) {
+      std::string names;
+      for (const Variant& v : all) names += (names.empty() ? "" : ", ") + v.name;
+      throw std::invalid_argument(fmt::format("unknown variant '{}' (expected a comma list of: {})", part, names));
+    }
+    chosen.push_back(*it);
+  }
+  return chosen;
+}
+
+std::vector<std::size_t> parse_widths(const std::string& s) {
+  std::vector<std::size_t> widths;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    std::size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(part, &used);
+    } catch (const std::exception&) {
+    }
+    if (v <= 0 || used != part.size())
+      throw std::invalid_argument(fmt::format("--hidden: '{}' is not a comma list of positive widths", s));
+    widths.push_back(std::size_t(v));
+  }
+  return widths;
+}
+
+struct Row {
+  Variant variant;
+  double nelbo = 0, kl = 0, iw_nll = NAN, mixture_nll = NAN, accuracy = NAN, diversity = NAN, seconds = 0;
+  std::size_t active_units = 0;
+};
+
+// -log p(x|y) with the true label and -log sum_y p(y) p(x|y) with p(y) = 1/classes, averaged
+// over the first n test images (a VAE: -log p(x) in the first, the second NaN).
+std::pair<double, double> iw_nlls(vae::Model<float>& model, const data::ImageSet& test, std::size_t n,
+                                  std::size_t k) {
+  const auto& c = model.config();
+  data::ImageSet first = data::take_first(test, n);
+  data::Batcher<float> b(first, {.batch = first.count, .shuffle = false});
+  b.next();
+  Rng rng(programs::kEvalSeed);
+  Tape<float> tape;
+  support::Progress bar("  iw " + std::to_string(k), first.count, "img");
+  double conditional = 0, mixture = 0;
+  std::vector<double> ll(c.conditional() ? c.classes : 1);
+  std::vector<float> onehot(c.classes, 0.f);
+  for (std::size_t i = 0; i < first.count; ++i) {
+    const float* x = b.x().data() + i * c.input_dim;
+    if (!c.conditional()) {
+      conditional -= vae::iw_log_likelihood<float>(model, tape, x, nullptr, k, rng);
+    } else {
+      for (std::size_t y = 0; y < c.classes; ++y) {
+        std::fill(onehot.begin(), onehot.end(), 0.f);
+        onehot[y] = 1.f;
+        ll[y] = vae::iw_log_likelihood<float>(model, tape, x, onehot.data(), k, rng);
+      }
+      conditional -= ll[first.labels[i]];
+      const double top = *std::max_element(ll.begin(), ll.end());
+      double s = 0;
+      for (double v : ll) s += std::exp(v - top);
+      mixture -= top + std::log(s) - std::log(double(c.classes));
+    }
+    bar.update(i + 1);
+  }
+  bar.finish("done");
+  return {conditional / double(first.count), c.conditional() ? mixture / double(first.count) : NAN};
+}
+
+Row run_variant(const Variant& v, const Options& o, const programs::RunData& gauss, const programs::RunData& binary,
+                vae::Classifier& classifier, const std::vector<std::string>& class_names) {
+  const bool bern = v.likelihood == vae::Likelihood::bernoulli;
+  const programs::RunData& rd = bern ? binary : gauss;
+  const data::Binarize binarize = bern ? data::Binarize::dynamic : data::Binarize::none;
+  vae::ModelConfig mc;
+  mc.objective = v.conditional ? vae::Objective::cvae : vae::Objective::vae;
+  mc.likelihood = v.likelihood;
+  mc.condition = v.condition;
+  mc.embedding = o.embedding;
+  mc.hidden = parse_widths(o.hidden);
+  mc.latent = o.latent;
+  mc.input_dim = rd.dataset.train.dim();
+  mc.classes = v.conditional ? rd.dataset.train.classes : 0;
+  mc.validate();
+
+  const std::filesystem::path dir = std::filesystem::path(o.out) / v.name;
+  support::ensure_run_dir(dir);
+  vae::Model<float> model(mc, o.seed);
+  vae::Trainer<float> trainer(model, rd.dataset.train,
+                              {.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize});
+  fmt::print(stderr, "== {}: {} parameters\n", v.name, model.params().size());
+  Row row{v};
+  for (std::size_t e = 1; e <= o.epochs; ++e) {
+    support::Progress bar(fmt::format("  epoch {}/{}", e, o.epochs), rd.dataset.train.count, "img");
+    auto s = trainer.run_epoch([&](std::size_t done, std::size_t, double loss) {
+      bar.update(done, fmt::format("loss {:.2f}", loss));
+    });
+    row.seconds += s.seconds;
+    bar.finish(fmt::format("loss {:.2f}", s.loss));
+  }
+  // A run folder vae-eval and vae-sample can read.
+  support::write_json_atomic(dir / "config.json",
+      {{"model", vae::to_json(mc)},
+       {"training", {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed},
+                     {"binarize", programs::name(binarize)}, {"beta", 1}, {"warmup_epochs", 0}, {"clip", 0},
+                     {"threads", o.threads}}},
+       {"data", {{"dir", std::filesystem::absolute(o.data).string()}, {"train_count", rd.dataset.train.count},
+                 {"test_count", rd.test.count}, {"limit", o.limit}}},
+       {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
+                 {"iw_samples", o.iw}}}});
+  save_checkpoint(dir / "checkpoint", model.params(), json{{"model", vae::to_json(mc)}});
+
+  vae::EvalOptions eval;
+  eval.seed = programs::kEvalSeed;
+  vae::EvalResult r = vae::evaluate(model, rd.test, eval);
+  row.nelbo = r.nelbo;
+  row.kl = r.kl;
+  row.active_units = r.active_units;
+  if (o.iw) std::tie(row.iw_nll, row.mixture_nll) = iw_nlls(model, rd.test, o.iw_limit, o.iw);
+
+  // Conditional generation: does the classifier see the class that was asked for? A VAE's
+  // samples are grouped by the class the classifier sees, for the diversity and the picture.
+  const std::size_t classes = class_names.size(), d = mc.input_dim;
+  Rng rng(o.seed + 101);
+  std::vector<float> samples = vae::sample_by_class(model, classes, o.per_class, rng);
+  const std::vector<std::uint8_t> seen = classifier.predict(samples.data(), classes * o.per_class);
+  std::vector<std::vector<std::size_t>> groups(classes);
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    const std::size_t asked = i / o.per_class;
+    right += seen[i] == asked;
+    groups[v.conditional ? asked : seen[i]].push_back(i);
+  }
+  if (v.conditional) row.accuracy = double(right) / double(seen.size());
+  double diversity = 0;
+  std::size_t counted = 0;
+  constexpr std::size_t kShown = 10;
+  std::vector<float> shown(classes * kShown * d, 0.f), group;
+  for (std::size_t y = 0; y < classes; ++y) {
+    group.clear();
+    for (std::size_t i : groups[y]) group.insert(group.end(), samples.begin() + i * d, samples.begin() + (i + 1) * d);
+    std::copy_n(group.begin(), std::min(group.size(), kShown * d), shown.begin() + y * kShown * d);
+    if (groups[y].size() < 2) continue;
+    diversity += vae::mean_pairwise_distance(group.data(), groups[y].size(), d);
+    ++counted;
+  }
+  row.diversity = counted ? diversity / double(counted) : NAN;
+  std::vector<std::string> labels = class_names;
+  if (!v.conditional)
+    for (auto& l : labels) l = "seen as " + l;
+  support::write_png(dir / "samples_by_class.png",
+                     support::labelled_rows_grid(shown.data(), classes, kShown, rd.test.rows, rd.test.cols, labels, 2, 2));
+  fmt::print(stderr, "   nelbo {:.2f}  kl {:.2f}  active {}  iw nll {:.2f}  mixture {:.2f}  accuracy {:.3f}  diversity {:.3f}  {:.1f} s\n",
+             row.nelbo, row.kl, row.active_units, row.iw_nll, row.mixture_nll, row.accuracy, row.diversity, row.seconds);
+  return row;
+}
+
+struct Column {
+  const char* key;
+  const char* title;
+  int better;  // +1 higher is better, -1 lower, 0 not ranked
+  double Row::*field;
+};
+constexpr Column kColumns[] = {
+    {"test_nelbo", "test NELBO", -1, &Row::nelbo},
+    {"iw_nll", "IW NLL −log p(x|y)", -1, &Row::iw_nll},
+    {"mixture_nll", "IW NLL −log Σ_y p(y)p(x|y)", -1, &Row::mixture_nll},
+    {"kl", "KL", 0, &Row::kl},
+    {"conditional_accuracy", "conditional accuracy", +1, &Row::accuracy},
+    {"diversity", "diversity", +1, &Row::diversity},
+    {"train_seconds", "training s", -1, &Row::seconds},
+};
+
+std::string cell(double v) { return std::isnan(v) ? "–" : fmt::format("{:.3f}", v); }
+
+void write_outputs(const std::vector<Row>& rows, const Options& o, double classifier_accuracy) {
+  const std::filesystem::path out = o.out;
+  std::string csv = "variant,likelihood,test_nelbo,iw_nll,mixture_nll,kl,active_units,conditional_accuracy,diversity,train_seconds\n";
+  json j = {{"epochs", o.epochs}, {"seed", o.seed}, {"limit", o.limit}, {"iw_samples", o.iw},
+            {"iw_images", o.iw_limit}, {"samples_per_class", o.per_class},
+            {"classifier_test_accuracy", classifier_accuracy}, {"variants", json::array()}};
+  for (const Row& r : rows) {
+    auto num = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.variant.name, vae::name(r.variant.likelihood), r.nelbo,
+                       std::isnan(r.iw_nll) ? "" : fmt::format("{}", r.iw_nll),
+                       std::isnan(r.mixture_nll) ? "" : fmt::format("{}", r.mixture_nll), r.kl, r.active_units,
+                       std::isnan(r.accuracy) ? "" : fmt::format("{}", r.accuracy),
+                       std::isnan(r.diversity) ? "" : fmt::format("{}", r.diversity), r.seconds);
+    j["variants"].push_back({{"variant", r.variant.name}, {"likelihood", vae::name(r.variant.likelihood)},
+                             {"conditional", r.variant.conditional},
+                             {"condition", r.variant.conditional ? json(vae::name(r.variant.condition)) : json(nullptr)},
+                             {"test_nelbo", r.nelbo}, {"iw_nll", num(r.iw_nll)}, {"mixture_nll", num(r.mixture_nll)},
+                             {"kl", r.kl}, {"active_units", r.active_units}, {"conditional_accuracy", num(r.accuracy)},
+                             {"diversity", num(r.diversity)}, {"train_seconds", r.seconds}});
+  }
+  support::write_text_atomic(out / "comparison.csv", csv);
+  support::write_json_atomic(out / "comparison.json", j);
+
+  // Likelihoods of continuous (Gaussian) and binary (Bernoulli) pixels are not comparable, so
+  // the best value of a column is marked within each likelihood.
+  std::string md = fmt::format(
+      "# CVAE variants on {} ({} epochs, seed {}{})\n\n"
+      "Negative log-likelihoods in nats per image; IW with K = {} on the first {} test images. "
+      "Conditional accuracy: share of {} samples per class that the classifier (test accuracy {:.4f}) "
+      "labels as the class asked for. Diversity: mean pairwise Euclidean distance of the samples of a class, "
+      "averaged over classes (VAE rows: grouped by the class the classifier sees). Bold: best within the "
+      "likelihood (KL is not ranked).\n\n",
+      o.data, o.epochs, o.seed, o.limit ? fmt::format(", first {} training images", o.limit) : "", o.iw, o.iw_limit,
+      o.per_class, classifier_accuracy);
+  md += "| variant | likelihood |";
+  for (const Column& c : kColumns) md += fmt::format(" {} |", c.title);
+  md += " active units |\n| --- | --- |";
+  for (std::size_t i = 0; i <= std::size(kColumns); ++i) md += " ---: |";
+  md += "\n";
+  for (const Row& r : rows) {
+    md += fmt::format("| {} | {} |", r.variant.name, vae::name(r.variant.likelihood));
+    for (const Column& c : kColumns) {
+      const double v = r.*c.field;
+      bool best = c.better != 0 && !std::isnan(v);
+      for (const Row& other : rows) {
+        const double w = other.*c.field;
+        if (other.variant.likelihood == r.variant.likelihood && !std::isnan(w) && c.better * (w - v) > 0) best = false;
+      }
+      md += best ? fmt::format(" **{}** |", cell(v)) : fmt::format(" {} |", cell(v));
+    }
+    std::size_t most = 0;
+    for (const Row& other : rows)
+      if (other.variant.likelihood == r.variant.likelihood) most = std::max(most, other.active_units);
+    md += r.active_units == most ? fmt::format(" **{}** |\n", r.active_units) : fmt::format(" {} |\n", r.active_units);
+  }
+  support::write_text_atomic(out / "comparison.md", md);
+}
+
+int compare(const Options& o) {
+  const std::vector<Variant> variants = select_variants(o.variants);
+  if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
+  if (o.per_class < 2) throw std::invalid_argument("--per-class must be at least 2");
+  if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
+  blas::set_threads(o.threads);
+  support::ensure_run_dir(o.out);
+  const programs::RunData gauss = programs::load_run_data(o.data, o.limit, data::Binarize::none);
+  const programs::RunData binary = programs::load_run_data(o.data, o.limit, data::Binarize::dynamic);
+  const std::vector<std::string>& class_names = gauss.dataset.class_names;
+
+  // The judge sees every training image (not only --limit of them): its accuracy bounds what
+  // conditional accuracy can show.
+  const data::Dataset full = data::load_mnist_folder(o.data);
+  vae::Classifier classifier(full.train.dim(), full.train.classes, {256}, o.seed);
+  data::Batcher<float> train(full.train, {.batch = 128, .seed = o.seed});
+  for (std::size_t e = 1; e <= o.classifier_epochs; ++e) {
+    const double loss = classifier.train_epoch(train);
+    fmt::print(stderr, "classifier epoch {}/{}: cross-entropy {:.4f}\n", e, o.classifier_epochs, loss);
+  }
+  data::Batcher<float> test(full.test, {.batch = 1000, .shuffle = false});
+  const double accuracy = classifier.accuracy(test);
+  fmt::print(stderr, "classifier test accuracy {:.4f}\n", accuracy);
+
+  std::vector<Row> rows;
+  for (const Variant& v : variants) {
+    rows.push_back(run_variant(v, o, gauss, binary, classifier, class_names));
+    write_outputs(rows, o, accuracy);  // a partial table survives an interrupted comparison
+  }
+  fmt::print(stderr, "results in {}/ (comparison.md, comparison.csv, comparison.json, <variant>/)\n", o.out);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string names;
+  for (const Variant& v : all_variants()) names += (names.empty() ? "" : ", ") + v.name;
+  CLI::App app{"Train and compare conditional VAE variants and an unconditional baseline.", "cvae-compare"};
+  support::configure_help(app,
+      "Variants: " + names + ".\n"
+      "Example: cvae-compare --epochs 5 --out runs/cvae-compare\n"
+      "Writes comparison.csv, comparison.md, comparison.json and per variant a run folder with\n"
+      "samples_by_class.png, config.json and checkpoint/ into --out.");
+  Options o;
+  app.add_option("--variants", o.variants, "comma list of variants (default: all)");
+  app.add_option("--epochs", o.epochs, "training epochs of every variant");
+  app.add_option("--seed", o.seed, "seed of every variant");
+  app.add_option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
+  app.add_option("--limit", o.limit, "train the VAEs on the first N training images (0: all)");
+  app.add_option("--iw", o.iw, "importance samples K of the NLL estimates (0: skip)");
+  app.add_option("--iw-limit", o.iw_limit, "test images of the NLL estimates");
+  app.add_option("--per-class", o.per_class, "samples per class for accuracy and diversity");
+  app.add_option("--hidden", o.hidden, "hidden widths, a comma list (the decoder mirrors them)");
+  app.add_option("--latent", o.latent, "dimension of z");
+  app.add_option("--embedding", o.embedding, "label embedding width of the embedding variant");
+  app.add_option("--batch", o.batch, "images per step");
+  app.add_option("--lr", o.lr, "Adam learning rate");
+  app.add_option("--classifier-epochs", o.classifier_epochs, "training epochs of the judging classifier");
+  app.add_option("--threads", o.threads, "OpenBLAS threads");
+  app.add_option("--out", o.out, "folder to write")->required();
+  return support::run_main(app, argc, argv, [&] { return compare(o); });
+}

@@ -1,0 +1,350 @@
+// The conditional VAE variants (where the label enters; a learned prior p(z|y)) and the
+// classifier that judges conditional generation: shapes, every parameter gradient against
+// finite differences, the learned-prior KL and IW bound against the N(0, I) ones they reduce to,
+// and a classifier on a well-separated synthetic mixture. Tiny random data: runs in seconds.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <xtensor/xview.hpp>
+
+#include "autodiff/ops.hpp"
+#include "datasets/batcher.hpp"
+#include "datasets/synthetic.hpp"
+#include "vae/classifier.hpp"
+#include "vae/evaluate.hpp"
+#include "vae/model.hpp"
+
+using namespace vk;
+using namespace vk::vae;
+
+namespace {
+
+constexpr std::size_t kClasses = 3;
+
+ModelConfig cvae_config(Condition condition, Likelihood likelihood) {
+  ModelConfig c;
+  c.objective = Objective::cvae;
+  c.condition = condition;
+  c.likelihood = likelihood;
+  c.input_dim = 16;
+  c.hidden = {8, 6};  // two hidden layers: the embedding meets more than one
+  c.latent = 2;
+  c.classes = kClasses;
+  c.embedding = 3;
+  return c;
+}
+
+struct Variant {
+  std::string name;
+  ModelConfig config;
+};
+std::vector<Variant> all_variants() {
+  std::vector<Variant> out;
+  for (Condition cond : {Condition::encoder_decoder, Condition::decoder, Condition::embedding, Condition::prior})
+    for (Likelihood lik : {Likelihood::gaussian, Likelihood::bernoulli})
+      out.push_back({std::string(name(cond)) + " " + name(lik), cvae_config(cond, lik)});
+  return out;
+}
+
+template <class T>
+Matrix<T> uniform(Rng& rng, std::size_t rows, std::size_t cols, double lo, double hi) {
+  Matrix<T> m = Matrix<T>::from_shape({rows, cols});
+  fill_uniform<T>(rng, std::span<T>(m.data(), m.size()), T(lo), T(hi));
+  return m;
+}
+
+std::vector<std::uint8_t> cycling_labels(std::size_t n) {
+  std::vector<std::uint8_t> labels(n);
+  for (std::size_t i = 0; i < n; ++i) labels[i] = std::uint8_t(i % kClasses);
+  return labels;
+}
+
+}  // namespace
+
+TEST_CASE("every CVAE variant: encode, decode, prior and terms give the documented shapes") {
+  const std::size_t m = 5;
+  for (const Variant& v : all_variants()) {
+    CAPTURE(v.name);
+    const ModelConfig& c = v.config;
+    Model<float> model(c, 1);
+    Tape<float> tape;
+    Rng rng(3);
+    Matrix<float> x = uniform<float>(rng, m, c.input_dim, 0, 1), eps = uniform<float>(rng, m, c.latent, -1, 1);
+    const Matrix<float> y = data::one_hot<float>(cycling_labels(m), kClasses);
+    Var<float> yv = tape.constant(y);
+    auto code = model.encode(tape.constant(x), yv);
+    CHECK(code.mu.rows() == m);
+    CHECK(code.mu.cols() == c.latent);
+    CHECK(code.logvar.cols() == c.latent);
+    Var<float> decoded = model.decode(code.mu, yv);
+    CHECK(decoded.rows() == m);
+    CHECK(decoded.cols() == c.input_dim);
+    auto prior = model.prior(yv, m);
+    CHECK(prior.mu.rows() == m);
+    CHECK(prior.mu.cols() == c.latent);
+    CHECK(prior.logvar.rows() == m);
+    CHECK(prior.logvar.cols() == c.latent);
+    auto t = model.terms(tape.constant(x), yv, tape.constant(eps), 1.f, true);
+    CHECK(t.loss.rows() == 1);
+    CHECK(t.rec.rows() == m);
+    CHECK(t.kl.rows() == m);
+    CHECK(t.kl.cols() == 1);
+    CHECK(std::isfinite(t.loss.item()));
+    CHECK(model.params().find("label_embedding.weight").has_value() == (c.condition == Condition::embedding));
+    CHECK(model.params().find("prior.mu").has_value() == (c.condition == Condition::prior));
+    // The label is required by every variant, and must have `classes` columns.
+    CHECK_THROWS_AS(model.decode(code.mu), std::invalid_argument);
+    Matrix<float> wide = xt::zeros<float>({m, kClasses + 1});
+    CHECK_THROWS_AS(model.decode(code.mu, tape.constant(wide)), std::invalid_argument);
+  }
+}
+
+TEST_CASE("the label reaches the encoder only where the variant says, and the decoder always") {
+  Rng rng(5);
+  const std::size_t m = 3;
+  Matrix<float> x = uniform<float>(rng, m, 16, 0, 1), z = uniform<float>(rng, m, 2, -1, 1);
+  const Matrix<float> y0 = data::one_hot<float>(std::vector<std::uint8_t>{0, 0, 0}, kClasses);
+  const Matrix<float> y1 = data::one_hot<float>(std::vector<std::uint8_t>{1, 1, 1}, kClasses);
+  for (const Variant& v : all_variants()) {
+    CAPTURE(v.name);
+    Model<float> model(v.config, 2);
+    Tape<float> tape;
+    auto differs = [](Var<float> a, Var<float> b) {
+      double d = 0;
+      for (std::size_t e = 0; e < a.rows() * a.cols(); ++e) d += std::abs(a.node().value[e] - b.node().value[e]);
+      return d > 1e-6;
+    };
+    const bool enc = differs(model.encode(tape.constant(x), tape.constant(y0)).mu,
+                             model.encode(tape.constant(x), tape.constant(y1)).mu);
+    CHECK(enc == (v.config.condition != Condition::decoder));
+    CHECK(differs(model.decode(tape.constant(z), tape.constant(y0)), model.decode(tape.constant(z), tape.constant(y1))));
+  }
+}
+
+TEST_CASE("every CVAE variant: d loss / d parameter matches five-point central differences") {
+  const std::size_t n = 6;
+  const double kl_weight = 0.7, h = 1e-4, floor = 1e-3;
+  for (Variant v : all_variants()) {
+    CAPTURE(v.name);
+    v.config.activation = Activation::tanh;  // smooth: no kink for a finite difference to straddle
+    const ModelConfig& c = v.config;
+    Model<double> model(c, 31);
+    ParameterStore<double>& ps = model.params();
+    Rng rng(77);
+    // Off the initial values: the log-variance head and the prior start at exactly zero.
+    for (double& p : ps.values()) p += std::uniform_real_distribution<double>(-0.3, 0.3)(rng);
+    Matrix<double> x = uniform<double>(rng, n, c.input_dim, 0, 1), eps = uniform<double>(rng, n, c.latent, -2, 2);
+    if (c.likelihood == Likelihood::bernoulli)
+      for (double& e : x) e = e < 0.5 ? 0.0 : 1.0;
+    const Matrix<double> y = data::one_hot<double>(cycling_labels(n), kClasses);
+    auto loss_on = [&](Tape<double>& tape) {
+      return model.terms(tape.constant(x), tape.constant(y), tape.constant(eps), kl_weight, true).loss;
+    };
+    // Gradients are added: prefill them with noise and subtract it afterwards.
+    std::vector<double> prefill(ps.size());
+    fill_uniform<double>(rng, std::span<double>(prefill), -1.0, 1.0);
+    std::copy(prefill.begin(), prefill.end(), ps.grads().begin());
+    {
+      Tape<double> tape;
+      tape.backward(loss_on(tape));
+    }
+    std::vector<double> analytic(ps.size());
+    for (std::size_t e = 0; e < ps.size(); ++e) analytic[e] = ps.grads()[e] - prefill[e];
+    // Every element of the variant's own parameters, and a sample of the rest.
+    std::vector<std::size_t> own, rest;
+    for (const auto& entry : ps.entries()) {
+      const bool special = entry.name.starts_with("prior.") || entry.name.starts_with("label_embedding");
+      for (std::size_t e = entry.offset; e < entry.offset + entry.size(); ++e) (special ? own : rest).push_back(e);
+    }
+    std::shuffle(rest.begin(), rest.end(), rng);
+    rest.resize(std::min<std::size_t>(rest.size(), 120));
+    own.insert(own.end(), rest.begin(), rest.end());
+
+    double worst_error = 0;
+    std::string worst;
+    for (std::size_t e : own) {
+      double& p = ps.values()[e];
+      const double p0 = p;
+      auto at = [&](double value) {
+        p = value;
+        Tape<double> tape;
+        NoGradGuard guard(tape);
+        return loss_on(tape).item();
+      };
+      const double numeric = (-at(p0 + 2 * h) + 8 * at(p0 + h) - 8 * at(p0 - h) + at(p0 - 2 * h)) / (12 * h);
+      p = p0;
+      const double err = std::abs(analytic[e] - numeric) / std::max({std::abs(analytic[e]), std::abs(numeric), floor});
+      if (!(err <= worst_error)) {
+        worst_error = std::isnan(err) ? INFINITY : err;
+        worst = "element " + std::to_string(e) + ": analytic " + std::to_string(analytic[e]) + " numeric " +
+                std::to_string(numeric);
+      }
+    }
+    CAPTURE(worst);
+    CHECK(worst_error <= 1e-6);
+  }
+}
+
+TEST_CASE("a learned prior still at N(0, I) gives the KL and the IW bound of the fixed prior") {
+  // Both models draw the shared parameters from the same seed in the same order, so with the
+  // prior at its zero start they are the same model and must agree term by term.
+  for (Likelihood lik : {Likelihood::gaussian, Likelihood::bernoulli}) {
+    CAPTURE(name(lik));
+    Model<double> fixed(cvae_config(Condition::encoder_decoder, lik), 9);
+    Model<double> learned(cvae_config(Condition::prior, lik), 9);
+    Rng rng(4);
+    const std::size_t n = 4;
+    Matrix<double> x = uniform<double>(rng, n, 16, 0, 1), eps = uniform<double>(rng, n, 2, -2, 2);
+    if (lik == Likelihood::bernoulli)
+      for (double& e : x) e = e < 0.5 ? 0.0 : 1.0;
+    const Matrix<double> y = data::one_hot<double>(cycling_labels(n), kClasses);
+    Tape<double> tape;
+    auto a = fixed.terms(tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
+    auto b = learned.terms(tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
+    for (std::size_t i = 0; i < n; ++i) CHECK(b.kl.node().value[i] == doctest::Approx(a.kl.node().value[i]).epsilon(1e-12));
+    Rng r1(8), r2(8);
+    const double iw_a = iw_log_likelihood<double>(fixed, tape, x.data(), y.data(), 50, r1);
+    const double iw_b = iw_log_likelihood<double>(learned, tape, x.data(), y.data(), 50, r2);
+    CHECK(iw_b == doctest::Approx(iw_a).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("the learned-prior KL equals KL(N(mu, e^lv) || N(mu_y, e^lv_y)) written out") {
+  ModelConfig c = cvae_config(Condition::prior, Likelihood::gaussian);
+  Model<double> model(c, 2);
+  auto& ps = model.params();
+  Rng rng(6);
+  for (double& p : ps.values()) p += std::uniform_real_distribution<double>(-0.5, 0.5)(rng);
+  const std::size_t n = 3;
+  Matrix<double> x = uniform<double>(rng, n, 16, 0, 1), eps = uniform<double>(rng, n, 2, -1, 1);
+  const std::vector<std::uint8_t> labels = cycling_labels(n);
+  const Matrix<double> y = data::one_hot<double>(labels, kClasses);
+  Tape<double> tape;
+  auto t = model.terms(tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
+  auto q = model.encode(tape.constant(x), tape.constant(y));
+  const double* pm = ps.value_data(*ps.find("prior.mu"));
+  const double* plv = ps.value_data(*ps.find("prior.logvar"));
+  for (std::size_t i = 0; i < n; ++i) {
+    double kl = 0;
+    for (std::size_t j = 0; j < c.latent; ++j) {
+      const double mu = q.mu.node().value[i * c.latent + j], lv = q.logvar.node().value[i * c.latent + j];
+      const double m2 = pm[labels[i] * c.latent + j], v2 = std::exp(plv[labels[i] * c.latent + j]);
+      kl += std::log(std::sqrt(v2) / std::exp(0.5 * lv)) + (std::exp(lv) + (mu - m2) * (mu - m2)) / (2 * v2) - 0.5;
+    }
+    CHECK(t.kl.node().value[i] == doctest::Approx(kl).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("Condition names round trip; an unknown one is an invalid_argument listing the valid ones") {
+  for (Condition c : {Condition::encoder_decoder, Condition::decoder, Condition::embedding, Condition::prior})
+    CHECK(parse_condition(name(c)) == c);
+  std::string message;
+  try {
+    parse_condition("decoder-only");
+  } catch (const std::invalid_argument& e) {
+    message = e.what();
+  }
+  CHECK(message.find("decoder-only") != std::string::npos);
+  for (const char* n : {"encoder-decoder", "decoder", "embedding", "prior"}) CHECK(message.find(n) != std::string::npos);
+}
+
+TEST_CASE("condition and embedding survive the JSON of a run; old runs without them are encoder-decoder") {
+  ModelConfig c = cvae_config(Condition::embedding, Likelihood::bernoulli);
+  c.embedding = 7;
+  const ModelConfig d = model_config_from_json(nlohmann::json::parse(to_json(c).dump()));
+  CHECK(d.condition == Condition::embedding);
+  CHECK(d.embedding == 7);
+  nlohmann::json old = to_json(cvae_config(Condition::prior, Likelihood::gaussian));
+  old.erase("condition");
+  old.erase("embedding");
+  CHECK(model_config_from_json(old).condition == Condition::encoder_decoder);
+  ModelConfig unconditional;
+  unconditional.condition = Condition::prior;  // a condition without labels is a mistake, not a no-op
+  CHECK_THROWS_AS(unconditional.validate(), std::invalid_argument);
+  ModelConfig no_width = c;
+  no_width.embedding = 0;
+  CHECK_THROWS_AS(no_width.validate(), std::invalid_argument);
+  nlohmann::json bad = to_json(c);
+  bad["condition"] = "everywhere";
+  CHECK_THROWS_AS(model_config_from_json(bad), std::invalid_argument);
+}
+
+TEST_CASE("the classifier separates a well-separated synthetic mixture") {
+  data::MixtureData mix = data::make_mixture({.count = 3000, .classes = 4, .dim = 8, .mean_spread = 4.0,
+                                              .component_sigma = 0.5, .seed = 3});
+  // Held-out accuracy: train on the first 2,000 points, test on the last 1,000.
+  const Matrix<double> train_x = xt::view(mix.x, xt::range(0, 2000), xt::all());
+  const Matrix<double> test_x = xt::view(mix.x, xt::range(2000, 3000), xt::all());
+  const std::span<const std::uint8_t> labels(mix.labels);
+  data::Batcher<float> train(train_x, labels.subspan(0, 2000), 4, {.batch = 64, .seed = 1});
+  data::Batcher<float> test(test_x, labels.subspan(2000), 4, {.batch = 250, .shuffle = false});
+  Classifier classifier(8, 4, {32}, 1, 3e-3);
+  const double first = classifier.train_epoch(train);
+  double last = first;
+  for (int e = 0; e < 9; ++e) last = classifier.train_epoch(train);
+  CAPTURE(first);
+  CAPTURE(last);
+  CHECK(last < first);
+  const double accuracy = classifier.accuracy(test);
+  CAPTURE(accuracy);
+  CHECK(accuracy > 0.95);
+  // predict on the whole test set scores the same as accuracy's batched pass.
+  const Matrix<float> all = xt::cast<float>(test_x);
+  const std::vector<std::uint8_t> predicted = classifier.predict(all.data(), 1000);
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < 1000; ++i) right += predicted[i] == labels[2000 + i];
+  CHECK(double(right) / 1000.0 == doctest::Approx(accuracy));
+}
+
+TEST_CASE("softmax_cross_entropy is log(classes) at equal logits and matches a hand computation") {
+  Tape<double> tape;
+  Matrix<double> logits = {{0.0, 0.0, 0.0}, {1.0, 2.0, 3.0}};
+  const Matrix<double> y = data::one_hot<double>(std::vector<std::uint8_t>{1, 2}, 3);
+  const double ce = softmax_cross_entropy(tape.constant(logits), tape.constant(y)).item();
+  const double second = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)) - 3.0;
+  CHECK(ce == doctest::Approx((std::log(3.0) + second) / 2).epsilon(1e-12));
+}
+
+TEST_CASE("mean_pairwise_distance matches the pairs summed by hand") {
+  Rng rng(12);
+  const std::size_t n = 7, d = 5;
+  Matrix<float> x = uniform<float>(rng, n, d, 0, 1);
+  double total = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = i + 1; j < n; ++j) {
+      double s = 0;
+      for (std::size_t k = 0; k < d; ++k) s += (double(x(i, k)) - x(j, k)) * (double(x(i, k)) - x(j, k));
+      total += std::sqrt(s);
+    }
+  CHECK(mean_pairwise_distance(x.data(), n, d) == doctest::Approx(total / 21).epsilon(1e-9));
+  CHECK(std::isnan(mean_pairwise_distance(x.data(), 1, d)));
+  Matrix<float> same = xt::ones<float>({std::size_t(4), d});
+  CHECK(mean_pairwise_distance(same.data(), 4, d) == 0.0);
+}
+
+TEST_CASE("sample_by_class: classes * per_class mean images in [0, 1], from the class's prior") {
+  for (const Variant& v : all_variants()) {
+    CAPTURE(v.name);
+    Model<float> model(v.config, 3);
+    Rng rng(1);
+    const std::vector<float> x = sample_by_class(model, kClasses, 4, rng);
+    CHECK(x.size() == kClasses * 4 * v.config.input_dim);
+    for (float p : x) CHECK((p >= 0.f && p <= 1.f));
+  }
+  // A learned prior moved far from N(0, I) for class 1 moves that class's samples, only.
+  ModelConfig c = cvae_config(Condition::prior, Likelihood::gaussian);
+  Model<float> a(c, 3), b(c, 3);
+  auto& ps = b.params();
+  float* mu = ps.value_data(*ps.find("prior.mu"));
+  for (std::size_t j = 0; j < c.latent; ++j) mu[1 * c.latent + j] = 5.f;
+  Rng r1(2), r2(2);
+  const std::vector<float> xa = sample_by_class(a, kClasses, 3, r1), xb = sample_by_class(b, kClasses, 3, r2);
+  const std::size_t block = 3 * c.input_dim;
+  CHECK(std::equal(xa.begin(), xa.begin() + block, xb.begin()));
+  CHECK(!std::equal(xa.begin() + block, xa.begin() + 2 * block, xb.begin() + block));
+  CHECK(std::equal(xa.begin() + 2 * block, xa.end(), xb.begin() + 2 * block));
+}
