@@ -72,24 +72,6 @@ std::vector<Variant> select_variants(const std::string& list) {
   return chosen;
 }
 
-std::vector<std::size_t> parse_widths(const std::string& s) {
-  std::vector<std::size_t> widths;
-  std::stringstream in(s);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    std::size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(part, &used);
-    } catch (const std::exception&) {
-    }
-    if (v <= 0 || used != part.size())
-      throw std::invalid_argument(fmt::format("--hidden: '{}' is not a comma list of positive widths", s));
-    widths.push_back(std::size_t(v));
-  }
-  return widths;
-}
-
 struct Row {
   Variant variant;
   double nelbo = 0, kl = 0, iw_nll = NAN, mixture_nll = NAN, accuracy = NAN, diversity = NAN, seconds = 0;
@@ -142,7 +124,7 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
   mc.likelihood = v.likelihood;
   mc.condition = v.condition;
   mc.embedding = o.embedding;
-  mc.hidden = parse_widths(o.hidden);
+  mc.hidden = programs::parse_widths(o.hidden);
   mc.latent = o.latent;
   mc.input_dim = rd.dataset.train.dim();
   mc.classes = v.conditional ? rd.dataset.train.classes : 0;

@@ -10,6 +10,7 @@
 #include "autodiff/blas.hpp"
 #include "autodiff/ops.hpp"
 #include "experiments/support/cli.hpp"
+#include "experiments/vae_run.hpp"
 #include "vae/train.hpp"
 
 using namespace vk;
@@ -78,12 +79,7 @@ int main(int argc, char** argv) {
     blas::set_threads(threads);
     vae::ModelConfig mc;
     mc.likelihood = vae::parse_likelihood(likelihood);
-    mc.hidden.clear();
-    for (std::size_t p = 0, q; p < hidden.size(); p = q + 1) {
-      q = hidden.find(',', p);
-      if (q == std::string::npos) q = hidden.size();
-      mc.hidden.push_back(std::stoul(hidden.substr(p, q - p)));
-    }
+    mc.hidden = programs::parse_widths(hidden);
     mc.latent = latent;
     vae::Model<float> model(mc, 1);
     Adam<float> adam(model.params(), {});

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -19,6 +20,24 @@ data::Binarize parse_binarize(const std::string& s) {
   if (s == "static") return data::Binarize::static_;
   if (s == "dynamic") return data::Binarize::dynamic;
   throw std::invalid_argument(fmt::format("unknown binarization '{}' (expected none, static or dynamic)", s));
+}
+
+std::vector<std::size_t> parse_widths(const std::string& s) {
+  std::vector<std::size_t> widths;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    std::size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(part, &used);
+    } catch (const std::exception&) {
+    }
+    if (v <= 0 || used != part.size())
+      throw std::invalid_argument(fmt::format("--hidden: '{}' is not a comma list of positive widths", s));
+    widths.push_back(std::size_t(v));
+  }
+  return widths;
 }
 
 const char* name(data::Binarize b) {

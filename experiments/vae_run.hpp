@@ -19,6 +19,8 @@ inline constexpr std::uint64_t kTestBinarizeSeed = 20260101;
 inline constexpr std::uint64_t kEvalSeed = 7;
 
 data::Binarize parse_binarize(const std::string& s);
+// "512,256" -> {512, 256}; throws std::invalid_argument naming --hidden otherwise.
+std::vector<std::size_t> parse_widths(const std::string& s);
 const char* name(data::Binarize b);
 
 // The training and test sets as a run uses them: the first `limit` training images (0: all),

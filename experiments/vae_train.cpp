@@ -29,24 +29,6 @@ struct Options {
   int threads = 2;
 };
 
-std::vector<std::size_t> parse_widths(const std::string& s) {
-  std::vector<std::size_t> widths;
-  std::stringstream in(s);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    std::size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(part, &used);
-    } catch (const std::exception&) {
-    }
-    if (v <= 0 || used != part.size())
-      throw std::invalid_argument(fmt::format("--hidden: '{}' is not a comma list of positive widths", s));
-    widths.push_back(std::size_t(v));
-  }
-  return widths;
-}
-
 json eval_json(const vae::EvalResult& r) {
   json j = {{"test_nelbo", r.nelbo}, {"test_rec", r.rec}, {"test_kl", r.kl},
             {"active_units", r.active_units}, {"test_count", r.count}};
@@ -65,7 +47,7 @@ int train(const Options& o) {
   mc.sigma = vae::parse_sigma(o.sigma);
   mc.fixed_sigma2 = o.sigma2;
   mc.lambda = o.lambda;
-  mc.hidden = parse_widths(o.hidden);
+  mc.hidden = programs::parse_widths(o.hidden);
   mc.latent = o.latent;
   mc.activation = parse_activation(o.activation);
   mc.condition = vae::parse_condition(o.condition);

@@ -25,6 +25,26 @@ struct Input {
   bool differentiable = true;
 };
 
+// Five-point central difference of f at x0: truncation error O(h^4), so h can be large enough
+// that rounding in objectives of a thousand terms stays far below the tolerance.
+inline double central_difference(const std::function<double(double)>& f, double x0, double h = 1e-4) {
+  return (-f(x0 + 2 * h) + 8 * f(x0 + h) - 8 * f(x0 - h) + f(x0 - 2 * h)) / (12 * h);
+}
+
+// The largest |analytic - numeric| / max(|analytic|, |numeric|, floor) seen, and where (NaN counts
+// as infinitely wrong).
+struct WorstError {
+  double error = 0;
+  std::string where;
+  void add(double analytic, double numeric, const std::string& at, double floor = 1e-3) {
+    const double err = std::abs(analytic - numeric) / std::max({std::abs(analytic), std::abs(numeric), floor});
+    if (!(err <= error)) {
+      error = std::isnan(err) ? INFINITY : err;
+      where = fmt::format("{}: analytic {:.10g} numeric {:.10g}", at, analytic, numeric);
+    }
+  }
+};
+
 struct GradcheckReport {
   double max_error = 0;  // |analytic - numeric| / max(|analytic|, |numeric|, floor)
   std::size_t checked = 0;
@@ -82,6 +102,7 @@ inline GradcheckReport gradcheck(std::vector<Input> inputs, const Build& f,
   };
 
   GradcheckReport report;
+  WorstError worst;
   for (std::size_t k = 0; k < inputs.size(); ++k) {
     if (!inputs[k].differentiable) continue;
     Matrix<double>& v = inputs[k].value;
@@ -93,26 +114,20 @@ inline GradcheckReport gradcheck(std::vector<Input> inputs, const Build& f,
     }
     for (std::size_t e : order) {
       const double x0 = v.data()[e];
-      auto at = [&](double x) {
-        v.data()[e] = x;
-        return objective();
-      };
-      // Five-point stencil: truncation error O(h^4), so h can be large enough that rounding
-      // in objectives of a thousand terms stays far below the tolerance.
-      const double numeric =
-          (-at(x0 + 2 * h) + 8 * at(x0 + h) - 8 * at(x0 - h) + at(x0 - 2 * h)) / (12 * h);
+      const double numeric = central_difference(
+          [&](double x) {
+            v.data()[e] = x;
+            return objective();
+          },
+          x0, h);
       v.data()[e] = x0;
       const double analytic = grads[k].data()[e] - prefill[k].data()[e];
-      const double err = std::abs(analytic - numeric) /
-                         std::max({std::abs(analytic), std::abs(numeric), floor});
-      if (!(err <= report.max_error)) {  // also catches NaN
-        report.max_error = std::isnan(err) ? INFINITY : err;
-        report.worst = fmt::format("input {} element {}: analytic {:.10g} numeric {:.10g}", k, e,
-                                   analytic, numeric);
-      }
+      worst.add(analytic, numeric, fmt::format("input {} element {}", k, e), floor);
       ++report.checked;
     }
   }
+  report.max_error = worst.error;
+  report.worst = worst.where;
   return report;
 }
 

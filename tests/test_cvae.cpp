@@ -11,6 +11,7 @@
 
 #include <xtensor/xview.hpp>
 
+#include "tests/gradcheck.hpp"
 #include "autodiff/ops.hpp"
 #include "datasets/batcher.hpp"
 #include "datasets/synthetic.hpp"
@@ -164,28 +165,23 @@ TEST_CASE("every CVAE variant: d loss / d parameter matches five-point central d
     rest.resize(std::min<std::size_t>(rest.size(), 120));
     own.insert(own.end(), rest.begin(), rest.end());
 
-    double worst_error = 0;
-    std::string worst;
+    vk::test::WorstError worst;
     for (std::size_t e : own) {
       double& p = ps.values()[e];
       const double p0 = p;
-      auto at = [&](double value) {
-        p = value;
-        Tape<double> tape;
-        NoGradGuard guard(tape);
-        return loss_on(tape).item();
-      };
-      const double numeric = (-at(p0 + 2 * h) + 8 * at(p0 + h) - 8 * at(p0 - h) + at(p0 - 2 * h)) / (12 * h);
+      const double numeric = vk::test::central_difference(
+          [&](double value) {
+            p = value;
+            Tape<double> tape;
+            NoGradGuard guard(tape);
+            return loss_on(tape).item();
+          },
+          p0, h);
       p = p0;
-      const double err = std::abs(analytic[e] - numeric) / std::max({std::abs(analytic[e]), std::abs(numeric), floor});
-      if (!(err <= worst_error)) {
-        worst_error = std::isnan(err) ? INFINITY : err;
-        worst = "element " + std::to_string(e) + ": analytic " + std::to_string(analytic[e]) + " numeric " +
-                std::to_string(numeric);
-      }
+      worst.add(analytic[e], numeric, "element " + std::to_string(e), floor);
     }
-    CAPTURE(worst);
-    CHECK(worst_error <= 1e-6);
+    CAPTURE(worst.where);
+    CHECK(worst.error <= 1e-6);
   }
 }
 

@@ -18,7 +18,7 @@ struct EvalOptions {
   std::uint64_t seed = 0;       // the eps of the ELBO and the importance samples
   std::size_t iw_samples = 0;   // K; 0 skips the importance-weighted estimate
   std::size_t limit = 0;        // evaluate the first `limit` examples (0: all)
-  std::function<void(std::size_t done, std::size_t total)> progress;  // may be empty
+  std::function<void(std::size_t done, std::size_t total)> progress = nullptr;  // may be empty
 };
 
 struct EvalResult {
