@@ -210,8 +210,8 @@ struct Column {
 };
 constexpr Column kColumns[] = {
     {"test_nelbo", "test NELBO", -1, &Row::nelbo},
-    {"iw_nll", "IW NLL −log p(x|y)", -1, &Row::iw_nll},
-    {"mixture_nll", "IW NLL −log Σ_y p(y)p(x|y)", -1, &Row::mixture_nll},
+    {"iw_nll", "IW NLL −log p(x\\|y)", -1, &Row::iw_nll},
+    {"mixture_nll", "IW NLL −log Σ_y p(y)p(x\\|y)", -1, &Row::mixture_nll},
     {"kl", "KL", 0, &Row::kl},
     {"conditional_accuracy", "conditional accuracy", +1, &Row::accuracy},
     {"diversity", "diversity", +1, &Row::diversity},

@@ -41,7 +41,7 @@ sys.exit(0 if abs(a - b) <= float(sys.argv[5]) * abs(a) else 1)
 PY
 }
 
-for p in vae-train vae-eval vae-sample; do
+for p in vae-train vae-eval vae-sample vae-bench cvae-compare data-bench; do
   check "$p --help" "$bin/$p" --help >/dev/null
 done
 
@@ -69,6 +69,12 @@ check "a 2-D latent space gets latent.png and manifold.png" test -s "$tmp/two/la
 check "vae-sample writes a PNG" "$bin/vae-sample" --run "$tmp/a" --n 16 --out "$tmp/s.png" --noise
 check "the PNG is there" test -s "$tmp/s.png"
 
+"$bin/cvae-compare" --variants vae-bernoulli,prior-gaussian --epochs 1 --limit 500 --iw 5 --iw-limit 10 \
+  --per-class 5 --classifier-epochs 1 --hidden 32 --latent 4 --threads 1 --out "$tmp/cc" >/dev/null 2>&1
+check "cvae-compare writes its tables and a picture per variant" test -s "$tmp/cc/comparison.csv" \
+  -a -s "$tmp/cc/comparison.md" -a -s "$tmp/cc/comparison.json" -a -s "$tmp/cc/prior-gaussian/samples_by_class.png"
+check "the table has a row per variant" test "$(grep -c -e vae-bernoulli -e prior-gaussian "$tmp/cc/comparison.csv")" -eq 2
+expect_error "unknown cvae variant" "unknown variant" "$bin/cvae-compare" --variants nope --out "$tmp/cc2"
 expect_error "unknown --model" "unknown model 'gan'" "$bin/vae-train" --model gan --out "$tmp/x"
 expect_error "unknown --sigma" "unknown sigma" "$bin/vae-train" --sigma huge --out "$tmp/x"
 expect_error "bad --hidden" "not a comma list" "$bin/vae-train" --hidden 400,x --out "$tmp/x"
