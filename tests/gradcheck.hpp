@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/ops.hpp"
+#include "autodiff/params.hpp"
 #include "autodiff/random.hpp"
 
 namespace vk::test {
@@ -44,6 +45,45 @@ struct WorstError {
     }
   }
 };
+
+using LossOn = std::function<Var<double>(Tape<double>&)>;
+
+// The gradient of loss_on with respect to every parameter, as backward adds it: the gradients are
+// pre-filled with noise that is subtracted afterwards, so a backward that overwrites fails.
+inline std::vector<double> added_gradients(ParameterStore<double>& ps, const LossOn& loss_on, Rng& rng) {
+  std::vector<double> prefill(ps.size());
+  fill_uniform<double>(rng, std::span<double>(prefill), -1.0, 1.0);
+  std::copy(prefill.begin(), prefill.end(), ps.grads().begin());
+  {
+    Tape<double> tape;
+    tape.backward(loss_on(tape));
+  }
+  std::vector<double> analytic(ps.size());
+  for (std::size_t e = 0; e < ps.size(); ++e) analytic[e] = ps.grads()[e] - prefill[e];
+  return analytic;
+}
+
+// Compares analytic[e] with a five-point difference of the loss for each chosen element e.
+inline WorstError compare_with_differences(ParameterStore<double>& ps, const std::vector<double>& analytic,
+                                           const std::vector<std::size_t>& elements, const LossOn& loss_on,
+                                           double h = 1e-4, double floor = 1e-3) {
+  WorstError worst;
+  for (std::size_t e : elements) {
+    double& p = ps.values()[e];
+    const double p0 = p;
+    const double numeric = central_difference(
+        [&](double value) {
+          p = value;
+          Tape<double> tape;
+          NoGradGuard guard(tape);
+          return loss_on(tape).item();
+        },
+        p0, h);
+    p = p0;
+    worst.add(analytic[e], numeric, "element " + std::to_string(e), floor);
+  }
+  return worst;
+}
 
 struct GradcheckReport {
   double max_error = 0;  // |analytic - numeric| / max(|analytic|, |numeric|, floor)

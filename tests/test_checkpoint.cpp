@@ -10,7 +10,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "tests/temp_dir.hpp"
+#include "tests/files.hpp"
 #include "autodiff/checkpoint.hpp"
 #include "autodiff/npy.hpp"
 
@@ -31,20 +31,8 @@ void write_bytes(const fs::path& p, const std::string& bytes) {
   out.write(bytes.data(), std::streamsize(bytes.size()));
 }
 
-// The IoError message thrown by f, or "" when it throws none (other exceptions propagate).
-template <class F>
-std::string io_error_of(F&& f) {
-  try {
-    f();
-  } catch (const vk::IoError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using vk::test::contains;
+using vk::test::io_error_of;
 
 // A hand-made npy file: header dict text as numpy would write it, padded to 64 bytes.
 std::string make_npy(const std::string& dict, const std::string& data) {

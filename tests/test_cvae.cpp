@@ -145,16 +145,7 @@ TEST_CASE("every CVAE variant: d loss / d parameter matches five-point central d
     auto loss_on = [&](Tape<double>& tape) {
       return model.terms(tape.constant(x), tape.constant(y), tape.constant(eps), kl_weight, true).loss;
     };
-    // Gradients are added: prefill them with noise and subtract it afterwards.
-    std::vector<double> prefill(ps.size());
-    fill_uniform<double>(rng, std::span<double>(prefill), -1.0, 1.0);
-    std::copy(prefill.begin(), prefill.end(), ps.grads().begin());
-    {
-      Tape<double> tape;
-      tape.backward(loss_on(tape));
-    }
-    std::vector<double> analytic(ps.size());
-    for (std::size_t e = 0; e < ps.size(); ++e) analytic[e] = ps.grads()[e] - prefill[e];
+    const std::vector<double> analytic = vk::test::added_gradients(ps, loss_on, rng);
     // Every element of the variant's own parameters, and a sample of the rest.
     std::vector<std::size_t> own, rest;
     for (const auto& entry : ps.entries()) {
@@ -165,21 +156,7 @@ TEST_CASE("every CVAE variant: d loss / d parameter matches five-point central d
     rest.resize(std::min<std::size_t>(rest.size(), 120));
     own.insert(own.end(), rest.begin(), rest.end());
 
-    vk::test::WorstError worst;
-    for (std::size_t e : own) {
-      double& p = ps.values()[e];
-      const double p0 = p;
-      const double numeric = vk::test::central_difference(
-          [&](double value) {
-            p = value;
-            Tape<double> tape;
-            NoGradGuard guard(tape);
-            return loss_on(tape).item();
-          },
-          p0, h);
-      p = p0;
-      worst.add(analytic[e], numeric, "element " + std::to_string(e), floor);
-    }
+    const auto worst = vk::test::compare_with_differences(ps, analytic, own, loss_on, h, floor);
     CAPTURE(worst.where);
     CHECK(worst.error <= 1e-6);
   }

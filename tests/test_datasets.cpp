@@ -14,7 +14,7 @@
 
 #include <unistd.h>
 
-#include "tests/temp_dir.hpp"
+#include "tests/files.hpp"
 #include "datasets/batcher.hpp"
 #include "datasets/idx.hpp"
 #include "datasets/mnist.hpp"

@@ -13,7 +13,7 @@
 
 #include <png.h>
 
-#include "tests/temp_dir.hpp"
+#include "tests/files.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/support/font.hpp"
@@ -60,19 +60,8 @@ DecodedPng read_png(const fs::path& p, png_uint_32 format) {
   return out;
 }
 
-template <class F>
-std::string io_error_of(F&& f) {
-  try {
-    f();
-  } catch (const vk::IoError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using vk::test::contains;
+using vk::test::io_error_of;
 
 // Redirects a standard stream into a string for the lifetime of the object.
 struct Capture {

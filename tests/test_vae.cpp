@@ -334,22 +334,7 @@ TEST_CASE("every objective: d loss / d parameter matches five-point central diff
       if (c.conditional()) yv = tape.constant(y);
       return model.terms(tape.constant(x), yv, tape.constant(eps), kl_weight, true).loss;
     };
-    // Gradients are added: prefill them with noise and subtract it afterwards.
-    std::vector<double> prefill(ps.size());
-    fill_uniform<double>(rng, std::span<double>(prefill), -1.0, 1.0);
-    std::copy(prefill.begin(), prefill.end(), ps.grads().begin());
-    {
-      Tape<double> tape;
-      tape.backward(loss_on(tape));
-    }
-    std::vector<double> analytic(ps.size());
-    for (std::size_t e = 0; e < ps.size(); ++e) analytic[e] = ps.grads()[e] - prefill[e];
-
-    auto objective = [&] {
-      Tape<double> tape;
-      NoGradGuard guard(tape);
-      return loss_on(tape).item();
-    };
+    const std::vector<double> analytic = vk::test::added_gradients(ps, loss_on, rng);
 
     // log sigma^2 of the fixed and optimal modes is read as a constant: no gradient reaches it.
     std::vector<std::size_t> candidates;
@@ -365,19 +350,7 @@ TEST_CASE("every objective: d loss / d parameter matches five-point central diff
     std::shuffle(candidates.begin(), candidates.end(), rng);
     if (candidates.size() > 100) candidates.resize(100);
 
-    vk::test::WorstError worst;
-    for (std::size_t e : candidates) {
-      double& p = ps.values()[e];
-      const double p0 = p;
-      const double numeric = vk::test::central_difference(
-          [&](double value) {
-            p = value;
-            return objective();
-          },
-          p0, h);
-      p = p0;
-      worst.add(analytic[e], numeric, "element " + std::to_string(e), floor);
-    }
+    const auto worst = vk::test::compare_with_differences(ps, analytic, candidates, loss_on, h, floor);
     CAPTURE(worst.where);
     CHECK(candidates.size() == std::min<std::size_t>(100, ps.size() - (c.sigma == Sigma::fixed || c.sigma == Sigma::optimal ? 1 : 0)));
     CHECK(worst.error <= 1e-6);

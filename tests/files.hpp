@@ -1,4 +1,4 @@
-// A folder of its own for one test, removed with everything in it when the test ends.
+// File helpers of the tests: a folder of its own per test, and the IoError a call throws.
 #pragma once
 
 #include <filesystem>
@@ -7,6 +7,8 @@
 #include <string>
 #include <system_error>
 #include <unistd.h>
+
+#include "autodiff/npy.hpp"  // vk::IoError
 
 namespace vk::test {
 
@@ -32,5 +34,18 @@ struct TempDir {
     return out;
   }
 };
+
+// The IoError message thrown by f, or "" when it throws none (other exceptions propagate).
+template <class F>
+std::string io_error_of(F&& f) {
+  try {
+    f();
+  } catch (const vk::IoError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace vk::test
