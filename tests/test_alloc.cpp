@@ -8,6 +8,7 @@
 
 #include "autodiff/layers.hpp"
 #include "autodiff/optim.hpp"
+#include "vae/train.hpp"
 
 namespace {
 std::atomic<std::size_t> g_allocations{0};
@@ -82,4 +83,41 @@ TEST_CASE("a VAE training step allocates nothing after the first") {
   CHECK(g_allocations.load() - before == 0);
   CHECK(std::isfinite(last));
   CHECK(last < first);  // the steps did train
+}
+
+TEST_CASE("training epochs of the VAE models allocate nothing after the first") {
+  using vk::vae::Condition;
+  using vk::vae::Likelihood;
+  using vk::vae::Objective;
+  // 100 images of 8x8 in 10 classes: with batch 32 the last batch of an epoch is a partial one.
+  vk::data::ImageSet set;
+  set.count = 100;
+  set.rows = set.cols = 8;
+  Rng rng(2);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (std::size_t e = 0; e < 100 * 64; ++e) set.pixels.push_back(std::uint8_t(byte(rng)));
+  for (std::size_t i = 0; i < 100; ++i) set.labels.push_back(std::uint8_t(i % 10));
+
+  std::vector<vk::vae::ModelConfig> configs(4);
+  configs[1].likelihood = Likelihood::bernoulli;
+  for (std::size_t k = 2; k < 4; ++k) {
+    configs[k].objective = Objective::cvae;
+    configs[k].classes = 10;
+    configs[k].condition = k == 2 ? Condition::embedding : Condition::prior;
+  }
+  for (auto& c : configs) {
+    c.input_dim = 64;
+    c.hidden = {32};
+    c.latent = 4;
+    CAPTURE(vk::vae::name(c.objective));
+    CAPTURE(int(c.condition));
+    vk::vae::Model<float> model(c, 1);
+    vk::vae::Trainer<float> trainer(model, set, {.batch = 32, .binarize = vk::data::Binarize::dynamic});
+    trainer.run_epoch();
+    const std::size_t before = g_allocations.load();
+    const auto second = trainer.run_epoch();
+    trainer.run_epoch();
+    CHECK(g_allocations.load() - before == 0);
+    CHECK(std::isfinite(second.loss));
+  }
 }
