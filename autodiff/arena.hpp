@@ -31,7 +31,6 @@ class Arena {
     }
     T* p = blocks_.back().data + used_;
     used_ += n;
-    in_use_ += n;
     return p;
   }
 
@@ -48,10 +47,8 @@ class Arena {
       blocks_.push_back(Block{acquire(total), total});
     }
     used_ = 0;
-    in_use_ = 0;
   }
 
-  std::size_t in_use() const { return in_use_; }  // values handed out since the last rewind
   std::size_t capacity() const {
     std::size_t total = 0;
     for (const Block& b : blocks_) total += b.capacity;
@@ -74,7 +71,6 @@ class Arena {
 
   std::vector<Block> blocks_;
   std::size_t used_ = 0;
-  std::size_t in_use_ = 0;
 };
 
 }  // namespace vk

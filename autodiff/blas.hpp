@@ -12,6 +12,5 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 
 // Threads OpenBLAS may use for one GEMM.
 void set_threads(int threads);
-int threads();
 
 }  // namespace vk::blas

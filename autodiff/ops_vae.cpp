@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 #include <xtensor/xmath.hpp>
-#include <xtensor/xreducer.hpp>
 
 #include "autodiff/ops.hpp"
 #include "autodiff/ops_backward.hpp"

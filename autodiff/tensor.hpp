@@ -10,9 +10,6 @@
 
 namespace vk {
 
-template <class T, std::size_t N>
-using Tensor = xt::xtensor<T, N>;
-
 template <class T>
 using Matrix = xt::xtensor<T, 2>;
 

@@ -83,6 +83,24 @@ TEST_CASE("Mlp from run-time widths") {
   CHECK_THROWS_AS(parse_activation("gelu"), std::invalid_argument);
 }
 
+TEST_CASE("the parameter visitor sees every parameter once, in order, with its own storage") {
+  ParameterStore<float> store;
+  store.add("a", 2, 3);
+  store.add("b", 1, 4);
+  std::vector<std::string> names;
+  std::size_t total = 0;
+  store.for_each([&](const auto& entry, MatrixView<float> value, MatrixView<float> grad) {
+    names.push_back(entry.name);
+    CHECK(value.shape(0) == entry.rows);
+    CHECK(value.shape(1) == entry.cols);
+    CHECK(value.data() == store.values().data() + entry.offset);
+    CHECK(grad.data() == store.grads().data() + entry.offset);
+    total += value.size();
+  });
+  CHECK(names == std::vector<std::string>{"a", "b"});
+  CHECK(total == store.size());
+}
+
 TEST_CASE("parameter names are unique") {
   ParameterStore<float> store;
   store.add("a", 1, 1);

@@ -57,7 +57,8 @@ class Model {
 
   // sigma^2 averaged over pixels (NaN for models without a Gaussian noise model).
   T sigma2() const;
-  // Sets every sigma^2 to v (the data's variance to start from; the optimum after an epoch).
+  // Sets every sigma^2 to max(v, min_sigma2) (the data's variance to start from; the optimum
+  // after an epoch).
   void set_sigma2(T v);
   // Keeps trained log sigma^2 at or above log(min_sigma2): call after each optimizer step.
   void clamp_sigma2();
