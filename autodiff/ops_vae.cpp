@@ -11,6 +11,7 @@
 
 #include "autodiff/ops.hpp"
 #include "autodiff/ops_backward.hpp"
+#include "autodiff/simd.hpp"
 
 namespace vk {
 namespace {
@@ -66,24 +67,10 @@ Var<T> bernoulli_loglik(Var<T> logits, Var<T> x) {
   require_same_shape("bernoulli_loglik", logits, x);
   const std::size_t m = x.rows(), d = x.cols();
   Var<T> y = x.tape->push(Op::bernoulli_loglik, {logits, x}, m, 1);
-  T* pl = logits.node().value;
-  T* px = x.node().value;
+  const T* pl = logits.node().value;
+  const T* px = x.node().value;
   T* out = y.node().value;
-  // Blocks of a row go through one xsimd assignment (libm's scalar log1p cost as much as a
-  // GEMM); the block is then summed.
-  std::array<T, kBlock> terms;
-  for (std::size_t i = 0; i < m; ++i) {
-    T s = 0;
-    for (std::size_t j0 = 0; j0 < d; j0 += kBlock) {
-      const std::size_t len = std::min(kBlock, d - j0);
-      auto l = view(pl + i * d + j0, 1, len);
-      auto xi = view(px + i * d + j0, 1, len);
-      auto t = view(terms.data(), 1, len);
-      xt::noalias(t) = xi * l - xt::maximum(l, T(0)) - xt::log(T(1) + xt::exp(-xt::abs(l)));
-      for (std::size_t j = 0; j < len; ++j) s += terms[j];
-    }
-    out[i] = s;
-  }
+  for (std::size_t i = 0; i < m; ++i) out[i] = simd::bernoulli_row(pl + i * d, px + i * d, d);
   return y;
 }
 
@@ -156,14 +143,10 @@ void backward_bernoulli_loglik(Tape<T>& t, const Node<T>& y) {
   const std::size_t m = x.rows, d = x.cols;
   for (std::size_t i = 0; i < m; ++i) {
     const T g = y.grad[i];
-    auto li = view(l.value + i * d, 1, d);
-    if (l.grad) {
-      auto gl = view(l.grad + i * d, 1, d);
-      xt::noalias(gl) += g * (view(x.value + i * d, 1, d) - T(1) / (T(1) + xt::exp(-li)));
-    }
+    if (l.grad) simd::add_bernoulli_row_grad(g, l.value + i * d, x.value + i * d, l.grad + i * d, d);
     if (x.grad) {
       auto gx = view(x.grad + i * d, 1, d);
-      xt::noalias(gx) += g * li;
+      xt::noalias(gx) += g * view(l.value + i * d, 1, d);
     }
   }
 }

@@ -180,6 +180,32 @@ TEST_CASE("Bernoulli log-likelihood from logits") {
                     [](Tape<double>&, const Vs& v) { return bernoulli_loglik(v[0], v[1]); });
 }
 
+TEST_CASE("Bernoulli log-likelihood in float: SIMD body and scalar tail agree with double") {
+  // 37 columns: several SIMD batches and a tail; logits up to +-80 where e^l overflows in float.
+  const std::size_t d = 37;
+  Matrix<float> logits = Matrix<float>::from_shape({2, d}), x = Matrix<float>::from_shape({2, d});
+  for (std::size_t j = 0; j < d; ++j) {
+    logits(0, j) = -80.f + 160.f * float(j) / float(d - 1);
+    logits(1, j) = 0.37f * float(j) - 6.f;
+    x(0, j) = float(j % 2);
+    x(1, j) = float(j % 3 == 0);
+  }
+  Matrix<float> grad = xt::zeros<float>({std::size_t(2), d});
+  Tape<float> t;
+  Var<float> l = t.variable(logits.data(), grad.data(), 2, d);
+  Var<float> y = bernoulli_loglik(l, t.constant(x));
+  t.backward(sum(y));
+  for (std::size_t i = 0; i < 2; ++i) {
+    double expected = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double lj = logits(i, j), p = 1 / (1 + std::exp(-lj));
+      expected += x(i, j) * lj - (std::max(lj, 0.0) + std::log1p(std::exp(-std::abs(lj))));
+      CHECK(grad(i, j) == doctest::Approx(x(i, j) - p).epsilon(1e-5));
+    }
+    CHECK(y.value()(i, 0) == doctest::Approx(expected).epsilon(1e-5));
+  }
+}
+
 TEST_CASE("Gaussian log-likelihood with scalar and per-feature log variance") {
   Tape<double> t;
   Matrix<double> mean = {{0, 1}}, x = {{1, 1}}, lv = {{std::log(2.0)}};
