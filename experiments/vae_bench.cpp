@@ -2,6 +2,7 @@
 // roofline a step could reach if everything but the matrix products were free).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "autodiff/ops.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/vae_run.hpp"
+#include "vae/evaluate.hpp"
 #include "vae/train.hpp"
 
 using namespace vk;
@@ -21,6 +23,7 @@ namespace {
 struct Gemm {
   bool ta, tb;
   std::size_t m, n, k;
+  float beta;  // 1 where the product adds onto what is there (bias, gradient)
 };
 
 // The GEMMs a recorded step runs: each linear/matmul node's forward product and the backward
@@ -33,9 +36,9 @@ std::vector<Gemm> gemms_of(const Tape<float>& tape) {
     const Node<float>& x = tape.node(y.in[0]);
     const Node<float>& w = tape.node(y.in[1]);
     const std::size_t m = x.rows, k = x.cols, n = w.cols;
-    out.push_back({false, false, m, n, k});
-    if (y.grad && x.grad) out.push_back({false, true, m, k, n});
-    if (y.grad && w.grad) out.push_back({true, false, k, n, m});
+    out.push_back({false, false, m, n, k, y.op == Op::linear ? 1.f : 0.f});  // linear adds onto its bias
+    if (y.grad && x.grad) out.push_back({false, true, m, k, n, 1.f});
+    if (y.grad && w.grad) out.push_back({true, false, k, n, m, 1.f});
   }
   return out;
 }
@@ -58,77 +61,129 @@ std::vector<double> time_repeatedly(F&& f, double seconds) {
   return t;
 }
 
+// The same GEMMs on buffers of their own: the time a step would take if everything else were free.
+struct Roofline {
+  double seconds = 0, flops = 0;
+};
+Roofline time_gemms(const std::vector<Gemm>& gemms, double seconds) {
+  std::vector<std::vector<float>> a, b, c;
+  Roofline r;
+  for (const Gemm& g : gemms) {
+    a.emplace_back(g.m * g.k, 0.5f);
+    b.emplace_back(g.k * g.n, 0.25f);
+    c.emplace_back(g.m * g.n, 0.f);
+    r.flops += 2.0 * double(g.m) * double(g.n) * double(g.k);
+  }
+  r.seconds = median(time_repeatedly(
+      [&] {
+        for (std::size_t i = 0; i < gemms.size(); ++i) {
+          const Gemm& g = gemms[i];
+          blas::gemm<float>(g.ta, g.tb, g.m, g.n, g.k, 1.f, a[i].data(), g.ta ? g.m : g.k, b[i].data(),
+                            g.tb ? g.k : g.n, g.beta, c[i].data(), g.n);
+        }
+      },
+      seconds));
+  return r;
+}
+
+struct Options {
+  std::string arch = "784-400-20", likelihood = "bernoulli";
+  std::size_t batch = 128, iw = 0;
+  int threads = 1;
+  double seconds = 2;
+};
+
+nlohmann::json report(const Options& o, const char* mode, std::size_t images, double s, const Roofline& r,
+                      std::size_t gemm_count) {
+  return {{"mode", mode}, {"arch", o.arch}, {"likelihood", o.likelihood}, {"threads", o.threads},
+          {"ms", s * 1e3}, {"gemm_ms", r.seconds * 1e3},
+          {"images_per_second", double(images) / s},
+          {"roofline_images_per_second", double(images) / r.seconds},
+          {"roofline_fraction", r.seconds / s}, {"gemms", gemm_count}, {"gflops", r.flops / s * 1e-9}};
+}
+
+// Training steps (encode, sample, decode, loss, backward, Adam) on one fixed batch.
+nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
+  const vae::ModelConfig& mc = model.config();
+  Adam<float> adam(model.params(), {});
+  Rng rng(2);
+  Matrix<float> x = Matrix<float>::from_shape({o.batch, mc.input_dim});
+  fill_uniform<float>(rng, std::span(x.data(), x.size()), 0.f, 1.f);
+  if (mc.likelihood == vae::Likelihood::bernoulli)
+    for (float& v : x) v = v < 0.5f ? 0.f : 1.f;
+  Tape<float> tape;
+  std::normal_distribution<float> normal;
+  std::vector<Gemm> gemms;
+  auto step = [&] {
+    tape.reset();
+    Var<float> eps = tape.constant_uninitialized(o.batch, mc.latent);
+    for (float& e : eps.value()) e = normal(rng);
+    auto terms = model.terms(tape.constant(x), std::nullopt, eps, 1.f, true);
+    adam.zero_grad();
+    tape.backward(terms.loss);
+    adam.step();
+    model.clamp_sigma2();
+    if (gemms.empty()) gemms = gemms_of(tape);
+  };
+  const double s = median(time_repeatedly(step, o.seconds));
+  nlohmann::json out = report(o, "step", o.batch, s, time_gemms(gemms, o.seconds), gemms.size());
+  out["batch"] = o.batch;
+  return out;
+}
+
+// The importance-weighted estimate of log p(x) with K samples, one image after another.
+nlohmann::json bench_iw(vae::Model<float>& model, const Options& o) {
+  const vae::ModelConfig& mc = model.config();
+  constexpr std::size_t kImages = 16;
+  Rng rng(3);
+  Matrix<float> x = Matrix<float>::from_shape({kImages, mc.input_dim});
+  fill_uniform<float>(rng, std::span(x.data(), x.size()), 0.f, 1.f);
+  if (mc.likelihood == vae::Likelihood::bernoulli)
+    for (float& v : x) v = v < 0.5f ? 0.f : 1.f;
+  Tape<float> tape;
+  std::size_t next = 0;
+  double sink = 0;
+  auto one_image = [&] {
+    sink += vae::iw_log_likelihood(model, tape, x.data() + (next++ % kImages) * mc.input_dim,
+                                   static_cast<const float*>(nullptr), o.iw, rng);
+  };
+  one_image();
+  const std::vector<Gemm> gemms = gemms_of(tape);
+  const double s = median(time_repeatedly(one_image, o.seconds));
+  nlohmann::json out = report(o, "iw", 1, s, time_gemms(gemms, o.seconds), gemms.size());
+  out["iw"] = o.iw;
+  out["finite"] = std::isfinite(sink);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Time VAE training steps against the GEMM roofline of the same step.", "vae-bench"};
-  support::configure_help(app, "Example: vae-bench --hidden 400 --latent 20 --batch 128 --threads 1\n"
-                               "Prints one JSON line per measurement.");
-  std::string likelihood = "bernoulli", hidden = "400";
-  std::size_t latent = 20, batch = 128;
-  int threads = 1;
-  double seconds = 2;
-  app.add_option("--likelihood", likelihood, "bernoulli | gaussian (learned sigma^2)");
-  app.add_option("--hidden", hidden, "hidden widths, a comma list");
-  app.add_option("--latent", latent, "dimension of z");
-  app.add_option("--batch", batch, "images per step");
-  app.add_option("--threads", threads, "OpenBLAS threads");
-  app.add_option("--seconds", seconds, "time spent on each measurement");
+  CLI::App app{"Time VAE training steps, or importance-weighted evaluation, against the GEMM roofline of the same work.",
+               "vae-bench"};
+  support::configure_help(app, "Examples: vae-bench --arch 784-400-20 --batch 128 --threads 1\n"
+                               "          vae-bench --arch 784-512-256-32 --likelihood gaussian --batch 512\n"
+                               "          vae-bench --iw 1000 --threads 2\n"
+                               "Prints one JSON line: images_per_second, gflops, and the same work's GEMMs alone\n"
+                               "(roofline_images_per_second, roofline_fraction).");
+  Options o;
+  app.add_option("--arch", o.arch, "input-hidden...-latent widths of the VAE");
+  app.add_option("--likelihood", o.likelihood, "bernoulli | gaussian (learned sigma^2)");
+  app.add_option("--batch", o.batch, "images per training step");
+  app.add_option("--iw", o.iw, "time importance-weighted evaluation with K samples instead of training (0: train)");
+  app.add_option("--threads", o.threads, "OpenBLAS threads");
+  app.add_option("--seconds", o.seconds, "time spent on each measurement");
   return support::run_main(app, argc, argv, [&] {
-    if (batch == 0 || threads < 1 || !(seconds > 0)) throw std::invalid_argument("--batch, --threads and --seconds must be positive");
-    blas::set_threads(threads);
+    if (o.batch == 0 || o.threads < 1 || !(o.seconds > 0))
+      throw std::invalid_argument("--batch, --threads and --seconds must be positive");
+    blas::set_threads(o.threads);
+    const programs::Arch arch = programs::parse_arch(o.arch);
     vae::ModelConfig mc;
-    mc.likelihood = vae::parse_likelihood(likelihood);
-    mc.hidden = programs::parse_widths(hidden);
-    mc.latent = latent;
+    mc.likelihood = vae::parse_likelihood(o.likelihood);
+    mc.input_dim = arch.input;
+    mc.hidden = arch.hidden;
+    mc.latent = arch.latent;
     vae::Model<float> model(mc, 1);
-    Adam<float> adam(model.params(), {});
-    Rng rng(2);
-    Matrix<float> x = Matrix<float>::from_shape({batch, mc.input_dim});
-    fill_uniform<float>(rng, std::span(x.data(), x.size()), 0.f, 1.f);
-    if (mc.likelihood == vae::Likelihood::bernoulli)
-      for (float& v : x) v = v < 0.5f ? 0.f : 1.f;
-    Tape<float> tape;
-    std::normal_distribution<float> normal;
-    std::vector<Gemm> gemms;
-    auto step = [&] {
-      tape.reset();
-      Var<float> eps = tape.constant_uninitialized(batch, latent);
-      for (float& e : eps.value()) e = normal(rng);
-      auto terms = model.terms(tape.constant(x), std::nullopt, eps, 1.f, true);
-      adam.zero_grad();
-      tape.backward(terms.loss);
-      adam.step();
-      model.clamp_sigma2();
-      if (gemms.empty()) gemms = gemms_of(tape);
-    };
-    const double step_s = median(time_repeatedly(step, seconds));
-
-    // The same GEMMs on buffers of their own.
-    std::vector<std::vector<float>> a, b, c;
-    double flops = 0;
-    for (const Gemm& g : gemms) {
-      a.emplace_back(g.m * g.k, 0.5f);
-      b.emplace_back(g.k * g.n, 0.25f);
-      c.emplace_back(g.m * g.n, 0.f);
-      flops += 2.0 * double(g.m) * double(g.n) * double(g.k);
-    }
-    auto only_gemms = [&] {
-      for (std::size_t i = 0; i < gemms.size(); ++i) {
-        const Gemm& g = gemms[i];
-        blas::gemm<float>(g.ta, g.tb, g.m, g.n, g.k, 1.f, a[i].data(), g.ta ? g.m : g.k, b[i].data(),
-                          g.tb ? g.k : g.n, 1.f, c[i].data(), g.n);
-      }
-    };
-    const double gemm_s = median(time_repeatedly(only_gemms, seconds));
-    nlohmann::json out = {{"arch", fmt::format("{}-{}-{}", mc.input_dim, hidden, latent)},
-                          {"likelihood", likelihood}, {"batch", batch}, {"threads", threads},
-                          {"step_ms", step_s * 1e3}, {"gemm_ms", gemm_s * 1e3},
-                          {"images_per_second", double(batch) / step_s},
-                          {"roofline_images_per_second", double(batch) / gemm_s},
-                          {"roofline_fraction", gemm_s / step_s},
-                          {"gemms_per_step", gemms.size()},
-                          {"gflops", flops / step_s * 1e-9}};
-    fmt::print("{}\n", out.dump());
+    fmt::print("{}\n", (o.iw ? bench_iw(model, o) : bench_step(model, o)).dump());
   });
 }

@@ -22,22 +22,43 @@ data::Binarize parse_binarize(const std::string& s) {
   throw std::invalid_argument(fmt::format("unknown binarization '{}' (expected none, static or dynamic)", s));
 }
 
-std::vector<std::size_t> parse_widths(const std::string& s) {
-  std::vector<std::size_t> widths;
+namespace {
+
+std::vector<std::size_t> parse_sizes(const std::string& s, char separator, const char* what) {
+  std::vector<std::size_t> sizes;
   std::stringstream in(s);
   std::string part;
-  while (std::getline(in, part, ',')) {
+  while (std::getline(in, part, separator)) {
     std::size_t used = 0;
     long long v = -1;
     try {
       v = std::stoll(part, &used);
     } catch (const std::exception&) {
     }
-    if (v <= 0 || used != part.size())
-      throw std::invalid_argument(fmt::format("--hidden: '{}' is not a comma list of positive widths", s));
-    widths.push_back(std::size_t(v));
+    if (v <= 0 || used != part.size()) throw std::invalid_argument(fmt::format("{}: '{}'", what, s));
+    sizes.push_back(std::size_t(v));
   }
-  return widths;
+  if (sizes.empty()) throw std::invalid_argument(fmt::format("{}: '{}'", what, s));
+  return sizes;
+}
+
+}  // namespace
+
+std::vector<std::size_t> parse_widths(const std::string& s) {
+  return parse_sizes(s, ',', "--hidden is not a comma list of positive widths");
+}
+
+Arch parse_arch(const std::string& s) {
+  const char* what = "--arch is not input-hidden...-latent of positive widths (e.g. 784-400-20)";
+  const auto sizes = parse_sizes(s, '-', what);
+  if (sizes.size() < 3) throw std::invalid_argument(fmt::format("{}: '{}'", what, s));
+  return {sizes.front(), {sizes.begin() + 1, sizes.end() - 1}, sizes.back()};
+}
+
+std::string arch_name(const vae::ModelConfig& c) {
+  std::string s = std::to_string(c.input_dim);
+  for (std::size_t h : c.hidden) s += "-" + std::to_string(h);
+  return s + "-" + std::to_string(c.latent);
 }
 
 const char* name(data::Binarize b) {

@@ -21,6 +21,14 @@ inline constexpr std::uint64_t kEvalSeed = 7;
 data::Binarize parse_binarize(const std::string& s);
 // "512,256" -> {512, 256}; throws std::invalid_argument naming --hidden otherwise.
 std::vector<std::size_t> parse_widths(const std::string& s);
+// "784-512-256-32" -> input 784, hidden {512, 256}, latent 32; throws naming --arch otherwise.
+struct Arch {
+  std::size_t input;
+  std::vector<std::size_t> hidden;
+  std::size_t latent;
+};
+Arch parse_arch(const std::string& s);
+std::string arch_name(const vae::ModelConfig& c);  // the inverse: "784-400-20"
 const char* name(data::Binarize b);
 
 // The training and test sets as a run uses them: the first `limit` training images (0: all),
