@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <sys/resource.h>
+
 #include <fmt/format.h>
 
 #include "autodiff/checkpoint.hpp"
@@ -38,7 +40,6 @@ std::vector<std::size_t> parse_sizes(const std::string& s, char separator, const
     if (v <= 0 || used != part.size()) throw std::invalid_argument(fmt::format("{}: '{}'", what, s));
     sizes.push_back(std::size_t(v));
   }
-  if (sizes.empty()) throw std::invalid_argument(fmt::format("{}: '{}'", what, s));
   return sizes;
 }
 
@@ -55,10 +56,10 @@ Arch parse_arch(const std::string& s) {
   return {sizes.front(), {sizes.begin() + 1, sizes.end() - 1}, sizes.back()};
 }
 
-std::string arch_name(const vae::ModelConfig& c) {
-  std::string s = std::to_string(c.input_dim);
-  for (std::size_t h : c.hidden) s += "-" + std::to_string(h);
-  return s + "-" + std::to_string(c.latent);
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
 const char* name(data::Binarize b) {

@@ -28,8 +28,9 @@ struct Arch {
   std::size_t latent;
 };
 Arch parse_arch(const std::string& s);
-std::string arch_name(const vae::ModelConfig& c);  // the inverse: "784-400-20"
 const char* name(data::Binarize b);
+// The most memory this process has held resident so far, in MB (getrusage's ru_maxrss).
+double peak_rss_mb();
 
 // The training and test sets as a run uses them: the first `limit` training images (0: all),
 // and the test set binarized once with kTestBinarizeSeed when the training images are binarized.

@@ -112,7 +112,7 @@ int train(const Options& o) {
   vae::EvalResult r = vae::evaluate(model, rd.test, {.batch = 500, .seed = programs::kEvalSeed, .iw_samples = o.iw});
   json final = eval_json(r);
   final.update({{"train_seconds", train_seconds}, {"images_per_second", double(trained) / train_seconds},
-                {"epochs", o.epochs}});
+                {"epochs", o.epochs}, {"peak_rss_mb", programs::peak_rss_mb()}});
   support::write_json_atomic(out / "final.json", final);
   programs::write_pictures(model, rd.test, rd.dataset.class_names, out, o.seed);
   fmt::print("{}\n", final.dump());

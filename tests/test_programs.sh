@@ -28,7 +28,7 @@ json_equal_except_time() {
   python3 - "$1" "$2" <<'PY'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
-for k in ("train_seconds", "images_per_second"):
+for k in ("train_seconds", "images_per_second", "peak_rss_mb"):
     a.pop(k, None); b.pop(k, None)
 sys.exit(0 if a == b else 1)
 PY
