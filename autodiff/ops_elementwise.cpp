@@ -3,12 +3,10 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
-#include <xtensor/xmath.hpp>
-#include <xtensor/xnoalias.hpp>
-#include <xtensor/xoperation.hpp>
 
 #include "autodiff/ops.hpp"
 #include "autodiff/ops_backward.hpp"
+#include "autodiff/simd.hpp"
 
 namespace vk {
 namespace {
@@ -38,13 +36,14 @@ Var<T> binary(Op op, Var<T> a, Var<T> b, F f) {
   return y;
 }
 
+// f is applied to xsimd batches and to scalars (see simd::map).
 template <class T, class F>
 Var<T> unary(Op op, Var<T> x, F f, T aux = T(0)) {
   Var<T> y = x.tape->push(op, {x}, x.rows(), x.cols(), aux);
-  auto out = y.value();
-  xt::noalias(out) = f(x.value());
+  simd::map(x.node().value, y.node().value, x.node().size(), f);
   return y;
 }
+
 
 }  // namespace
 
@@ -59,41 +58,43 @@ Var<T> div(Var<T> a, Var<T> b) { return binary(Op::div, a, b, [](T u, T v) { ret
 
 template <class T>
 Var<T> scale(Var<T> x, T factor) {
-  return unary(Op::scale, x, [factor](const auto& v) { return factor * v; }, factor);
+  return unary(Op::scale, x, [factor](auto v) { return decltype(v)(factor) * v; }, factor);
 }
 template <class T>
-Var<T> exp(Var<T> x) { return unary(Op::exp, x, [](const auto& v) { return xt::exp(v); }); }
+Var<T> exp(Var<T> x) { return unary(Op::exp, x, [](auto v) { return xsimd::exp(v); }); }
 template <class T>
-Var<T> log(Var<T> x) { return unary(Op::log, x, [](const auto& v) { return xt::log(v); }); }
+Var<T> log(Var<T> x) { return unary(Op::log, x, [](auto v) { return xsimd::log(v); }); }
 template <class T>
-Var<T> square(Var<T> x) { return unary(Op::square, x, [](const auto& v) { return v * v; }); }
+Var<T> square(Var<T> x) { return unary(Op::square, x, [](auto v) { return v * v; }); }
 template <class T>
-Var<T> sqrt(Var<T> x) { return unary(Op::sqrt, x, [](const auto& v) { return xt::sqrt(v); }); }
+Var<T> sqrt(Var<T> x) { return unary(Op::sqrt, x, [](auto v) { return xsimd::sqrt(v); }); }
 template <class T>
-Var<T> softplus(Var<T> x) {
-  // max(x, 0) + log1p(e^{-|x|}) never overflows.
-  return unary(Op::softplus, x, [](const auto& v) {
-    return xt::maximum(v, T(0)) + xt::log1p(xt::exp(-xt::abs(v)));
+Var<T> softplus(Var<T> x) { return unary(Op::softplus, x, [](auto v) { return simd::softplus(v); }); }
+template <class T>
+Var<T> sigmoid(Var<T> x) {
+  return unary(Op::sigmoid, x, [](auto v) {
+    using V = decltype(v);
+    return V(T(1)) / (V(T(1)) + xsimd::exp(-v));
   });
 }
 template <class T>
-Var<T> sigmoid(Var<T> x) {
-  return unary(Op::sigmoid, x, [](const auto& v) { return T(1) / (T(1) + xt::exp(-v)); });
-}
-template <class T>
-Var<T> tanh(Var<T> x) { return unary(Op::tanh, x, [](const auto& v) { return xt::tanh(v); }); }
+Var<T> tanh(Var<T> x) { return unary(Op::tanh, x, [](auto v) { return xsimd::tanh(v); }); }
 template <class T>
 Var<T> relu(Var<T> x) {
-  return unary(Op::relu, x, [](const auto& v) { return xt::maximum(v, T(0)); });
+  return unary(Op::relu, x, [](auto v) { return xsimd::max(v, decltype(v)(T(0))); });
 }
 template <class T>
 Var<T> leaky_relu(Var<T> x, T slope) {
-  return unary(Op::leaky_relu, x, [slope](const auto& v) { return xt::where(v > T(0), v, slope * v); }, slope);
+  return unary(Op::leaky_relu, x, [slope](auto v) {
+    using V = decltype(v);
+    return simd::where(v > V(T(0)), v, V(slope) * v);
+  }, slope);
 }
 template <class T>
 Var<T> elu(Var<T> x, T alpha) {
-  return unary(Op::elu, x, [alpha](const auto& v) {
-    return xt::where(v > T(0), v, alpha * (xt::exp(v) - T(1)));
+  return unary(Op::elu, x, [alpha](auto v) {
+    using V = decltype(v);
+    return simd::where(v > V(T(0)), v, V(alpha) * (xsimd::exp(v) - V(T(1))));
   }, alpha);
 }
 
@@ -128,23 +129,38 @@ template <class T>
 void backward_unary(Tape<T>& t, const Node<T>& yn) {
   const Node<T>& xn = t.node(yn.in[0]);
   if (!xn.grad) return;
-  auto gx = view(xn.grad, xn.rows, xn.cols);
-  auto x = view(xn.value, xn.rows, xn.cols);
-  auto y = view(yn.value, yn.rows, yn.cols);
-  auto gy = view(yn.grad, yn.rows, yn.cols);
   const T aux = yn.aux;
+  // gx += f(gy, x, y)
+  auto add = [&](auto f) { simd::map_add(yn.grad, xn.value, yn.value, xn.grad, xn.size(), f); };
   switch (yn.op) {
-    case Op::scale: xt::noalias(gx) += aux * gy; break;
-    case Op::exp: xt::noalias(gx) += gy * y; break;
-    case Op::log: xt::noalias(gx) += gy / x; break;
-    case Op::square: xt::noalias(gx) += T(2) * gy * x; break;
-    case Op::sqrt: xt::noalias(gx) += T(0.5) * gy / y; break;
-    case Op::softplus: xt::noalias(gx) += gy / (T(1) + xt::exp(-x)); break;
-    case Op::sigmoid: xt::noalias(gx) += gy * y * (T(1) - y); break;
-    case Op::tanh: xt::noalias(gx) += gy * (T(1) - y * y); break;
-    case Op::relu: xt::noalias(gx) += xt::where(x > T(0), gy, T(0)); break;
-    case Op::leaky_relu: xt::noalias(gx) += xt::where(x > T(0), gy, aux * gy); break;
-    case Op::elu: xt::noalias(gx) += xt::where(x > T(0), gy, gy * (y + aux)); break;
+    case Op::scale: add([aux](auto g, auto, auto) { return decltype(g)(aux) * g; }); break;
+    case Op::exp: add([](auto g, auto, auto y) { return g * y; }); break;
+    case Op::log: add([](auto g, auto x, auto) { return g / x; }); break;
+    case Op::square: add([](auto g, auto x, auto) { return decltype(g)(T(2)) * g * x; }); break;
+    case Op::sqrt: add([](auto g, auto, auto y) { return decltype(g)(T(0.5)) * g / y; }); break;
+    case Op::softplus:
+      add([](auto g, auto x, auto) { return g / (decltype(g)(T(1)) + xsimd::exp(-x)); });
+      break;
+    case Op::sigmoid: add([](auto g, auto, auto y) { return g * y * (decltype(g)(T(1)) - y); }); break;
+    case Op::tanh: add([](auto g, auto, auto y) { return g * (decltype(g)(T(1)) - y * y); }); break;
+    case Op::relu:
+      add([](auto g, auto x, auto) {
+        using V = decltype(g);
+        return simd::where(x > V(T(0)), g, V(T(0)));
+      });
+      break;
+    case Op::leaky_relu:
+      add([aux](auto g, auto x, auto) {
+        using V = decltype(g);
+        return simd::where(x > V(T(0)), g, V(aux) * g);
+      });
+      break;
+    case Op::elu:
+      add([aux](auto g, auto x, auto y) {
+        using V = decltype(g);
+        return simd::where(x > V(T(0)), g, g * (y + V(aux)));
+      });
+      break;
     default: throw std::logic_error("backward_unary: not a unary op");
   }
 }

@@ -12,6 +12,39 @@
 
 namespace vk::simd {
 
+// out[e] = f(x[e]) for e < n: f is a generic callable applied to xsimd batches and, for the
+// tail, to scalars, written with the xsimd:: functions (which have scalar overloads) and where().
+template <class T, class F>
+void map(const T* x, T* out, std::size_t n, F f) {
+  using B = xsimd::batch<T>;
+  std::size_t e = 0;
+  for (; e + B::size <= n; e += B::size) f(B::load_unaligned(x + e)).store_unaligned(out + e);
+  for (; e < n; ++e) out[e] = f(x[e]);
+}
+
+// out[e] += f(a[e], b[e], c[e]): the gradient accumulations of element-wise ops.
+template <class T, class F>
+void map_add(const T* a, const T* b, const T* c, T* out, std::size_t n, F f) {
+  using B = xsimd::batch<T>;
+  std::size_t e = 0;
+  for (; e + B::size <= n; e += B::size) {
+    const B r = B::load_unaligned(out + e) +
+                f(B::load_unaligned(a + e), B::load_unaligned(b + e), B::load_unaligned(c + e));
+    r.store_unaligned(out + e);
+  }
+  for (; e < n; ++e) out[e] += f(a[e], b[e], c[e]);
+}
+
+// cond ? a : b, element-wise for batches and plain for scalars.
+template <class T, class A>
+inline xsimd::batch<T, A> where(xsimd::batch_bool<T, A> cond, xsimd::batch<T, A> a, xsimd::batch<T, A> b) {
+  return xsimd::select(cond, a, b);
+}
+template <std::floating_point T>
+inline T where(bool cond, T a, T b) {
+  return cond ? a : b;
+}
+
 // log(1 + e^l) = max(l, 0) + log1p(e^{-|l|}): never overflows.
 template <class T, class A>
 inline xsimd::batch<T, A> softplus(xsimd::batch<T, A> l) {

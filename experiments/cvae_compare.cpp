@@ -316,28 +316,27 @@ int compare(const Options& o) {
 int main(int argc, char** argv) {
   std::string names;
   for (const Variant& v : all_variants()) names += (names.empty() ? "" : ", ") + v.name;
-  CLI::App app{"Train and compare conditional VAE variants and an unconditional baseline.", "cvae-compare"};
-  support::configure_help(app,
+  support::Command cmd("cvae-compare", "Train and compare conditional VAE variants and an unconditional baseline.",
       "Variants: " + names + ".\n"
       "Example: cvae-compare --epochs 5 --out runs/cvae-compare\n"
       "Writes comparison.csv, comparison.md, comparison.json and per variant a run folder with\n"
       "samples_by_class.png, config.json and checkpoint/ into --out.");
   Options o;
-  app.add_option("--variants", o.variants, "comma list of variants (default: all)");
-  app.add_option("--epochs", o.epochs, "training epochs of every variant");
-  app.add_option("--seed", o.seed, "seed of every variant");
-  app.add_option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
-  app.add_option("--limit", o.limit, "train the VAEs on the first N training images (0: all)");
-  app.add_option("--iw", o.iw, "importance samples K of the NLL estimates (0: skip)");
-  app.add_option("--iw-limit", o.iw_limit, "test images of the NLL estimates");
-  app.add_option("--per-class", o.per_class, "samples per class for accuracy and diversity");
-  app.add_option("--hidden", o.hidden, "hidden widths, a comma list (the decoder mirrors them)");
-  app.add_option("--latent", o.latent, "dimension of z");
-  app.add_option("--embedding", o.embedding, "label embedding width of the embedding variant");
-  app.add_option("--batch", o.batch, "images per step");
-  app.add_option("--lr", o.lr, "Adam learning rate");
-  app.add_option("--classifier-epochs", o.classifier_epochs, "training epochs of the judging classifier");
-  app.add_option("--threads", o.threads, "OpenBLAS threads");
-  app.add_option("--out", o.out, "folder to write")->required();
-  return support::run_main(app, argc, argv, [&] { return compare(o); });
+  cmd.option("--variants", o.variants, "comma list of variants (default: all)");
+  cmd.option("--epochs", o.epochs, "training epochs of every variant");
+  cmd.option("--seed", o.seed, "seed of every variant");
+  cmd.option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
+  cmd.option("--limit", o.limit, "train the VAEs on the first N training images (0: all)");
+  cmd.option("--iw", o.iw, "importance samples K of the NLL estimates (0: skip)");
+  cmd.option("--iw-limit", o.iw_limit, "test images of the NLL estimates");
+  cmd.option("--per-class", o.per_class, "samples per class for accuracy and diversity");
+  cmd.option("--hidden", o.hidden, "hidden widths, a comma list (the decoder mirrors them)");
+  cmd.option("--latent", o.latent, "dimension of z");
+  cmd.option("--embedding", o.embedding, "label embedding width of the embedding variant");
+  cmd.option("--batch", o.batch, "images per step");
+  cmd.option("--lr", o.lr, "Adam learning rate");
+  cmd.option("--classifier-epochs", o.classifier_epochs, "training epochs of the judging classifier");
+  cmd.option("--threads", o.threads, "OpenBLAS threads");
+  cmd.option("--out", o.out, "folder to write").required();
+  return support::run_main(cmd, argc, argv, [&] { return compare(o); });
 }

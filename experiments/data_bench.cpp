@@ -4,20 +4,19 @@
 #include <iostream>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "datasets/mnist.hpp"
+#include "experiments/support/cli.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Time loading an MNIST-layout folder (train + test); prints one JSON line."};
+  vk::support::Command cmd("data-bench", "Time loading an MNIST-layout folder (train + test).",
+                           "Example: data-bench --repeat 5\nPrints one JSON line.");
   std::string dir = vk::data::default_data_dir;
   int repeat = 3;
-  app.add_option("--data", dir, "folder with train/t10k images and labels (raw or .gz)")->capture_default_str();
-  app.add_option("--repeat", repeat, "number of timed loads")->capture_default_str()->check(CLI::Range(1, 1000));
-  CLI11_PARSE(app, argc, argv);
-
-  try {
+  cmd.option("--data", dir, "folder with train/t10k images and labels (raw or .gz)");
+  cmd.option("--repeat", repeat, "number of timed loads").range(1, 1000);
+  return vk::support::run_main(cmd, argc, argv, [&] {
     std::vector<double> seconds;
     std::size_t images = 0;
     for (int r = 0; r < repeat; ++r) {
@@ -33,9 +32,5 @@ int main(int argc, char** argv) {
     nlohmann::json out = {{"images", images},     {"seconds", seconds.front()}, {"median_seconds", median},
                           {"min_seconds", sorted.front()}, {"repeat", repeat},         {"data", dir}};
     std::cout << out.dump() << '\n';
-  } catch (const vk::data::DataError& e) {
-    std::cerr << "data-bench: " << e.what() << '\n';
-    return 1;
-  }
-  return 0;
+  });
 }

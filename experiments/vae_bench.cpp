@@ -159,21 +159,22 @@ nlohmann::json bench_iw(vae::Model<float>& model, const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Time VAE training steps, or importance-weighted evaluation, against the GEMM roofline of the same work.",
-               "vae-bench"};
-  support::configure_help(app, "Examples: vae-bench --arch 784-400-20 --batch 128 --threads 1\n"
+  support::Command cmd("vae-bench",
+                       "Time VAE training steps, or importance-weighted evaluation, against the GEMM roofline "
+                       "of the same work.",
+                       "Examples: vae-bench --arch 784-400-20 --batch 128 --threads 1\n"
                                "          vae-bench --arch 784-512-256-32 --likelihood gaussian --batch 512\n"
                                "          vae-bench --iw 1000 --threads 2\n"
                                "Prints one JSON line: images_per_second, gflops, and the same work's GEMMs alone\n"
                                "(roofline_images_per_second, roofline_fraction).");
   Options o;
-  app.add_option("--arch", o.arch, "input-hidden...-latent widths of the VAE");
-  app.add_option("--likelihood", o.likelihood, "bernoulli | gaussian (learned sigma^2)");
-  app.add_option("--batch", o.batch, "images per training step");
-  app.add_option("--iw", o.iw, "time importance-weighted evaluation with K samples instead of training (0: train)");
-  app.add_option("--threads", o.threads, "OpenBLAS threads");
-  app.add_option("--seconds", o.seconds, "time spent on each measurement");
-  return support::run_main(app, argc, argv, [&] {
+  cmd.option("--arch", o.arch, "input-hidden...-latent widths of the VAE");
+  cmd.option("--likelihood", o.likelihood, "bernoulli | gaussian (learned sigma^2)");
+  cmd.option("--batch", o.batch, "images per training step");
+  cmd.option("--iw", o.iw, "time importance-weighted evaluation with K samples instead of training (0: train)");
+  cmd.option("--threads", o.threads, "OpenBLAS threads");
+  cmd.option("--seconds", o.seconds, "time spent on each measurement");
+  return support::run_main(cmd, argc, argv, [&] {
     if (o.batch == 0 || o.threads < 1 || !(o.seconds > 0))
       throw std::invalid_argument("--batch, --threads and --seconds must be positive");
     blas::set_threads(o.threads);

@@ -12,21 +12,22 @@ using namespace vk;
 using nlohmann::json;
 
 int main(int argc, char** argv) {
-  CLI::App app{"Evaluate a trained run on the test set: negative ELBO and its parts, active units, "
-               "and the importance-weighted estimate of -log p(x).", "vae-eval"};
-  support::configure_help(app, "Example: vae-eval --run runs/vae --iw 1000 --limit 2000\n"
+  support::Command cmd("vae-eval",
+                       "Evaluate a trained run on the test set: negative ELBO and its parts, active units, "
+                       "and the importance-weighted estimate of -log p(x).",
+                       "Example: vae-eval --run runs/vae --iw 1000 --limit 2000\n"
                                "Prints the results and writes them to RUN/eval.json.");
   std::string run, data;
   std::size_t iw = 0, limit = 0;
   std::uint64_t seed = programs::kEvalSeed;
   int threads = 2;
-  app.add_option("--run", run, "run folder written by vae-train")->required();
-  app.add_option("--iw", iw, "importance samples K (0: skip the estimate)");
-  app.add_option("--limit", limit, "evaluate the first N test images (0: all)");
-  app.add_option("--seed", seed, "seed of the Monte Carlo samples");
-  app.add_option("--data", data, "data folder (default: the one the run was trained on)");
-  app.add_option("--threads", threads, "OpenBLAS threads");
-  return support::run_main(app, argc, argv, [&] {
+  cmd.option("--run", run, "run folder written by vae-train").required();
+  cmd.option("--iw", iw, "importance samples K (0: skip the estimate)");
+  cmd.option("--limit", limit, "evaluate the first N test images (0: all)");
+  cmd.option("--seed", seed, "seed of the Monte Carlo samples");
+  cmd.option("--data", data, "data folder (default: the one the run was trained on)");
+  cmd.option("--threads", threads, "OpenBLAS threads");
+  return support::run_main(cmd, argc, argv, [&] {
     if (threads < 1) throw std::invalid_argument("--threads must be at least 1");
     blas::set_threads(threads);
     programs::LoadedRun loaded = programs::load_run(run);

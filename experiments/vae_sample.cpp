@@ -11,18 +11,18 @@
 using namespace vk;
 
 int main(int argc, char** argv) {
-  CLI::App app{"Sample images from a trained run's generative model: z ~ N(0, I), x = D(z).", "vae-sample"};
-  support::configure_help(app, "Example: vae-sample --run runs/vae --n 64 --out samples.png");
+  support::Command cmd("vae-sample", "Sample images from a trained run's generative model: z ~ N(0, I), x = D(z).",
+                       "Example: vae-sample --run runs/vae --n 64 --out samples.png");
   std::string run, out;
   std::size_t n = 64;
   std::uint64_t seed = 1;
   bool noise = false;
-  app.add_option("--run", run, "run folder written by vae-train")->required();
-  app.add_option("--out", out, "PNG file to write")->required();
-  app.add_option("--n", n, "number of samples");
-  app.add_option("--seed", seed, "seed of z (and of the noise)");
-  app.add_flag("--noise", noise, "add the Gaussian noise e ~ N(0, sigma^2 I) to D(z)");
-  return support::run_main(app, argc, argv, [&] {
+  cmd.option("--run", run, "run folder written by vae-train").required();
+  cmd.option("--out", out, "PNG file to write").required();
+  cmd.option("--n", n, "number of samples");
+  cmd.option("--seed", seed, "seed of z (and of the noise)");
+  cmd.flag("--noise", noise, "add the Gaussian noise e ~ N(0, sigma^2 I) to D(z)");
+  return support::run_main(cmd, argc, argv, [&] {
     if (n == 0 || n > 10000) throw std::invalid_argument("--n must be between 1 and 10000");
     programs::LoadedRun loaded = programs::load_run(run);
     const std::size_t d = loaded.model.config().input_dim;

@@ -123,35 +123,34 @@ int train(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Train an autoencoder, regularized AE, VAE or conditional VAE on MNIST-format images.",
-               "vae-train"};
-  support::configure_help(app,
+  support::Command cmd("vae-train",
+                       "Train an autoencoder, regularized AE, VAE or conditional VAE on MNIST-format images.",
       "Example: vae-train --model vae --likelihood gaussian --sigma learned --epochs 10 --out runs/vae\n"
       "Writes config.json, metrics.jsonl, final.json, checkpoint/ and PNG pictures into --out.");
   Options o;
-  app.add_option("--model", o.model, "ae | rae | vae | cvae");
-  app.add_option("--likelihood", o.likelihood, "p(x|z) of a VAE: gaussian | bernoulli");
-  app.add_option("--sigma", o.sigma, "Gaussian noise model: learned | per-pixel | optimal | fixed");
-  app.add_option("--sigma2", o.sigma2, "sigma^2 of --sigma fixed");
-  app.add_option("--lambda", o.lambda, "weight of ||E(x)||^2 in the regularized AE");
-  app.add_option("--condition", o.condition,
+  cmd.option("--model", o.model, "ae | rae | vae | cvae");
+  cmd.option("--likelihood", o.likelihood, "p(x|z) of a VAE: gaussian | bernoulli");
+  cmd.option("--sigma", o.sigma, "Gaussian noise model: learned | per-pixel | optimal | fixed");
+  cmd.option("--sigma2", o.sigma2, "sigma^2 of --sigma fixed");
+  cmd.option("--lambda", o.lambda, "weight of ||E(x)||^2 in the regularized AE");
+  cmd.option("--condition", o.condition,
                  "where --model cvae sees the label: encoder-decoder | decoder | embedding | prior");
-  app.add_option("--embedding", o.embedding, "label embedding width of --condition embedding");
-  app.add_option("--binarize", o.binarize, "none | static | dynamic (training images; the test set is binarized once)");
-  app.add_option("--hidden", o.hidden, "hidden widths, a comma list (the decoder mirrors them)");
-  app.add_option("--latent", o.latent, "dimension of z");
-  app.add_option("--activation", o.activation, "relu | leaky_relu | elu | tanh | sigmoid | softplus");
-  app.add_option("--epochs", o.epochs, "passes over the training set");
-  app.add_option("--batch", o.batch, "images per step");
-  app.add_option("--lr", o.lr, "Adam learning rate");
-  app.add_option("--beta", o.beta, "weight of the KL term");
-  app.add_option("--warmup", o.warmup, "epochs of linear KL warm-up (0: none)");
-  app.add_option("--clip", o.clip, "clip gradients to this global norm (0: none)");
-  app.add_option("--seed", o.seed, "seed of initialisation, batch order, noise");
-  app.add_option("--threads", o.threads, "OpenBLAS threads");
-  app.add_option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
-  app.add_option("--limit", o.limit, "use the first N training images (0: all)");
-  app.add_option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)");
-  app.add_option("--out", o.out, "run folder to write")->required();
-  return support::run_main(app, argc, argv, [&] { return train(o); });
+  cmd.option("--embedding", o.embedding, "label embedding width of --condition embedding");
+  cmd.option("--binarize", o.binarize, "none | static | dynamic (training images; the test set is binarized once)");
+  cmd.option("--hidden", o.hidden, "hidden widths, a comma list (the decoder mirrors them)");
+  cmd.option("--latent", o.latent, "dimension of z");
+  cmd.option("--activation", o.activation, "relu | leaky_relu | elu | tanh | sigmoid | softplus");
+  cmd.option("--epochs", o.epochs, "passes over the training set");
+  cmd.option("--batch", o.batch, "images per step");
+  cmd.option("--lr", o.lr, "Adam learning rate");
+  cmd.option("--beta", o.beta, "weight of the KL term");
+  cmd.option("--warmup", o.warmup, "epochs of linear KL warm-up (0: none)");
+  cmd.option("--clip", o.clip, "clip gradients to this global norm (0: none)");
+  cmd.option("--seed", o.seed, "seed of initialisation, batch order, noise");
+  cmd.option("--threads", o.threads, "OpenBLAS threads");
+  cmd.option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
+  cmd.option("--limit", o.limit, "use the first N training images (0: all)");
+  cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)");
+  cmd.option("--out", o.out, "run folder to write").required();
+  return support::run_main(cmd, argc, argv, [&] { return train(o); });
 }

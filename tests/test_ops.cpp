@@ -75,7 +75,7 @@ TEST_CASE("broadcasting arithmetic: every shape pairing") {
 
 TEST_CASE("element-wise functions: values and gradients") {
   Tape<double> t;
-  Matrix<double> x = {{-2.0, -0.5, 0.5, 3.0}};
+  Matrix<double> x = {{-2.0, -0.5, 0.5, 3.0, -1.25, 0.0, 1.75}};  // a SIMD batch and a tail
   auto close = [](const MatrixView<double>& got, auto f, const Matrix<double>& at) {
     for (std::size_t j = 0; j < at.size(); ++j) CHECK(got(0, j) == doctest::Approx(f(at(0, j))).epsilon(1e-12));
   };
@@ -106,6 +106,24 @@ TEST_CASE("element-wise functions: values and gradients") {
   require_gradients({kinked(6, 5)}, [](Tape<double>&, const Vs& v) { return leaky_relu(v[0], 0.1); });
   require_gradients({kinked(6, 5)}, [](Tape<double>&, const Vs& v) { return elu(v[0], 0.7); });
   require_gradients({in(6, 5)}, [](Tape<double>&, const Vs& v) { return scale(v[0], -2.5); });
+}
+
+TEST_CASE("element-wise functions in float agree with double over SIMD batches and the tail") {
+  Matrix<float> xf = Matrix<float>::from_shape({1, 19});
+  Matrix<double> xd = Matrix<double>::from_shape({1, 19});
+  for (std::size_t j = 0; j < 19; ++j) xd(0, j) = xf(0, j) = -4.5f + 0.5f * float(j);
+  Tape<float> tf;
+  Tape<double> td;
+  using F = Var<float> (*)(Var<float>);
+  using D = Var<double> (*)(Var<double>);
+  const std::pair<F, D> ops[] = {{&exp<float>, &exp<double>},           {&softplus<float>, &softplus<double>},
+                                 {&sigmoid<float>, &sigmoid<double>},   {&tanh<float>, &tanh<double>},
+                                 {&relu<float>, &relu<double>},         {&square<float>, &square<double>}};
+  for (auto [f, d] : ops) {
+    auto got = f(tf.constant(xf)).value();
+    auto want = d(td.constant(xd)).value();
+    for (std::size_t j = 0; j < 19; ++j) CHECK(got(0, j) == doctest::Approx(want(0, j)).epsilon(1e-6));
+  }
 }
 
 TEST_CASE("sum, mean and logsumexp: values and gradients") {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -363,23 +364,31 @@ TEST_CASE("run_main turns failures into one line and an exit code") {
   CHECK(sp::run_main("prog", [] {}) == 0);
 
   auto run = [](std::vector<std::string> args, int& seen) {
-    CLI::App app{"test program", "prog"};
-    sp::configure_help(app, "Example: prog --n 3");
+    sp::Command cmd("prog", "test program", "Example: prog --n 3");
     int n = 7;
-    app.add_option("--n", n, "a number");
+    double rate = 0.5;
+    std::string out;
+    cmd.option("--n", n, "a number").option("--rate", rate, "a rate").range(0, 1);
+    cmd.option("--out", out, "a folder").required();
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
-    return sp::run_main(app, int(argv.size()), argv.data(), [&] { seen = n; });
+    return sp::run_main(cmd, int(argv.size()), argv.data(), [&] { seen = n; });
   };
   int seen = -1;
-  CHECK(run({"prog", "--n", "3"}, seen) == 0);
+  CHECK(run({"prog", "--n", "3", "--out", "o"}, seen) == 0);
   CHECK(seen == 3);
-  {
+  for (std::vector<std::string> bad : {std::vector<std::string>{"prog", "--n", "x", "--out", "o"},
+                                       {"prog", "--n", "3"},
+                                       {"prog", "--out", "o", "--rate", "2"},
+                                       {"prog", "--out", "o", "--bogus"}}) {
+    CAPTURE(bad.back());
     Capture err(std::cerr);
     seen = -1;
-    CHECK(run({"prog", "--n", "x"}, seen) != 0);
+    CHECK(run(bad, seen) != 0);
     CHECK(seen == -1);
-    CHECK(contains(err.text.str(), "--n"));
+    const std::string text = err.text.str();
+    CHECK(text.rfind("prog: ", 0) == 0);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 1);  // one line
   }
   {
     Capture out(std::cout);

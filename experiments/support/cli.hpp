@@ -1,30 +1,56 @@
-// The frame of every experiment program: parse the command line with CLI11, run, and turn any
+// The frame of every experiment program: declare the command line, parse it, run, and turn any
 // failure into one line "program: message" on stderr and a non-zero exit code instead of a crash.
 //
 //   int main(int argc, char** argv) {
-//     CLI::App app{"Train a VAE on MNIST", "vae-train"};
-//     vk::support::configure_help(app, "Example: vae-train --epochs 20 --out runs/vae");
+//     vk::support::Command cmd("vae-train", "Train a VAE on MNIST", "Example: vae-train --epochs 20");
 //     Options o;
-//     app.add_option("--epochs", o.epochs, "passes over the training set");
-//     return vk::support::run_main(app, argc, argv, [&] { return train(o); });
+//     cmd.option("--epochs", o.epochs, "passes over the training set");
+//     return vk::support::run_main(cmd, argc, argv, [&] { return train(o); });
 //   }
+//
+// CLI11 does the parsing, but only cli.cpp includes it: compiled into every program it cost
+// ~15 s of build each.
 #pragma once
 
 #include <exception>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
-
-#include <CLI/CLI.hpp>
 
 namespace vk::support {
 
 // Prints "program: message" on one line (newlines in message become spaces).
 void report_error(std::string_view program, std::string_view message);
 
-// Shows the defaults of options added after this call in --help, and a footer (examples, where
-// outputs go) under the options.
-void configure_help(CLI::App& app, std::string footer);
+class Command {
+ public:
+  // footer: examples and where outputs go, shown under the options by --help.
+  Command(std::string name, std::string description, std::string footer = {});
+  ~Command();
+  Command(const Command&) = delete;
+  Command& operator=(const Command&) = delete;
+
+  // An option whose current value is its default (shown by --help). T is std::string, int,
+  // std::size_t, double or float.
+  template <class T>
+  Command& option(const std::string& flags, T& value, const std::string& help);
+  Command& flag(const std::string& flags, bool& value, const std::string& help);
+  // Modify the option added last.
+  Command& required();
+  Command& range(double lo, double hi);
+
+  const std::string& name() const { return name_; }
+  // --help prints the usage and gives 0; a usage error is reported as one line and gives its
+  // non-zero code; nothing (continue) when argv parsed.
+  std::optional<int> parse(int argc, char** argv);
+
+ private:
+  struct Impl;
+  std::string name_;
+  std::unique_ptr<Impl> impl_;
+};
 
 namespace detail {
 template <class F>
@@ -39,15 +65,11 @@ int invoke_main_body(F& body) {
 }  // namespace detail
 
 // Runs body (returning int or void) and returns its exit code; an exception escaping it is
-// reported with report_error and gives exit code 1. For a body that parses with CLI11_PARSE.
+// reported with report_error and gives exit code 1.
 template <class F>
 int run_main(std::string_view program, F&& body) {
   try {
     return detail::invoke_main_body(body);
-  } catch (const CLI::ParseError& e) {
-    // Only reached when body parsed without CLI11_PARSE: no App is at hand to print help.
-    report_error(program, std::string(e.what()) + " (run with --help for usage)");
-    return e.get_exit_code() == 0 ? 1 : e.get_exit_code();
   } catch (const std::exception& e) {
     report_error(program, e.what());
     return 1;
@@ -57,16 +79,11 @@ int run_main(std::string_view program, F&& body) {
   }
 }
 
-// Parses argv into app first: --help prints help and returns 0, a usage error prints CLI11's
-// message and returns its code; then runs body as above, with app's name as the program name.
+// Parses argv with cmd first (see Command::parse), then runs body as above.
 template <class F>
-int run_main(CLI::App& app, int argc, char** argv, F&& body) {
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  return run_main(app.get_name(), body);
+int run_main(Command& cmd, int argc, char** argv, F&& body) {
+  if (const auto code = cmd.parse(argc, argv)) return *code;
+  return run_main(cmd.name(), body);
 }
 
 }  // namespace vk::support
