@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 namespace vk {
 
 namespace fs = std::filesystem;

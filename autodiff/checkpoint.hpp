@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "autodiff/npy.hpp"
 #include "autodiff/params.hpp"

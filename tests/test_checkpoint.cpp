@@ -10,6 +10,8 @@
 #include <string>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/files.hpp"
 #include "autodiff/checkpoint.hpp"
 #include "autodiff/npy.hpp"

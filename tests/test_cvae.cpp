@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <xtensor/xview.hpp>
+#include <nlohmann/json.hpp>
 
 #include "tests/gradcheck.hpp"
 #include "autodiff/ops.hpp"

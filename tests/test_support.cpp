@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <png.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/files.hpp"
 #include "experiments/support/cli.hpp"

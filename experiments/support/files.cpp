@@ -7,6 +7,8 @@
 #include <string>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 namespace vk::support {
 
 namespace fs = std::filesystem;

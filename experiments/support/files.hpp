@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "autodiff/npy.hpp"  // vk::IoError
 
