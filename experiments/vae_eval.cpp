@@ -1,4 +1,6 @@
 // vae-eval: rebuilds a run's model from its folder and evaluates it on the test set.
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "autodiff/blas.hpp"
@@ -16,7 +18,7 @@ int main(int argc, char** argv) {
                        "Evaluate a trained run on the test set: negative ELBO and its parts, active units, "
                        "and the importance-weighted estimate of -log p(x).",
                        "Example: vae-eval --run runs/vae --iw 1000 --limit 2000\n"
-                               "Prints the results and writes them to RUN/eval.json.");
+                       "Prints the results (and the seconds the evaluation took) and writes them to RUN/eval.json.");
   std::string run, data;
   std::size_t iw = 0, limit = 0;
   std::uint64_t seed = programs::kEvalSeed;
@@ -37,12 +39,15 @@ int main(int argc, char** argv) {
     programs::RunData rd = programs::load_run_data(dir, 1, binarize);
     const std::size_t count = limit ? std::min(limit, rd.test.count) : rd.test.count;
     support::Progress bar("evaluating", count, "img");
+    const auto start = std::chrono::steady_clock::now();
     vae::EvalResult r = vae::evaluate(loaded.model, rd.test,
                                       {.batch = 500, .seed = seed, .iw_samples = iw, .limit = limit,
                                        .progress = [&](std::size_t done, std::size_t) { bar.update(done); }});
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bar.finish("done");
     json out = {{"test_nelbo", r.nelbo}, {"test_rec", r.rec}, {"test_kl", r.kl},
-                {"active_units", r.active_units}, {"test_count", r.count}, {"seed", seed}};
+                {"active_units", r.active_units}, {"test_count", r.count}, {"seed", seed},
+                {"seconds", seconds}, {"threads", threads}};
     out["sigma2"] = std::isnan(r.sigma2) ? json(nullptr) : json(r.sigma2);
     if (r.iw_samples) {
       out["iw_nll"] = r.iw_nll;

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Turns scripts/bench's measurements.jsonl into the markdown tables of the README.
+
+Each line is one measurement: `who` (vaekit or torch), `mode` (step, epoch or iw), `threads`,
+and images per second (vae-eval's lines give seconds and test_count instead).
+"""
+import json
+import sys
+
+
+def rate(m):
+    if m.get("who") == "vaekit" and m.get("mode") == "iw":
+        return m["test_count"] / m["seconds"]
+    return m["images_per_second"]
+
+
+def fmt(v):
+    return f"{v:,.0f}" if v is not None else "–"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}×" if a and b else "–"
+
+
+def best(rows, who, **match):
+    vals = [rate(m) for m in rows if m["who"] == who and all(str(m.get(k)) == str(v) for k, v in match.items())]
+    return max(vals) if vals else None
+
+
+def one(rows, who, **match):
+    found = [m for m in rows if m["who"] == who and all(str(m.get(k)) == str(v) for k, v in match.items())]
+    return found[0] if found else None
+
+
+def main():
+    rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    for m in rows:
+        m["threads"] = str(m.get("threads"))
+
+    steps = [m for m in rows if m.get("mode") == "step"]
+    keys = []
+    for m in steps:
+        k = (m["arch"], m["likelihood"], str(m["batch"]))
+        if m["who"] == "vaekit" and k not in keys:
+            keys.append(k)
+    print("Training steps, images/s (median step); roofline = the step's GEMMs alone / the step.\n")
+    print("| arch | likelihood | batch | vaekit 1 thr | vaekit 2 thr | torch 1 thr | torch 2 thr "
+          "| best vs best | roofline 1 thr | roofline 2 thr |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for arch, lik, batch in keys:
+        sel = dict(mode="step", arch=arch, likelihood=lik, batch=batch)
+        v1, v2 = (one(rows, "vaekit", threads=t, **sel) for t in ("1", "2"))
+        t1, t2 = (best(rows, "torch", threads=t, **sel) for t in ("1", "2"))
+        vb, tb = best(rows, "vaekit", **sel), best(rows, "torch", **sel)
+        print(f"| {arch} | {lik} | {batch} | {fmt(v1 and rate(v1))} | {fmt(v2 and rate(v2))} | {fmt(t1)} "
+              f"| {fmt(t2)} | {ratio(vb, tb)} | {v1['roofline_fraction'] if v1 else 0:.2f} "
+              f"| {v2['roofline_fraction'] if v2 else 0:.2f} |")
+
+    print("\nWhole training epochs of the pytorch/examples protocol (Bernoulli, dynamic binarization, "
+          "batch 128, Adam), images/s:\n")
+    print("| threads | vaekit | torch | vaekit peak RSS |")
+    print("| ---: | ---: | ---: | ---: |")
+    for t in ("1", "2"):
+        v = one(rows, "vaekit", mode="epoch", threads=t)
+        tt = best(rows, "torch", mode="epoch", threads=t)
+        rss = f"{v['peak_rss_mb']:.0f} MB" if v and "peak_rss_mb" in v else "–"
+        print(f"| {t} | {fmt(v and rate(v))} | {fmt(tt)} | {rss} |")
+    print(f"\nvaekit's best over torch's best: "
+          f"{ratio(best(rows, 'vaekit', mode='epoch'), best(rows, 'torch', mode='epoch'))}")
+
+    print("\nImportance-weighted evaluation, K = 1000, images/s:\n")
+    print("| threads | vaekit | torch |")
+    print("| ---: | ---: | ---: |")
+    for t in ("1", "2"):
+        print(f"| {t} | {fmt(best(rows, 'vaekit', mode='iw', threads=t))} "
+              f"| {fmt(best(rows, 'torch', mode='iw', threads=t))} |")
+    print(f"\nvaekit's best over torch's best: "
+          f"{ratio(best(rows, 'vaekit', mode='iw'), best(rows, 'torch', mode='iw'))}")
+
+
+if __name__ == "__main__":
+    main()
