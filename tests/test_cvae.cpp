@@ -25,7 +25,7 @@ using namespace vk::vae;
 
 namespace {
 
-constexpr std::size_t kClasses = 3;
+constexpr std::size_t kCvaeClasses = 3;
 
 ModelConfig cvae_config(Condition condition, Likelihood likelihood) {
   ModelConfig c;
@@ -35,17 +35,17 @@ ModelConfig cvae_config(Condition condition, Likelihood likelihood) {
   c.input_dim = 16;
   c.hidden = {8, 6};  // two hidden layers: the embedding meets more than one
   c.latent = 2;
-  c.classes = kClasses;
+  c.classes = kCvaeClasses;
   c.embedding = 3;
   return c;
 }
 
-struct Variant {
+struct CvaeVariant {
   std::string name;
   ModelConfig config;
 };
-std::vector<Variant> all_variants() {
-  std::vector<Variant> out;
+std::vector<CvaeVariant> cvae_variants() {
+  std::vector<CvaeVariant> out;
   for (Condition cond : {Condition::encoder_decoder, Condition::decoder, Condition::embedding, Condition::prior})
     for (Likelihood lik : {Likelihood::gaussian, Likelihood::bernoulli})
       out.push_back({std::string(name(cond)) + " " + name(lik), cvae_config(cond, lik)});
@@ -61,7 +61,7 @@ Matrix<T> uniform(Rng& rng, std::size_t rows, std::size_t cols, double lo, doubl
 
 std::vector<std::uint8_t> cycling_labels(std::size_t n) {
   std::vector<std::uint8_t> labels(n);
-  for (std::size_t i = 0; i < n; ++i) labels[i] = std::uint8_t(i % kClasses);
+  for (std::size_t i = 0; i < n; ++i) labels[i] = std::uint8_t(i % kCvaeClasses);
   return labels;
 }
 
@@ -69,14 +69,14 @@ std::vector<std::uint8_t> cycling_labels(std::size_t n) {
 
 TEST_CASE("every CVAE variant: encode, decode, prior and terms give the documented shapes") {
   const std::size_t m = 5;
-  for (const Variant& v : all_variants()) {
+  for (const CvaeVariant& v : cvae_variants()) {
     CAPTURE(v.name);
     const ModelConfig& c = v.config;
     Model<float> model(c, 1);
     Tape<float> tape;
     Rng rng(3);
     Matrix<float> x = uniform<float>(rng, m, c.input_dim, 0, 1), eps = uniform<float>(rng, m, c.latent, -1, 1);
-    const Matrix<float> y = data::one_hot<float>(cycling_labels(m), kClasses);
+    const Matrix<float> y = data::one_hot<float>(cycling_labels(m), kCvaeClasses);
     Var<float> yv = tape.constant(y);
     auto code = model.encode(tape.constant(x), yv);
     CHECK(code.mu.rows() == m);
@@ -100,7 +100,7 @@ TEST_CASE("every CVAE variant: encode, decode, prior and terms give the document
     CHECK(model.params().find("prior.mu").has_value() == (c.condition == Condition::prior));
     // The label is required by every variant, and must have `classes` columns.
     CHECK_THROWS_AS(model.decode(code.mu), std::invalid_argument);
-    Matrix<float> wide = xt::zeros<float>({m, kClasses + 1});
+    Matrix<float> wide = xt::zeros<float>({m, kCvaeClasses + 1});
     CHECK_THROWS_AS(model.decode(code.mu, tape.constant(wide)), std::invalid_argument);
   }
 }
@@ -109,9 +109,9 @@ TEST_CASE("the label reaches the encoder only where the variant says, and the de
   Rng rng(5);
   const std::size_t m = 3;
   Matrix<float> x = uniform<float>(rng, m, 16, 0, 1), z = uniform<float>(rng, m, 2, -1, 1);
-  const Matrix<float> y0 = data::one_hot<float>(std::vector<std::uint8_t>{0, 0, 0}, kClasses);
-  const Matrix<float> y1 = data::one_hot<float>(std::vector<std::uint8_t>{1, 1, 1}, kClasses);
-  for (const Variant& v : all_variants()) {
+  const Matrix<float> y0 = data::one_hot<float>(std::vector<std::uint8_t>{0, 0, 0}, kCvaeClasses);
+  const Matrix<float> y1 = data::one_hot<float>(std::vector<std::uint8_t>{1, 1, 1}, kCvaeClasses);
+  for (const CvaeVariant& v : cvae_variants()) {
     CAPTURE(v.name);
     Model<float> model(v.config, 2);
     Tape<float> tape;
@@ -130,7 +130,7 @@ TEST_CASE("the label reaches the encoder only where the variant says, and the de
 TEST_CASE("every CVAE variant: d loss / d parameter matches five-point central differences") {
   const std::size_t n = 6;
   const double kl_weight = 0.7, h = 1e-4, floor = 1e-3;
-  for (Variant v : all_variants()) {
+  for (CvaeVariant v : cvae_variants()) {
     CAPTURE(v.name);
     v.config.activation = Activation::tanh;  // smooth: no kink for a finite difference to straddle
     const ModelConfig& c = v.config;
@@ -142,7 +142,7 @@ TEST_CASE("every CVAE variant: d loss / d parameter matches five-point central d
     Matrix<double> x = uniform<double>(rng, n, c.input_dim, 0, 1), eps = uniform<double>(rng, n, c.latent, -2, 2);
     if (c.likelihood == Likelihood::bernoulli)
       for (double& e : x) e = e < 0.5 ? 0.0 : 1.0;
-    const Matrix<double> y = data::one_hot<double>(cycling_labels(n), kClasses);
+    const Matrix<double> y = data::one_hot<double>(cycling_labels(n), kCvaeClasses);
     auto loss_on = [&](Tape<double>& tape) {
       return model.terms(tape.constant(x), tape.constant(y), tape.constant(eps), kl_weight, true).loss;
     };
@@ -175,7 +175,7 @@ TEST_CASE("a learned prior still at N(0, I) gives the KL and the IW bound of the
     Matrix<double> x = uniform<double>(rng, n, 16, 0, 1), eps = uniform<double>(rng, n, 2, -2, 2);
     if (lik == Likelihood::bernoulli)
       for (double& e : x) e = e < 0.5 ? 0.0 : 1.0;
-    const Matrix<double> y = data::one_hot<double>(cycling_labels(n), kClasses);
+    const Matrix<double> y = data::one_hot<double>(cycling_labels(n), kCvaeClasses);
     Tape<double> tape;
     auto a = fixed.terms(tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
     auto b = learned.terms(tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
@@ -196,7 +196,7 @@ TEST_CASE("the learned-prior KL equals KL(N(mu, e^lv) || N(mu_y, e^lv_y)) writte
   const std::size_t n = 3;
   Matrix<double> x = uniform<double>(rng, n, 16, 0, 1), eps = uniform<double>(rng, n, 2, -1, 1);
   const std::vector<std::uint8_t> labels = cycling_labels(n);
-  const Matrix<double> y = data::one_hot<double>(labels, kClasses);
+  const Matrix<double> y = data::one_hot<double>(labels, kCvaeClasses);
   Tape<double> tape;
   auto t = model.terms(tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
   auto q = model.encode(tape.constant(x), tape.constant(y));
@@ -301,12 +301,12 @@ TEST_CASE("mean_pairwise_distance matches the pairs summed by hand") {
 }
 
 TEST_CASE("sample_by_class: classes * per_class mean images in [0, 1], from the class's prior") {
-  for (const Variant& v : all_variants()) {
+  for (const CvaeVariant& v : cvae_variants()) {
     CAPTURE(v.name);
     Model<float> model(v.config, 3);
     Rng rng(1);
-    const std::vector<float> x = sample_by_class(model, kClasses, 4, rng);
-    CHECK(x.size() == kClasses * 4 * v.config.input_dim);
+    const std::vector<float> x = sample_by_class(model, kCvaeClasses, 4, rng);
+    CHECK(x.size() == kCvaeClasses * 4 * v.config.input_dim);
     for (float p : x) CHECK((p >= 0.f && p <= 1.f));
   }
   // A learned prior moved far from N(0, I) for class 1 moves that class's samples, only.
@@ -316,7 +316,7 @@ TEST_CASE("sample_by_class: classes * per_class mean images in [0, 1], from the 
   float* mu = ps.value_data(*ps.find("prior.mu"));
   for (std::size_t j = 0; j < c.latent; ++j) mu[1 * c.latent + j] = 5.f;
   Rng r1(2), r2(2);
-  const std::vector<float> xa = sample_by_class(a, kClasses, 3, r1), xb = sample_by_class(b, kClasses, 3, r2);
+  const std::vector<float> xa = sample_by_class(a, kCvaeClasses, 3, r1), xb = sample_by_class(b, kCvaeClasses, 3, r2);
   const std::size_t block = 3 * c.input_dim;
   CHECK(std::equal(xa.begin(), xa.begin() + block, xb.begin()));
   CHECK(!std::equal(xa.begin() + block, xa.begin() + 2 * block, xb.begin() + block));
