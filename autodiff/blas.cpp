@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include "autodiff/parallel.hpp"
+
 namespace vk::blas {
 
 namespace {
@@ -24,6 +26,9 @@ void gemm<double>(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
               int(lda), b, int(ldb), beta, c, int(ldc));
 }
 
-void set_threads(int threads) { openblas_set_num_threads(threads); }
+void set_threads(int threads) {
+  openblas_set_num_threads(threads);
+  parallel::set_threads(threads);
+}
 
 }  // namespace vk::blas

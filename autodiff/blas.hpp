@@ -10,7 +10,7 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
           const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc);
 
-// Threads OpenBLAS may use for one GEMM.
+// Threads OpenBLAS may use for one GEMM, and parallel::for_range for element loops.
 void set_threads(int threads);
 
 }  // namespace vk::blas

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "autodiff/parallel.hpp"
+
 namespace vk {
 
 template <class T>
@@ -44,17 +46,23 @@ void Adam<T>::step() {
   // Scalars in locals: read through `o`, every store to p[i] could alias them and the loop
   // would not vectorize.
   const T b1 = o.beta1, b2 = o.beta2, eps = o.eps, inv_root_c2 = T(1) / root_c2;
-  T* __restrict p = store_.values().data();
-  const T* __restrict g = store_.grads().data();
-  T* __restrict m = m_.data();
-  T* __restrict v = v_.data();
-  const std::size_t n = m_.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const T gi = g[i] + l2 * p[i];
-    m[i] = b1 * m[i] + (T(1) - b1) * gi;
-    v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
-    p[i] = decay * p[i] - step * m[i] / (std::sqrt(v[i]) * inv_root_c2 + eps);
-  }
+  T* const pp = store_.values().data();
+  const T* const pg = store_.grads().data();
+  T* const pm = m_.data();
+  T* const pv = v_.data();
+  auto update = [=](std::size_t begin, std::size_t end) {
+    T* __restrict p = pp;
+    const T* __restrict g = pg;
+    T* __restrict m = pm;
+    T* __restrict v = pv;
+    for (std::size_t i = begin; i < end; ++i) {
+      const T gi = g[i] + l2 * p[i];
+      m[i] = b1 * m[i] + (T(1) - b1) * gi;
+      v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+      p[i] = decay * p[i] - step * m[i] / (std::sqrt(v[i]) * inv_root_c2 + eps);
+    }
+  };
+  parallel::for_range(m_.size(), update);
 }
 
 template <class T>

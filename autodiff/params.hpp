@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "autodiff/parallel.hpp"
 #include "autodiff/tensor.hpp"
 
 namespace vk {
@@ -72,7 +73,10 @@ class ParameterStore {
   std::span<const T> values() const { return values_; }
   std::span<const T> grads() const { return grads_; }
 
-  void zero_grad() { std::fill(grads_.begin(), grads_.end(), T(0)); }
+  void zero_grad() {
+    auto zero = [g = grads_.data()](std::size_t b, std::size_t e) { std::fill(g + b, g + e, T(0)); };
+    parallel::for_range(grads_.size(), zero);
+  }
 
   // f(const Entry&, MatrixView<T> value, MatrixView<T> grad) for every parameter, in order.
   template <class F>

@@ -1,9 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
+#include "autodiff/blas.hpp"
 #include "autodiff/ops.hpp"
 #include "autodiff/optim.hpp"
+#include "autodiff/parallel.hpp"
 
 using namespace vk;
 
@@ -75,4 +79,31 @@ TEST_CASE("clipping by global norm") {
   CHECK(s.grads()[0] / s.grads()[2] == doctest::Approx(0.75));
   CHECK(clip_grad_norm(s, 10.0) == doctest::Approx(1.0).epsilon(1e-5));  // under the limit: unchanged
   CHECK(grad_norm(s) == doctest::Approx(1.0).epsilon(1e-5));
+}
+
+TEST_CASE("parallel::for_range covers every index once, and Adam on two threads matches one") {
+  for (std::size_t n : {std::size_t(0), std::size_t(10), std::size_t(100003)}) {
+    std::vector<int> hits(n, 0);
+    blas::set_threads(2);
+    auto count = [&](std::size_t b, std::size_t e) { for (std::size_t i = b; i < e; ++i) ++hits[i]; };
+    parallel::for_range(n, count);
+    blas::set_threads(1);
+    CHECK(std::count(hits.begin(), hits.end(), 1) == std::ptrdiff_t(n));
+  }
+  // Large enough to be split; the same arithmetic per element, so bit-identical results.
+  auto run = [](int threads) {
+    ParameterStore<float> s;
+    s.add("w", 300, 400);
+    for (std::size_t i = 0; i < s.size(); ++i) s.values()[i] = std::sin(float(i));
+    blas::set_threads(threads);
+    Adam<float> adam(s, {.lr = 0.01f});
+    for (int step = 0; step < 3; ++step) {
+      adam.zero_grad();
+      for (std::size_t i = 0; i < s.size(); ++i) s.grads()[i] = std::cos(float(i) * float(step + 1));
+      adam.step();
+    }
+    blas::set_threads(1);
+    return std::vector<float>(s.values().begin(), s.values().end());
+  };
+  CHECK(run(1) == run(2));
 }

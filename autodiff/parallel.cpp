@@ -1,0 +1,89 @@
+#include "autodiff/parallel.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace vk::parallel {
+namespace {
+
+// Below this many elements a loop is over before a worker could wake.
+constexpr std::size_t kMinElements = std::size_t(1) << 15;
+
+class Pool {
+ public:
+  explicit Pool(int workers) {
+    for (int w = 0; w < workers; ++w) threads_.emplace_back([this, w] { work(std::size_t(w) + 1); });
+  }
+  ~Pool() {
+    stop_ = true;
+    generation_.fetch_add(1);
+    generation_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  void run(std::size_t n, RangeFn f, void* context) {
+    n_ = n;
+    f_ = f;
+    context_ = context;
+    pending_ = int(threads_.size());
+    generation_.fetch_add(1);  // publishes n_, f_, context_ to the workers
+    generation_.notify_all();
+    run_part(0);
+    for (int p = pending_.load(); p != 0; p = pending_.load()) pending_.wait(p);
+  }
+
+ private:
+  void run_part(std::size_t part) {
+    const std::size_t parts = threads_.size() + 1, chunk = (n_ + parts - 1) / parts;
+    const std::size_t begin = std::min(n_, part * chunk), end = std::min(n_, begin + chunk);
+    if (begin < end) f_(context_, begin, end);
+  }
+
+  void work(std::size_t part) {
+    std::uint64_t seen = 0;
+    for (;;) {
+      generation_.wait(seen);
+      seen = generation_.load();
+      if (stop_) return;
+      run_part(part);
+      if (pending_.fetch_sub(1) == 1) pending_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  std::size_t n_ = 0;
+  RangeFn f_ = nullptr;
+  void* context_ = nullptr;
+};
+
+int thread_count = 1;
+std::unique_ptr<Pool> pool;
+
+}  // namespace
+
+void set_threads(int threads) {
+  threads = std::max(1, threads);
+  if (threads == thread_count) return;
+  pool.reset();
+  if (threads > 1) pool = std::make_unique<Pool>(threads - 1);
+  thread_count = threads;
+}
+
+int threads() { return thread_count; }
+
+void for_range(std::size_t n, RangeFn f, void* context) {
+  if (!pool || n < kMinElements) {
+    if (n) f(context, 0, n);
+    return;
+  }
+  pool->run(n, f, context);
+}
+
+}  // namespace vk::parallel
