@@ -13,7 +13,8 @@ int threads();
 
 using RangeFn = void (*)(void* context, std::size_t begin, std::size_t end);
 // Calls f on disjoint ranges covering [0, n), concurrently when n is large and threads() > 1;
-// returns when all are done. Allocates nothing.
+// returns when all are done. Allocates nothing. One pool serves the process: call it (and
+// set_threads) from one thread at a time, as a training loop does.
 void for_range(std::size_t n, RangeFn f, void* context);
 
 template <class F>
