@@ -1,6 +1,7 @@
-// Row kernels written on xsimd batches directly. xtensor falls back to libm's scalar expf/logf
-// per lane for some mixed expressions (seen in perf: __logf_fma at a quarter of an IW
-// evaluation), so the transcendental-heavy loops of the likelihoods are spelled out here.
+// Element-wise maps and the Bernoulli likelihood's row kernels, written on xsimd batches
+// directly. xtensor fell back to libm's scalar expf/logf per lane for some mixed expressions
+// (seen in perf: __logf_fma at a quarter of an IW evaluation), and its expressions made
+// ops_elementwise.cpp the slowest file to compile.
 #pragma once
 
 #include <algorithm>
