@@ -20,19 +20,19 @@ template <class T> Var<T> add(Var<T> a, Var<T> b);
 template <class T> Var<T> sub(Var<T> a, Var<T> b);
 template <class T> Var<T> mul(Var<T> a, Var<T> b);
 template <class T> Var<T> div(Var<T> a, Var<T> b);
-template <class T> Var<T> scale(Var<T> x, T factor);
 
-// --- element-wise functions (ops_elementwise.cpp) ---
-template <class T> Var<T> exp(Var<T> x);
-template <class T> Var<T> log(Var<T> x);
-template <class T> Var<T> square(Var<T> x);
-template <class T> Var<T> sqrt(Var<T> x);
-template <class T> Var<T> softplus(Var<T> x);  // log(1 + e^x), stable for large |x|
-template <class T> Var<T> sigmoid(Var<T> x);
-template <class T> Var<T> tanh(Var<T> x);
-template <class T> Var<T> relu(Var<T> x);
-template <class T> Var<T> leaky_relu(Var<T> x, T slope = T(0.01));
-template <class T> Var<T> elu(Var<T> x, T alpha = T(1));
+// --- element-wise functions (ops_elementwise.cpp), one per VK_OPS_UNARY entry: scale(x, factor),
+// exp, log, square, sqrt, softplus (log(1 + e^x), stable), sigmoid, tanh, relu,
+// leaky_relu(x, slope = 0.01), elu(x, alpha = 1), swish (x sigmoid(x)) ---
+#define VK_DECLARE_UNARY(name, P) \
+  template <class T>              \
+  Var<T> name(Var<T> x, P settings = {});
+VK_OPS_UNARY(VK_DECLARE_UNARY)
+#undef VK_DECLARE_UNARY
+// The element-wise function `op` (an entry of VK_OPS_UNARY) with its default settings, chosen at
+// run time: the activation layer a flag names.
+template <class T> Var<T> apply_unary(Op op, Var<T> x);
+bool is_unary(Op op);
 
 // --- reductions (ops_reduce.cpp); axis 0 sums over rows ([m,n] -> [1,n]), axis 1 over columns
 // ([m,n] -> [m,1]); the whole-tensor forms give [1,1] ---
@@ -42,28 +42,41 @@ template <class T> Var<T> mean(Var<T> x);
 template <class T> Var<T> mean(Var<T> x, int axis);
 template <class T> Var<T> logsumexp(Var<T> x, int axis);
 
-// --- feature-axis shape ops (ops_shape.cpp) ---
+// --- shape ops (ops_shape.cpp) ---
 template <class T> Var<T> concat_cols(Var<T> a, Var<T> b);
 template <class T> Var<T> slice_cols(Var<T> x, std::size_t begin, std::size_t end);
 template <class T> std::pair<Var<T>, Var<T>> split_cols(Var<T> x, std::size_t at);
+// The same elements seen as [rows, cols] (rows * cols must equal x's size); no copy.
+template <class T> Var<T> reshape(Var<T> x, std::size_t rows, std::size_t cols);
+
+// --- convolutions (ops_conv.cpp); images are rows of a batch, channels last (index (h W + w) C + c),
+// weights [in, out] as for linear: conv2d's w is [kernel^2 channels, out_channels] with rows in
+// (kh, kw, c) order, b [1, out_channels]; conv_transpose2d's w is [out_channels, kernel^2 channels]
+// and b [1, channels]. Each is one im2col (or col2im) and one GEMM over the whole batch. ---
+// x [batch, large_size] -> [batch, small_size]
+template <class T> Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& geometry);
+// x [batch, small_size] -> [batch, large_size]
+template <class T> Var<T> conv_transpose2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& geometry);
 
 // --- fused, numerically stable ops of the VAE objective (ops_vae.cpp); per-row results [m,1] ---
-// z = mu + exp(logvar / 2) * eps, eps a [m,k] constant drawn from N(0, I).
+// z = mu + exp(logvar / 2) * eps, eps a [m,k] constant drawn from N(0, I); mu and logvar are
+// [m,k] or one row [1,k] shared by all m.
 template <class T> Var<T> reparameterize(Var<T> mu, Var<T> logvar, Var<T> eps);
 // KL(N(mu, diag exp(logvar)) || N(0, I)) = 1/2 sum_j (exp(lv_j) + mu_j^2 - 1 - lv_j).
 template <class T> Var<T> gaussian_kl(Var<T> mu, Var<T> logvar);
 // log Bernoulli(x; sigmoid(logits)) = sum_j x_j l_j - softplus(l_j).
 template <class T> Var<T> bernoulli_loglik(Var<T> logits, Var<T> x);
-// log N(x; mean, exp(log_var) I) = -1/2 sum_j ((x_j - m_j)^2 e^{-lv_j} + lv_j + log 2 pi),
-// log_var a scalar [1,1] or one per feature [1,d].
+// log N(x; mean, exp(log_var) I) = -1/2 sum_j ((x_j - m_j)^2 e^{-lv_j} + lv_j + log 2 pi), mean
+// [m,d] or one row [1,d] for all, log_var a scalar [1,1] or one per feature [1,d]. The gradient of
+// log_var sums over the batch in double: float lost 10% of it at batch 10,000.
 template <class T> Var<T> gaussian_loglik(Var<T> mean, Var<T> x, Var<T> log_var);
 
 template <class T> Var<T> operator+(Var<T> a, Var<T> b) { return add(a, b); }
 template <class T> Var<T> operator-(Var<T> a, Var<T> b) { return sub(a, b); }
 template <class T> Var<T> operator*(Var<T> a, Var<T> b) { return mul(a, b); }
 template <class T> Var<T> operator/(Var<T> a, Var<T> b) { return div(a, b); }
-template <class T> Var<T> operator*(Var<T> a, T s) { return scale(a, s); }
-template <class T> Var<T> operator*(T s, Var<T> a) { return scale(a, s); }
-template <class T> Var<T> operator-(Var<T> a) { return scale(a, T(-1)); }
+template <class T> Var<T> operator*(Var<T> a, T s) { return scale(a, ScaleParams(s)); }
+template <class T> Var<T> operator*(T s, Var<T> a) { return scale(a, ScaleParams(s)); }
+template <class T> Var<T> operator-(Var<T> a) { return scale(a, ScaleParams(-1)); }
 
 }  // namespace vk

@@ -17,7 +17,7 @@ Var<T> matmul(Var<T> a, Var<T> b) {
     throw std::invalid_argument(fmt::format("matmul: [{}x{}]·[{}x{}] do not fit", a.rows(),
                                             a.cols(), b.rows(), b.cols()));
   const std::size_t m = a.rows(), k = a.cols(), n = b.cols();
-  Var<T> c = a.tape->push(Op::matmul, {a, b}, m, n);
+  Var<T> c = a.tape->template push<Op::matmul>({a, b}, m, n);
   blas::gemm<T>(false, false, m, n, k, T(1), a.node().value, k, b.node().value, n, T(0),
                 c.node().value, n);
   return c;
@@ -30,7 +30,7 @@ Var<T> linear(Var<T> x, Var<T> w, Var<T> b) {
                                             x.rows(), x.cols(), w.rows(), w.cols(), b.rows(),
                                             b.cols()));
   const std::size_t m = x.rows(), k = x.cols(), n = w.cols();
-  Var<T> y = x.tape->push(Op::linear, {x, w, b}, m, n);
+  Var<T> y = x.tape->template push<Op::linear>({x, w, b}, m, n);
   T* out = y.node().value;
   const T* bias = b.node().value;
   for (std::size_t i = 0; i < m; ++i) std::copy(bias, bias + n, out + i * n);
@@ -67,11 +67,10 @@ void backward_linear(Tape<T>& t, const Node<T>& y) {
 
 }  // namespace detail
 
-#define VK_LINEAR(T)                                                 \
-  template Var<T> matmul(Var<T>, Var<T>);                            \
-  template Var<T> linear(Var<T>, Var<T>, Var<T>);                    \
-  template void detail::backward_matmul(Tape<T>&, const Node<T>&);   \
-  template void detail::backward_linear(Tape<T>&, const Node<T>&);
+#define VK_LINEAR(T)                          \
+  template Var<T> matmul(Var<T>, Var<T>);     \
+  template Var<T> linear(Var<T>, Var<T>, Var<T>);
 VK_INSTANTIATE_FLOAT_DOUBLE(VK_LINEAR)
+VK_OPS_LINEAR(VK_INSTANTIATE_BACKWARD)
 
 }  // namespace vk

@@ -13,28 +13,34 @@
 namespace vk {
 namespace {
 
-void check_axis(const char* op, int axis) {
+Axis checked_axis(const char* op, int axis) {
   if (axis != 0 && axis != 1)
     throw std::invalid_argument(fmt::format("{}: axis must be 0 or 1, got {}", op, axis));
+  return Axis(axis);
 }
 
-// [m,n] reduced over `axis` (-1: everything) -> its output shape.
-std::pair<std::size_t, std::size_t> reduced_shape(std::size_t m, std::size_t n, int axis) {
-  if (axis == 0) return {1, n};
-  if (axis == 1) return {m, 1};
+// [m,n] reduced over `axis` -> its output shape.
+std::pair<std::size_t, std::size_t> reduced_shape(std::size_t m, std::size_t n, Axis axis) {
+  if (axis == Axis::rows) return {1, n};
+  if (axis == Axis::columns) return {m, 1};
   return {1, 1};
 }
 
+// Where element (i, j) lands in the reduced output.
+std::size_t reduced_index(Axis axis, std::size_t i, std::size_t j) {
+  return axis == Axis::rows ? j : axis == Axis::columns ? i : 0;
+}
+
 template <class T>
-Var<T> scaled_sum(Var<T> x, int axis, T factor) {
+Var<T> scaled_sum(Var<T> x, Axis axis, T factor) {
   const std::size_t m = x.rows(), n = x.cols();
   auto [rows, cols] = reduced_shape(m, n, axis);
-  Var<T> y = x.tape->push(Op::sum, {x}, rows, cols, factor, axis);
+  Var<T> y = x.tape->template push<Op::sum>({x}, rows, cols, SumParams{axis, double(factor)});
   const T* in = x.node().value;
   T* out = y.node().value;
   std::fill(out, out + rows * cols, T(0));
   for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t j = 0; j < n; ++j) out[axis == 0 ? j : axis == 1 ? i : 0] += in[i * n + j];
+    for (std::size_t j = 0; j < n; ++j) out[reduced_index(axis, i, j)] += in[i * n + j];
   for (std::size_t k = 0; k < rows * cols; ++k) out[k] *= factor;
   return y;
 }
@@ -42,26 +48,22 @@ Var<T> scaled_sum(Var<T> x, int axis, T factor) {
 }  // namespace
 
 template <class T>
-Var<T> sum(Var<T> x) { return scaled_sum(x, -1, T(1)); }
+Var<T> sum(Var<T> x) { return scaled_sum(x, Axis::all, T(1)); }
 template <class T>
-Var<T> sum(Var<T> x, int axis) {
-  check_axis("sum", axis);
-  return scaled_sum(x, axis, T(1));
-}
+Var<T> sum(Var<T> x, int axis) { return scaled_sum(x, checked_axis("sum", axis), T(1)); }
 template <class T>
-Var<T> mean(Var<T> x) { return scaled_sum(x, -1, T(1) / T(x.rows() * x.cols())); }
+Var<T> mean(Var<T> x) { return scaled_sum(x, Axis::all, T(1) / T(x.rows() * x.cols())); }
 template <class T>
 Var<T> mean(Var<T> x, int axis) {
-  check_axis("mean", axis);
-  return scaled_sum(x, axis, T(1) / T(axis == 0 ? x.rows() : x.cols()));
+  return scaled_sum(x, checked_axis("mean", axis), T(1) / T(axis == 0 ? x.rows() : x.cols()));
 }
 
 template <class T>
 Var<T> logsumexp(Var<T> x, int axis) {
-  check_axis("logsumexp", axis);
+  const Axis along = checked_axis("logsumexp", axis);
   const std::size_t m = x.rows(), n = x.cols();
-  auto [rows, cols] = reduced_shape(m, n, axis);
-  Var<T> y = x.tape->push(Op::logsumexp, {x}, rows, cols, T(0), axis);
+  auto [rows, cols] = reduced_shape(m, n, along);
+  Var<T> y = x.tape->template push<Op::logsumexp>({x}, rows, cols, LogsumexpParams{along});
   const T* in = x.node().value;
   T* out = y.node().value;
   // Element (i, j) of the k-th reduced group: groups are rows (axis 1) or columns (axis 0).
@@ -88,11 +90,12 @@ template <class T>
 void backward_sum(Tape<T>& t, const Node<T>& y) {
   const Node<T>& x = t.node(y.in[0]);
   if (!x.grad) return;
+  const SumParams& p = params<Op::sum>(y);
+  const T factor = T(p.factor);
   const std::size_t m = x.rows, n = x.cols;
   for (std::size_t i = 0; i < m; ++i) {
     T* gx = x.grad + i * n;
-    for (std::size_t j = 0; j < n; ++j)
-      gx[j] += y.aux * y.grad[y.iaux == 0 ? j : y.iaux == 1 ? i : 0];
+    for (std::size_t j = 0; j < n; ++j) gx[j] += factor * y.grad[reduced_index(p.axis, i, j)];
   }
 }
 
@@ -101,10 +104,11 @@ void backward_logsumexp(Tape<T>& t, const Node<T>& y) {
   const Node<T>& x = t.node(y.in[0]);
   if (!x.grad) return;
   // d logsumexp / dx_e = softmax_e = exp(x_e - y).
+  const Axis axis = params<Op::logsumexp>(y).axis;
   const std::size_t m = x.rows, n = x.cols;
   for (std::size_t i = 0; i < m; ++i)
     for (std::size_t j = 0; j < n; ++j) {
-      const std::size_t g = y.iaux == 1 ? i : j;
+      const std::size_t g = reduced_index(axis, i, j);
       if (std::isinf(y.value[g])) continue;
       x.grad[i * n + j] += y.grad[g] * std::exp(x.value[i * n + j] - y.value[g]);
     }
@@ -112,14 +116,13 @@ void backward_logsumexp(Tape<T>& t, const Node<T>& y) {
 
 }  // namespace detail
 
-#define VK_REDUCE(T)                                                   \
-  template Var<T> sum(Var<T>);                                         \
-  template Var<T> sum(Var<T>, int);                                    \
-  template Var<T> mean(Var<T>);                                        \
-  template Var<T> mean(Var<T>, int);                                   \
-  template Var<T> logsumexp(Var<T>, int);                              \
-  template void detail::backward_sum(Tape<T>&, const Node<T>&);        \
-  template void detail::backward_logsumexp(Tape<T>&, const Node<T>&);
+#define VK_REDUCE(T)                        \
+  template Var<T> sum(Var<T>);              \
+  template Var<T> sum(Var<T>, int);         \
+  template Var<T> mean(Var<T>);             \
+  template Var<T> mean(Var<T>, int);        \
+  template Var<T> logsumexp(Var<T>, int);
 VK_INSTANTIATE_FLOAT_DOUBLE(VK_REDUCE)
+VK_OPS_REDUCE(VK_INSTANTIATE_BACKWARD)
 
 }  // namespace vk

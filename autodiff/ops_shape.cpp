@@ -1,5 +1,6 @@
 // Joining and cutting along the feature axis (columns): the label of a CVAE, the two heads of
-// an encoder. Row-major columns are not contiguous, so each is one strided copy.
+// an encoder. Row-major columns are not contiguous, so each is one strided copy. A reshape keeps
+// the row-major order and copies nothing.
 #include <algorithm>
 #include <stdexcept>
 
@@ -16,7 +17,7 @@ Var<T> concat_cols(Var<T> a, Var<T> b) {
     throw std::invalid_argument(fmt::format("concat_cols: [{}x{}] and [{}x{}] differ in rows",
                                             a.rows(), a.cols(), b.rows(), b.cols()));
   const std::size_t m = a.rows(), na = a.cols(), nb = b.cols(), n = na + nb;
-  Var<T> y = a.tape->push(Op::concat_cols, {a, b}, m, n);
+  Var<T> y = a.tape->template push<Op::concat_cols>({a, b}, m, n);
   const T* pa = a.node().value;
   const T* pb = b.node().value;
   T* out = y.node().value;
@@ -33,7 +34,7 @@ Var<T> slice_cols(Var<T> x, std::size_t begin, std::size_t end) {
     throw std::invalid_argument(fmt::format("slice_cols: columns [{}, {}) of a [{}x{}] matrix",
                                             begin, end, x.rows(), x.cols()));
   const std::size_t m = x.rows(), n = x.cols(), w = end - begin;
-  Var<T> y = x.tape->push(Op::slice_cols, {x}, m, w, T(0), std::int32_t(begin));
+  Var<T> y = x.tape->template push<Op::slice_cols>({x}, m, w, SliceParams{std::uint32_t(begin)});
   const T* in = x.node().value;
   T* out = y.node().value;
   for (std::size_t i = 0; i < m; ++i) std::copy(in + i * n + begin, in + i * n + end, out + i * w);
@@ -43,6 +44,14 @@ Var<T> slice_cols(Var<T> x, std::size_t begin, std::size_t end) {
 template <class T>
 std::pair<Var<T>, Var<T>> split_cols(Var<T> x, std::size_t at) {
   return {slice_cols(x, 0, at), slice_cols(x, at, x.cols())};
+}
+
+template <class T>
+Var<T> reshape(Var<T> x, std::size_t rows, std::size_t cols) {
+  if (rows * cols != x.rows() * x.cols())
+    throw std::invalid_argument(fmt::format("reshape: [{}x{}] has {} elements, not {}", x.rows(), x.cols(),
+                                            x.rows() * x.cols(), rows * cols));
+  return x.tape->alias(Op::reshape, x, rows, cols);
 }
 
 namespace detail {
@@ -65,10 +74,14 @@ template <class T>
 void backward_slice_cols(Tape<T>& t, const Node<T>& y) {
   const Node<T>& x = t.node(y.in[0]);
   if (!x.grad) return;
-  const std::size_t m = y.rows, w = y.cols, n = x.cols, begin = std::size_t(y.iaux);
+  const std::size_t m = y.rows, w = y.cols, n = x.cols, begin = params<Op::slice_cols>(y).begin;
   for (std::size_t i = 0; i < m; ++i)
     for (std::size_t j = 0; j < w; ++j) x.grad[i * n + begin + j] += y.grad[i * w + j];
 }
+
+// The reshaped node shares its input's gradient storage: what flowed into it is already there.
+template <class T>
+void backward_reshape(Tape<T>&, const Node<T>&) {}
 
 }  // namespace detail
 
@@ -76,8 +89,8 @@ void backward_slice_cols(Tape<T>& t, const Node<T>& y) {
   template Var<T> concat_cols(Var<T>, Var<T>);                           \
   template Var<T> slice_cols(Var<T>, std::size_t, std::size_t);          \
   template std::pair<Var<T>, Var<T>> split_cols(Var<T>, std::size_t);    \
-  template void detail::backward_concat_cols(Tape<T>&, const Node<T>&);  \
-  template void detail::backward_slice_cols(Tape<T>&, const Node<T>&);
+  template Var<T> reshape(Var<T>, std::size_t, std::size_t);
 VK_INSTANTIATE_FLOAT_DOUBLE(VK_SHAPE)
+VK_OPS_SHAPE(VK_INSTANTIATE_BACKWARD)
 
 }  // namespace vk

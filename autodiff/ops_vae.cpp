@@ -23,6 +23,20 @@ void require_same_shape(const char* op, Var<T> a, Var<T> b) {
                                             a.cols(), b.rows(), b.cols()));
 }
 
+// a has b's shape, or is one row of b's width that every row of b shares.
+template <class T>
+void require_rows_of(const char* op, Var<T> a, Var<T> b) {
+  if ((a.rows() != b.rows() && a.rows() != 1) || a.cols() != b.cols())
+    throw std::invalid_argument(fmt::format("{}: [{}x{}] is neither [{}x{}] nor [1x{}]", op, a.rows(),
+                                            a.cols(), b.rows(), b.cols(), b.cols()));
+}
+
+// Offset of row i of a node that is either [m, n] or one shared row [1, n].
+template <class T>
+std::size_t row_offset(const Node<T>& n, std::size_t i) {
+  return n.rows == 1 ? 0 : i * n.cols;
+}
+
 
 // exp(-log_var) for a block of columns, so the per-feature form costs one exp per column.
 constexpr std::size_t kBlock = 256;
@@ -36,10 +50,18 @@ void inverse_variances(const Node<T>& lv, std::size_t j0, std::size_t j1, std::a
 template <class T>
 Var<T> reparameterize(Var<T> mu, Var<T> logvar, Var<T> eps) {
   require_same_shape("reparameterize", mu, logvar);
-  require_same_shape("reparameterize", mu, eps);
-  Var<T> z = mu.tape->push(Op::reparameterize, {mu, logvar, eps}, mu.rows(), mu.cols());
-  auto out = z.value();
-  xt::noalias(out) = mu.value() + xt::exp(T(0.5) * logvar.value()) * eps.value();
+  require_rows_of("reparameterize", mu, eps);
+  const std::size_t m = eps.rows(), k = eps.cols();
+  Var<T> z = mu.tape->template push<Op::reparameterize>({mu, logvar, eps}, m, k);
+  if (mu.rows() == m) {
+    auto out = z.value();
+    xt::noalias(out) = mu.value() + xt::exp(T(0.5) * logvar.value()) * eps.value();
+    return z;
+  }
+  for (std::size_t i = 0; i < m; ++i) {  // one shared row of mu and logvar
+    auto out = view(z.node().value + i * k, 1, k);
+    xt::noalias(out) = mu.value() + xt::exp(T(0.5) * logvar.value()) * view(eps.node().value + i * k, 1, k);
+  }
   return z;
 }
 
@@ -47,7 +69,7 @@ template <class T>
 Var<T> gaussian_kl(Var<T> mu, Var<T> logvar) {
   require_same_shape("gaussian_kl", mu, logvar);
   const std::size_t m = mu.rows(), k = mu.cols();
-  Var<T> y = mu.tape->push(Op::gaussian_kl, {mu, logvar}, m, 1);
+  Var<T> y = mu.tape->template push<Op::gaussian_kl>({mu, logvar}, m, 1);
   const T* pm = mu.node().value;
   const T* pl = logvar.node().value;
   T* out = y.node().value;
@@ -66,7 +88,7 @@ template <class T>
 Var<T> bernoulli_loglik(Var<T> logits, Var<T> x) {
   require_same_shape("bernoulli_loglik", logits, x);
   const std::size_t m = x.rows(), d = x.cols();
-  Var<T> y = x.tape->push(Op::bernoulli_loglik, {logits, x}, m, 1);
+  Var<T> y = x.tape->template push<Op::bernoulli_loglik>({logits, x}, m, 1);
   const T* pl = logits.node().value;
   const T* px = x.node().value;
   T* out = y.node().value;
@@ -76,15 +98,15 @@ Var<T> bernoulli_loglik(Var<T> logits, Var<T> x) {
 
 template <class T>
 Var<T> gaussian_loglik(Var<T> mean, Var<T> x, Var<T> log_var) {
-  require_same_shape("gaussian_loglik", mean, x);
+  require_rows_of("gaussian_loglik", mean, x);
   if (log_var.rows() != 1 || (log_var.cols() != 1 && log_var.cols() != x.cols()))
     throw std::invalid_argument(fmt::format(
         "gaussian_loglik: log_var must be [1x1] or [1x{}], got [{}x{}]", x.cols(),
         log_var.rows(), log_var.cols()));
   const std::size_t m = x.rows(), d = x.cols();
-  Var<T> y = x.tape->push(Op::gaussian_loglik, {mean, x, log_var}, m, 1);
+  Var<T> y = x.tape->template push<Op::gaussian_loglik>({mean, x, log_var}, m, 1);
   const Node<T>& lv = log_var.node();
-  const T* pm = mean.node().value;
+  const Node<T>& nm = mean.node();
   const T* px = x.node().value;
   T* out = y.node().value;
   T log_terms = 0;  // sum_j (lv_j + log 2 pi), the same for every row
@@ -98,7 +120,7 @@ Var<T> gaussian_loglik(Var<T> mean, Var<T> x, Var<T> log_var) {
     for (std::size_t i = 0; i < m; ++i) {
       T s = 0;
       for (std::size_t j = j0; j < j1; ++j) {
-        const T r = px[i * d + j] - pm[i * d + j];
+        const T r = px[i * d + j] - nm.value[row_offset(nm, i) + j];
         s += r * r * inv[j - j0];
       }
       out[i] -= T(0.5) * s;
@@ -114,13 +136,15 @@ void backward_reparameterize(Tape<T>& t, const Node<T>& z) {
   const Node<T>& mu = t.node(z.in[0]);
   const Node<T>& lv = t.node(z.in[1]);
   const Node<T>& eps = t.node(z.in[2]);
-  const std::size_t size = z.size();
-  for (std::size_t e = 0; e < size; ++e) {
-    const T g = z.grad[e], sd = std::exp(T(0.5) * lv.value[e]);
-    if (mu.grad) mu.grad[e] += g;
-    if (lv.grad) lv.grad[e] += g * T(0.5) * sd * eps.value[e];
-    if (eps.grad) eps.grad[e] += g * sd;
-  }
+  const std::size_t m = z.rows, k = z.cols;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::size_t e = i * k + j, p = row_offset(mu, i) + j;
+      const T g = z.grad[e], sd = std::exp(T(0.5) * lv.value[p]);
+      if (mu.grad) mu.grad[p] += g;
+      if (lv.grad) lv.grad[p] += g * T(0.5) * sd * eps.value[e];
+      if (eps.grad) eps.grad[e] += g * sd;
+    }
 }
 
 template <class T>
@@ -158,34 +182,44 @@ void backward_gaussian_loglik(Tape<T>& t, const Node<T>& y) {
   const Node<T>& lv = t.node(y.in[2]);
   const std::size_t m = x.rows, d = x.cols;
   std::array<T, kBlock> inv;
+  // d/dlv_j of -1/2 (r^2 e^{-lv} + lv) = 1/2 (r^2 e^{-lv} - 1), summed over the batch in double.
+  std::array<double, kBlock> lv_sum;
+  double lv_total = 0;
   for (std::size_t j0 = 0; j0 < d; j0 += kBlock) {
     const std::size_t j1 = std::min(d, j0 + kBlock);
     inverse_variances(lv, j0, j1, inv);
+    lv_sum.fill(0.0);
     for (std::size_t i = 0; i < m; ++i) {
       const T g = y.grad[i];
+      const std::size_t at_mean = row_offset(mean, i);
+      double row = 0;
       for (std::size_t j = j0; j < j1; ++j) {
         const std::size_t e = i * d + j;
-        const T r = x.value[e] - mean.value[e], w = inv[j - j0];
-        if (mean.grad) mean.grad[e] += g * r * w;
+        const T r = x.value[e] - mean.value[at_mean + j], w = inv[j - j0];
+        if (mean.grad) mean.grad[at_mean + j] += g * r * w;
         if (x.grad) x.grad[e] -= g * r * w;
-        // d/dlv of -1/2 (r^2 e^{-lv} + lv) = 1/2 (r^2 e^{-lv} - 1)
-        if (lv.grad) lv.grad[lv.cols == 1 ? 0 : j] += g * T(0.5) * (r * r * w - T(1));
+        if (lv.grad) {
+          const T dlv = g * T(0.5) * (r * r * w - T(1));
+          if (lv.cols == 1) row += dlv;
+          else lv_sum[j - j0] += dlv;
+        }
       }
+      lv_total += row;
     }
+    if (lv.grad && lv.cols != 1)
+      for (std::size_t j = j0; j < j1; ++j) lv.grad[j] += T(lv_sum[j - j0]);
   }
+  if (lv.grad && lv.cols == 1) lv.grad[0] += T(lv_total);
 }
 
 }  // namespace detail
 
-#define VK_VAE(T)                                                             \
-  template Var<T> reparameterize(Var<T>, Var<T>, Var<T>);                     \
-  template Var<T> gaussian_kl(Var<T>, Var<T>);                                \
-  template Var<T> bernoulli_loglik(Var<T>, Var<T>);                           \
-  template Var<T> gaussian_loglik(Var<T>, Var<T>, Var<T>);                    \
-  template void detail::backward_reparameterize(Tape<T>&, const Node<T>&);    \
-  template void detail::backward_gaussian_kl(Tape<T>&, const Node<T>&);       \
-  template void detail::backward_bernoulli_loglik(Tape<T>&, const Node<T>&);  \
-  template void detail::backward_gaussian_loglik(Tape<T>&, const Node<T>&);
+#define VK_VAE(T)                                            \
+  template Var<T> reparameterize(Var<T>, Var<T>, Var<T>);    \
+  template Var<T> gaussian_kl(Var<T>, Var<T>);               \
+  template Var<T> bernoulli_loglik(Var<T>, Var<T>);          \
+  template Var<T> gaussian_loglik(Var<T>, Var<T>, Var<T>);
 VK_INSTANTIATE_FLOAT_DOUBLE(VK_VAE)
+VK_OPS_DENSITY(VK_INSTANTIATE_BACKWARD)
 
 }  // namespace vk

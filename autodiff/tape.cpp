@@ -9,58 +9,38 @@
 
 namespace vk {
 
-const char* op_name(Op op) {
-  switch (op) {
-    case Op::constant: return "constant";
-    case Op::variable: return "variable";
-    case Op::matmul: return "matmul";
-    case Op::linear: return "linear";
-    case Op::add: return "add";
-    case Op::sub: return "sub";
-    case Op::mul: return "mul";
-    case Op::div: return "div";
-    case Op::scale: return "scale";
-    case Op::exp: return "exp";
-    case Op::log: return "log";
-    case Op::square: return "square";
-    case Op::sqrt: return "sqrt";
-    case Op::softplus: return "softplus";
-    case Op::sigmoid: return "sigmoid";
-    case Op::tanh: return "tanh";
-    case Op::relu: return "relu";
-    case Op::leaky_relu: return "leaky_relu";
-    case Op::elu: return "elu";
-    case Op::sum: return "sum";
-    case Op::logsumexp: return "logsumexp";
-    case Op::concat_cols: return "concat_cols";
-    case Op::slice_cols: return "slice_cols";
-    case Op::reparameterize: return "reparameterize";
-    case Op::gaussian_kl: return "gaussian_kl";
-    case Op::bernoulli_loglik: return "bernoulli_loglik";
-    case Op::gaussian_loglik: return "gaussian_loglik";
-  }
-  return "?";
-}
+namespace {
+#define VK_NAME(name, P) #name,
+constexpr const char* kOpNames[] = {VK_OPS(VK_NAME)};
+#undef VK_NAME
+}  // namespace
+
+const char* op_name(Op op) { return kOpNames[std::size_t(op)]; }
 
 template <class T>
-Var<T> Tape<T>::push(Op op, std::initializer_list<Var<T>> inputs, std::size_t rows,
-                     std::size_t cols, T aux, std::int32_t iaux) {
+Var<T> Tape<T>::record(Op op, std::initializer_list<Var<T>> inputs, std::size_t rows,
+                       std::size_t cols, const void* params, const Node<T>* shares) {
+  if (inputs.size() > kMaxInputs) throw std::logic_error(fmt::format("{}: too many inputs", op_name(op)));
   Node<T> n{};
   n.op = op;
   n.rows = std::uint32_t(rows);
   n.cols = std::uint32_t(cols);
-  n.aux = aux;
-  n.iaux = iaux;
+  n.params = params;
   bool needs_grad = false;
   for (const Var<T>& v : inputs) {
     if (v.tape != this) throw std::logic_error(fmt::format("{}: input from another tape", op_name(op)));
     n.in[n.n_in++] = v.id;
     needs_grad = needs_grad || nodes_[v.id].grad != nullptr;
   }
-  n.value = arena_.allocate(n.size());
-  if (needs_grad && grad_enabled_) {
-    n.grad = arena_.allocate(n.size());
-    std::memset(n.grad, 0, n.size() * sizeof(T));
+  if (shares) {
+    n.value = shares->value;
+    n.grad = grad_enabled_ ? shares->grad : nullptr;
+  } else {
+    n.value = arena_.allocate(n.size());
+    if (needs_grad && grad_enabled_) {
+      n.grad = arena_.allocate(n.size());
+      std::memset(n.grad, 0, n.size() * sizeof(T));
+    }
   }
   nodes_.push_back(n);
   return {this, std::uint32_t(nodes_.size() - 1)};
@@ -108,31 +88,10 @@ void Tape<T>::backward(Var<T> loss) {
     switch (n.op) {
       case Op::constant:
       case Op::variable: break;
-      case Op::matmul: detail::backward_matmul(*this, n); break;
-      case Op::linear: detail::backward_linear(*this, n); break;
-      case Op::add:
-      case Op::sub:
-      case Op::mul:
-      case Op::div: detail::backward_binary(*this, n); break;
-      case Op::scale:
-      case Op::exp:
-      case Op::log:
-      case Op::square:
-      case Op::sqrt:
-      case Op::softplus:
-      case Op::sigmoid:
-      case Op::tanh:
-      case Op::relu:
-      case Op::leaky_relu:
-      case Op::elu: detail::backward_unary(*this, n); break;
-      case Op::sum: detail::backward_sum(*this, n); break;
-      case Op::logsumexp: detail::backward_logsumexp(*this, n); break;
-      case Op::concat_cols: detail::backward_concat_cols(*this, n); break;
-      case Op::slice_cols: detail::backward_slice_cols(*this, n); break;
-      case Op::reparameterize: detail::backward_reparameterize(*this, n); break;
-      case Op::gaussian_kl: detail::backward_gaussian_kl(*this, n); break;
-      case Op::bernoulli_loglik: detail::backward_bernoulli_loglik(*this, n); break;
-      case Op::gaussian_loglik: detail::backward_gaussian_loglik(*this, n); break;
+#define VK_CASE(name, P) \
+  case Op::name: detail::backward_##name(*this, n); break;
+        VK_OPS_COMPUTED(VK_CASE)
+#undef VK_CASE
     }
   }
 }

@@ -8,6 +8,9 @@
 #pragma once
 
 #include <array>
+#include <cassert>
+#include <cstring>
+#include <type_traits>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -16,64 +19,53 @@
 #include <vector>
 
 #include "autodiff/arena.hpp"
+#include "autodiff/op_list.hpp"
 #include "autodiff/params.hpp"
 #include "autodiff/tensor.hpp"
 
 namespace vk {
 
 enum class Op : std::uint8_t {
-  // leaves
-  constant,   // data the tape reads but never differentiates
-  variable,   // a leaf whose gradient accumulates into a buffer the caller owns (parameters)
-  // linear algebra
-  matmul,     // A[m,k] B[k,n]
-  linear,     // X[m,k] W[k,n] + b[1,n]
-  // broadcasting arithmetic: shapes equal, or 1 along an axis of one operand
-  add,
-  sub,
-  mul,
-  div,
-  scale,      // aux * x
-  // element-wise
-  exp,
-  log,
-  square,
-  sqrt,
-  softplus,
-  sigmoid,
-  tanh,
-  relu,
-  leaky_relu,  // slope aux for x < 0
-  elu,         // alpha aux
-  // reductions: iaux = axis (-1 all, 0 over rows, 1 over columns), aux = 1 (sum) or 1/n (mean)
-  sum,
-  logsumexp,   // iaux = axis (0 or 1)
-  // shape
-  concat_cols,  // [A | B]
-  slice_cols,   // columns [iaux, iaux + cols)
-  // fused VAE ops
-  reparameterize,    // mu + exp(logvar / 2) * eps
-  gaussian_kl,       // per row: KL(N(mu, diag exp(logvar)) || N(0, I))
-  bernoulli_loglik,  // per row: sum x * l - softplus(l)
-  gaussian_loglik,   // per row: log N(x; mean, exp(log_var)) with log_var [1,1] or [1,d]
+#define VK_ENUMERATOR(name, P) name,
+  VK_OPS(VK_ENUMERATOR)
+#undef VK_ENUMERATOR
 };
 
 const char* op_name(Op op);
 
+// The settings block of each op, e.g. OpParams<Op::conv2d> is ConvParams.
+template <Op op>
+struct OpParamsOf;
+#define VK_PARAMS_OF(name, P) \
+  template <>                 \
+  struct OpParamsOf<Op::name> { using type = P; };
+VK_OPS(VK_PARAMS_OF)
+#undef VK_PARAMS_OF
+template <Op op>
+using OpParams = typename OpParamsOf<op>::type;
+
+inline constexpr std::size_t kMaxInputs = 4;
+
 template <class T>
 struct Node {
   T* value;
-  T* grad;  // nullptr when nothing upstream needs a gradient
+  T* grad;                    // nullptr when nothing upstream needs a gradient
+  const void* params;         // the op's OpParams block in the arena; nullptr for NoParams
   std::uint32_t rows;
   std::uint32_t cols;
-  std::array<std::uint32_t, 3> in;
+  std::array<std::uint32_t, kMaxInputs> in;
   std::uint8_t n_in;
   Op op;
-  T aux;
-  std::int32_t iaux;
 
   std::size_t size() const { return std::size_t(rows) * cols; }
 };
+
+// The settings an op recorded, typed by the op (checked in debug builds).
+template <Op op, class T>
+const OpParams<op>& params(const Node<T>& n) {
+  assert(n.op == op && n.params);
+  return *static_cast<const OpParams<op>*>(n.params);
+}
 
 template <class T>
 class Tape;
@@ -143,12 +135,34 @@ class Tape {
   // The recorded graph, one node a line: "%3 = linear(%0, %1, %2) [128x400]".
   std::string dump() const;
 
-  // For op implementations: records a node with fresh storage. The node needs a gradient when
-  // gradients are enabled and any input needs one; its gradient starts at zero.
-  Var<T> push(Op op, std::initializer_list<Var<T>> inputs, std::size_t rows, std::size_t cols,
-              T aux = T(0), std::int32_t iaux = 0);
+  // For op implementations: records a node of `op` with fresh storage and its settings. The node
+  // needs a gradient when gradients are enabled and any input needs one; its gradient starts at 0.
+  template <Op op>
+  Var<T> push(std::initializer_list<Var<T>> inputs, std::size_t rows, std::size_t cols,
+              const OpParams<op>& settings = {}) {
+    using P = OpParams<op>;
+    static_assert(std::is_trivially_copyable_v<P> && std::is_trivially_destructible_v<P>,
+                  "op settings live in the arena, which never runs destructors");
+    const void* block = nullptr;
+    if constexpr (!std::is_empty_v<P>) {
+      void* at = arena_.allocate((sizeof(P) + sizeof(T) - 1) / sizeof(T));
+      std::memcpy(at, &settings, sizeof(P));
+      block = at;
+    }
+    return record(op, inputs, rows, cols, block, nullptr);
+  }
+  // A node whose value (and gradient) is the storage of `of`, seen as [rows, cols]: a reshape
+  // costs no copy, and its backward has nothing to do.
+  Var<T> alias(Op op, Var<T> of, std::size_t rows, std::size_t cols) {
+    return record(op, {of}, rows, cols, nullptr, &of.node());
+  }
+  // Arena storage for an op's temporaries (im2col buffers), valid until reset().
+  T* scratch(std::size_t n) { return arena_.allocate(n); }
 
  private:
+  Var<T> record(Op op, std::initializer_list<Var<T>> inputs, std::size_t rows, std::size_t cols,
+                const void* params, const Node<T>* shares);
+
   std::vector<Node<T>> nodes_;
   Arena<T> arena_;
   bool grad_enabled_ = true;

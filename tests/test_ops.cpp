@@ -89,20 +89,23 @@ TEST_CASE("element-wise functions: values and gradients") {
   close(leaky_relu(c, 0.2).value(), [](double u) { return u > 0 ? u : 0.2 * u; }, x);
   close(elu(c, 1.5).value(), [](double u) { return u > 0 ? u : 1.5 * (std::exp(u) - 1); }, x);
   close(scale(c, 3.0).value(), [](double u) { return 3 * u; }, x);
+  close(swish(c).value(), [](double u) { return u / (1 + std::exp(-u)); }, x);
   Matrix<double> big = {{-800.0, 800.0}};
   auto sp = softplus(t.constant(big)).value();
   CHECK(sp(0, 0) == doctest::Approx(0.0));
   CHECK(sp(0, 1) == doctest::Approx(800.0));
 
-  auto f1 = [](V (*op)(V)) { return [op](Tape<double>&, const Vs& v) { return op(v[0]); }; };
-  require_gradients({in(6, 5)}, f1(&exp<double>));
-  require_gradients({in(6, 5, 0.2, 3)}, f1(&log<double>));
-  require_gradients({in(6, 5)}, f1(&square<double>));
-  require_gradients({in(6, 5, 0.2, 3)}, f1(&sqrt<double>));
-  require_gradients({in(6, 5, -4, 4)}, f1(&softplus<double>));
-  require_gradients({in(6, 5, -4, 4)}, f1(&sigmoid<double>));
-  require_gradients({in(6, 5, -2, 2)}, f1(&tanh<double>));
-  require_gradients({kinked(6, 5)}, f1(&relu<double>));
+  // One gradient check per element-wise function of the op list, on a range where it is smooth.
+  auto f1 = [](auto op) { return [op](Tape<double>&, const Vs& v) { return op(v[0]); }; };
+  require_gradients({in(6, 5)}, f1([](V x) { return exp(x); }));
+  require_gradients({in(6, 5, 0.2, 3)}, f1([](V x) { return log(x); }));
+  require_gradients({in(6, 5)}, f1([](V x) { return square(x); }));
+  require_gradients({in(6, 5, 0.2, 3)}, f1([](V x) { return sqrt(x); }));
+  require_gradients({in(6, 5, -4, 4)}, f1([](V x) { return softplus(x); }));
+  require_gradients({in(6, 5, -4, 4)}, f1([](V x) { return sigmoid(x); }));
+  require_gradients({in(6, 5, -2, 2)}, f1([](V x) { return tanh(x); }));
+  require_gradients({kinked(6, 5)}, f1([](V x) { return relu(x); }));
+  require_gradients({in(6, 5, -4, 4)}, f1([](V x) { return swish(x); }));
   require_gradients({kinked(6, 5)}, [](Tape<double>&, const Vs& v) { return leaky_relu(v[0], 0.1); });
   require_gradients({kinked(6, 5)}, [](Tape<double>&, const Vs& v) { return elu(v[0], 0.7); });
   require_gradients({in(6, 5)}, [](Tape<double>&, const Vs& v) { return scale(v[0], -2.5); });
@@ -114,14 +117,12 @@ TEST_CASE("element-wise functions in float agree with double over SIMD batches a
   for (std::size_t j = 0; j < 19; ++j) xd(0, j) = xf(0, j) = -4.5f + 0.5f * float(j);
   Tape<float> tf;
   Tape<double> td;
-  using F = Var<float> (*)(Var<float>);
-  using D = Var<double> (*)(Var<double>);
-  const std::pair<F, D> ops[] = {{&exp<float>, &exp<double>},           {&softplus<float>, &softplus<double>},
-                                 {&sigmoid<float>, &sigmoid<double>},   {&tanh<float>, &tanh<double>},
-                                 {&relu<float>, &relu<double>},         {&square<float>, &square<double>}};
-  for (auto [f, d] : ops) {
-    auto got = f(tf.constant(xf)).value();
-    auto want = d(td.constant(xd)).value();
+  // Each function of the op list, chosen at run time as an activation layer chooses it.
+  const Op ops[] = {Op::exp, Op::softplus, Op::sigmoid, Op::tanh, Op::relu, Op::square, Op::swish, Op::elu};
+  for (Op op : ops) {
+    CAPTURE(op_name(op));
+    auto got = apply_unary(op, tf.constant(xf)).value();
+    auto want = apply_unary(op, td.constant(xd)).value();
     for (std::size_t j = 0; j < 19; ++j) CHECK(got(0, j) == doctest::Approx(want(0, j)).epsilon(1e-6));
   }
 }
@@ -171,12 +172,32 @@ TEST_CASE("concat and split along the feature axis") {
   });
 }
 
+TEST_CASE("reshape shares storage and passes gradients through") {
+  Tape<double> t;
+  Matrix<double> a = {{1, 2, 3}, {4, 5, 6}};
+  V r = reshape(t.constant(a), 3, 2);
+  CHECK(r.value() == Matrix<double>{{1, 2}, {3, 4}, {5, 6}});
+  CHECK(r.node().value == t.node(r.node().in[0]).value);
+  CHECK_THROWS_AS(reshape(r, 4, 2), std::invalid_argument);
+  require_gradients({in(4, 6), in(3, 8)}, [](Tape<double>&, const Vs& v) {
+    V x = reshape(v[0], 3, 8);
+    return mul(add(x, v[1]), x);  // two paths into the shared gradient
+  });
+}
+
 TEST_CASE("reparameterization") {
   Tape<double> t;
-  Matrix<double> mu = {{1, -1}}, lv = {{0, std::log(4.0)}}, eps = {{0.5, 0.5}};
-  CHECK(reparameterize(t.constant(mu), t.constant(lv), t.constant(eps)).value() ==
+  Matrix<double> mu = {{1, -1}}, lv = {{0, std::log(4.0)}}, eps = {{0.5, 0.5}, {-1, 2}};
+  CHECK(reparameterize(t.constant(mu), t.constant(lv), t.constant(Matrix<double>{{0.5, 0.5}})).value() ==
         Matrix<double>{{1.5, 0.0}});
+  // One row of mu and log-variance shared by several draws, as importance sampling uses it.
+  CHECK(reparameterize(t.constant(mu), t.constant(lv), t.constant(eps)).value() ==
+        Matrix<double>{{1.5, 0.0}, {0.0, 3.0}});
+  CHECK_THROWS_AS(reparameterize(t.constant(mu), t.constant(lv), t.constant(Matrix<double>{{1, 2, 3}})),
+                  std::invalid_argument);
   require_gradients({in(5, 3), in(5, 3), in(5, 3)},
+                    [](Tape<double>&, const Vs& v) { return reparameterize(v[0], v[1], v[2]); });
+  require_gradients({in(1, 3), in(1, 3), in(5, 3)},
                     [](Tape<double>&, const Vs& v) { return reparameterize(v[0], v[1], v[2]); });
 }
 
@@ -236,6 +257,8 @@ TEST_CASE("Gaussian log-likelihood with scalar and per-feature log variance") {
                     [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); });
   require_gradients({in(4, 6), in(4, 6), in(1, 6)},
                     [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); });
+  require_gradients({in(1, 6), in(4, 6), in(1, 6)},  // one mean row for every x: a density of z
+                    [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); });
   // Wider than one block of columns, so the blocked inverse variances are exercised.
   require_gradients({in(3, 300), in(3, 300), in(1, 300)},
                     [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); }, 300);
@@ -247,4 +270,40 @@ TEST_CASE("a large input is checked on a seeded sample of its elements") {
   INFO(r.worst);
   CHECK(r.checked == 100);
   CHECK(r.max_error <= kTolerance);
+}
+
+TEST_CASE("the log-variance gradient of a large float batch matches the closed form") {
+  // d/d log s2 of sum_i log N(x_i; m_i, s2 I) = 1/2 (SSE / s2 - n d): float accumulation over
+  // 10,000 rows lost 10% of it; the op sums in double.
+  const std::size_t n = 10000, d = 784;
+  Rng rng(5);
+  Matrix<float> mean = Matrix<float>::from_shape({n, d}), x = Matrix<float>::from_shape({n, d});
+  fill_uniform<float>(rng, std::span<float>(mean.data(), mean.size()), 0.f, 1.f);
+  fill_uniform<float>(rng, std::span<float>(x.data(), x.size()), 0.f, 1.f);
+  const double log_s2 = std::log(0.01);
+  double sse = 0;
+  for (std::size_t e = 0; e < x.size(); ++e) sse += double(x.data()[e] - mean.data()[e]) * (x.data()[e] - mean.data()[e]);
+  const double expected = 0.5 * (sse / 0.01 - double(n * d));
+  for (std::size_t cols : {std::size_t(1), d}) {
+    CAPTURE(cols);
+    std::vector<float> lv(cols, float(log_s2)), grad(cols, 0.f);
+    Tape<float> t;
+    Var<float> ll = gaussian_loglik(t.constant(mean), t.constant(x), t.variable(lv.data(), grad.data(), 1, cols));
+    t.backward(sum(ll));
+    double total = 0;
+    for (float g : grad) total += g;
+    CHECK(total == doctest::Approx(expected).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("an element-wise function named at run time") {
+  Tape<double> t;
+  const Matrix<double> values = {{-1, 2}};
+  V x = t.constant(values);
+  V y = apply_unary(Op::relu, x);
+  CHECK(y.value()(0, 0) == 0.0);
+  CHECK(y.value()(0, 1) == 2.0);
+  CHECK(is_unary(Op::swish));
+  CHECK_FALSE(is_unary(Op::matmul));
+  CHECK_THROWS_AS(apply_unary(Op::matmul, x), std::invalid_argument);
 }

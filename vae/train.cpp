@@ -75,10 +75,10 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
     for (T& e : eps.value()) e = normal(rng_);
     auto terms = model_.terms(x, y, eps, T(kl_weight), true);
     const double loss = terms.loss.item();
-    if (!std::isfinite(loss))
+    if (!std::isfinite(loss))  // fmt prints a NaN with its sign bit as "-nan": say plainly nan
       throw std::runtime_error(fmt::format(
           "training diverged: the loss is {} at epoch {}, batch {} of {} (try a lower --lr or --clip)",
-          loss, epoch_, batch_index, per_epoch));
+          std::isnan(loss) ? "nan" : fmt::format("{}", loss), epoch_, batch_index, per_epoch));
     adam_.zero_grad();
     tape_.backward(terms.loss);
     if (options_.clip > 0) clip_grad_norm(model_.params(), T(options_.clip));
