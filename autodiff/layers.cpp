@@ -1,33 +1,36 @@
-#include "autodiff/layers.hpp"
+#include "autodiff/sequential.hpp"
 
 namespace vk {
 
-namespace {
-constexpr std::pair<Activation, const char*> kNames[] = {
-    {Activation::none, "none"},       {Activation::relu, "relu"},
-    {Activation::leaky_relu, "leaky_relu"}, {Activation::elu, "elu"},
-    {Activation::tanh, "tanh"},       {Activation::sigmoid, "sigmoid"},
-    {Activation::softplus, "softplus"},
-};
-}  // namespace
-
-Activation parse_activation(const std::string& name) {
-  for (const auto& [a, n] : kNames)
-    if (name == n) return a;
-  throw std::invalid_argument(fmt::format(
-      "unknown activation '{}' (expected relu, leaky_relu, elu, tanh, sigmoid, softplus or none)", name));
+void layer_error(const std::string& layer, const std::string& name, Shape in) {
+  throw std::invalid_argument(fmt::format("{} ({}): cannot take an input of shape {}", layer, name, in.text()));
 }
 
-const char* activation_name(Activation a) {
-  for (const auto& [b, n] : kNames)
-    if (a == b) return n;
-  return "?";
+Activation::Activation(Op f) : f_(f) {
+  if (!is_unary(f) || f == Op::scale)
+    throw std::invalid_argument(fmt::format("{} is not an activation", op_name(f)));
 }
 
-Mlp::Mlp(std::vector<std::size_t> widths, Activation hidden, Activation output)
-    : widths_(std::move(widths)), hidden_(hidden), output_(output) {
-  if (widths_.size() < 2) throw std::invalid_argument("Mlp: needs at least an input and an output width");
-  for (std::size_t i = 0; i + 1 < widths_.size(); ++i) layers_.emplace_back(widths_[i], widths_[i + 1]);
+Op parse_activation(const std::string& name) {
+  std::string names;
+#define VK_MATCH(op, P)                                   \
+  if (Op::op != Op::scale) {                              \
+    if (name == #op) return Op::op;                       \
+    names += names.empty() ? #op : ", " #op;              \
+  }
+  VK_OPS_UNARY(VK_MATCH)
+#undef VK_MATCH
+  throw std::invalid_argument(fmt::format("unknown activation '{}' (expected one of: {})", name, names));
+}
+
+Repeat<Dense> dense_stack(const std::vector<std::size_t>& widths, Op activation) {
+  std::vector<Dense> blocks;
+  for (std::size_t w : widths) blocks.emplace_back(Linear<>(w), Activation(activation));
+  return Repeat<Dense>(std::move(blocks));
+}
+
+Perceptron perceptron(const std::vector<std::size_t>& hidden, std::size_t out, Op activation) {
+  return Perceptron(dense_stack(hidden, activation), Linear<>(out));
 }
 
 }  // namespace vk

@@ -1,58 +1,71 @@
-// Layers and their composition.
+// Layers: types whose shapes are static where known and set at run time where a flag sets them.
 //
 // The layer contract. A layer type L provides
-//   static constexpr std::size_t in_features, out_features: its widths, or `dynamic` when they
-//     are known only at run time; activations are `width_preserving` and pass widths through;
-//   static constexpr bool rectifier: whether a Linear layer before it should use He init;
-//   template <class T> void build(ParameterStore<T>&, const std::string& name, Rng&, Init):
-//     registers its parameters as "name.weight", "name.bias" and initialises them;
-//   template <class T> Var<T> forward(ParameterStore<T>&, Var<T> x) const:
-//     records its ops on x's tape and returns the output; x is [batch, in].
-// Forward calls are resolved at compile time: no virtual call on the hot path.
+//   static constexpr bool accepts(Shape in): false only when the known extents of `in` contradict
+//     the layer's static ones (Sequential turns that into a compile error naming both layers);
+//   static constexpr Shape output_shape(Shape in): its output for an input of static shape `in`;
+//   template <class T> Shape build(ParameterStore<T>&, LayerNames&, Rng&, Init, Shape in):
+//     registers its parameters, named names.next() + ".weight" and so on, for the run-time input
+//     shape `in`; throws std::invalid_argument naming the layer when `in` does not fit; returns
+//     the run-time output shape;
+//   bool rectifier() const: whether a Linear before it should use He initialisation;
+//   template <class T> Var<T> forward(ParameterStore<T>&, Var<T> x) const: records its ops on x's
+//     tape; x is [batch, in.size()] (images are rows, channels last).
+// Calls are resolved at compile time: no virtual call on the hot path.
 #pragma once
 
 #include <cstddef>
-#include <initializer_list>
 #include <stdexcept>
 #include <string>
-#include <tuple>
-#include <utility>
-#include <vector>
 
 #include <fmt/format.h>
 
 #include "autodiff/init.hpp"
 #include "autodiff/ops.hpp"
+#include "autodiff/shape.hpp"
 
 namespace vk {
 
-inline constexpr std::size_t dynamic = 0;
+// Names layers as PyTorch's Sequential does: "prefix.0", "prefix.1", ... one index per layer,
+// parameter-free ones included; or one fixed name for a layer that stands alone ("encoder.mu").
+class LayerNames {
+ public:
+  static LayerNames numbered(std::string prefix) { return LayerNames(std::move(prefix), true); }
+  static LayerNames exactly(std::string name) { return LayerNames(std::move(name), false); }
+  std::string next() { return numbered_ ? prefix_ + "." + std::to_string(index_++) : prefix_; }
 
+ private:
+  LayerNames(std::string prefix, bool numbered) : prefix_(std::move(prefix)), numbered_(numbered) {}
+  std::string prefix_;
+  bool numbered_;
+  std::size_t index_ = 0;
+};
+
+[[noreturn]] void layer_error(const std::string& layer, const std::string& name, Shape in);
+
+// x·W + b with W [in, out]. Takes any input shape of In elements (an image is flattened, which
+// costs nothing: it is already a row).
 template <std::size_t In = dynamic, std::size_t Out = dynamic>
 class Linear {
  public:
-  static constexpr std::size_t in_features = In;
-  static constexpr std::size_t out_features = Out;
-  static constexpr bool width_preserving = false;
-  static constexpr bool rectifier = false;
+  Linear() : out_(Out) {}
+  explicit Linear(std::size_t out) : out_(out) { check(0, out); }
+  Linear(std::size_t in, std::size_t out) : in_(in), out_(out) { check(in, out); }
 
-  // Compile-time widths, or (dynamic) an empty layer to assign a sized one to later.
-  Linear() : in_(In), out_(Out) {}
-  Linear(std::size_t in, std::size_t out) : in_(in), out_(out) {
-    if ((In != dynamic && in != In) || (Out != dynamic && out != Out) || in == 0 || out == 0)
-      throw std::invalid_argument(fmt::format("Linear<{}, {}>: cannot be {} -> {}", In, Out, in, out));
-  }
-
-  std::size_t in() const { return in_; }
-  std::size_t out() const { return out_; }
-  ParamId weight() const { return weight_; }
-  ParamId bias() const { return bias_; }
+  static constexpr bool accepts(Shape in) { return same_or_dynamic(In, in.size()); }
+  static constexpr Shape output_shape(Shape) { return features(Out); }
+  bool rectifier() const { return false; }
 
   template <class T>
-  void build(ParameterStore<T>& store, const std::string& name, Rng& rng, Init init) {
+  Shape build(ParameterStore<T>& store, LayerNames& names, Rng& rng, Init init, Shape in) {
+    const std::string name = names.next();
+    if (!in.known() || !same_or_dynamic(In, in.size()) || !same_or_dynamic(in_, in.size()) || out_ == 0)
+      layer_error(fmt::format("Linear<{}, {}> with {} outputs", In, Out, out_), name, in);
+    in_ = in.size();
     weight_ = store.add(name + ".weight", in_, out_);
     bias_ = store.add(name + ".bias", 1, out_);
-    init_linear(store, weight_, bias_, init == Init::automatic ? Init::xavier_uniform : init, rng);
+    init_weights(store, weight_, bias_, init == Init::automatic ? Init::xavier_uniform : init, rng, in_, out_);
+    return features(out_);
   }
 
   template <class T>
@@ -61,151 +74,187 @@ class Linear {
     return linear(x, t.param(store, weight_), t.param(store, bias_));
   }
 
+  std::size_t in() const { return in_; }
+  std::size_t out() const { return out_; }
+  ParamId weight() const { return weight_; }
+  ParamId bias() const { return bias_; }
+
  private:
-  std::size_t in_, out_;
+  static void check(std::size_t in, std::size_t out) {
+    if (!same_or_dynamic(In, in) || !same_or_dynamic(Out, out) || out == 0)
+      throw std::invalid_argument(fmt::format("Linear<{}, {}>: cannot be {} -> {}", In, Out, in, out));
+  }
+  std::size_t in_ = In, out_;
   ParamId weight_{}, bias_{};
 };
 
-enum class Activation { none, relu, leaky_relu, elu, tanh, sigmoid, softplus };
-
-Activation parse_activation(const std::string& name);  // "relu", "tanh", ...; throws otherwise
-const char* activation_name(Activation a);
-inline bool is_rectifier(Activation a) {
-  return a == Activation::relu || a == Activation::leaky_relu || a == Activation::elu;
-}
-
-template <class T>
-Var<T> activate(Activation a, Var<T> x) {
-  switch (a) {
-    case Activation::none: return x;
-    case Activation::relu: return relu(x);
-    case Activation::leaky_relu: return leaky_relu(x, T(0.01));
-    case Activation::elu: return elu(x, T(1));
-    case Activation::tanh: return tanh(x);
-    case Activation::sigmoid: return sigmoid(x);
-    case Activation::softplus: return softplus(x);
-  }
-  return x;
-}
-
-// A parameter-free activation as a layer.
-template <Activation A>
-struct ActivationLayer {
-  static constexpr std::size_t in_features = dynamic;
-  static constexpr std::size_t out_features = dynamic;
-  static constexpr bool width_preserving = true;
-  static constexpr bool rectifier = A == Activation::relu || A == Activation::leaky_relu ||
-                                    A == Activation::elu;
-  template <class T>
-  void build(ParameterStore<T>&, const std::string&, Rng&, Init) {}
-  template <class T>
-  Var<T> forward(ParameterStore<T>&, Var<T> x) const { return activate(A, x); }
-};
-using Relu = ActivationLayer<Activation::relu>;
-using LeakyRelu = ActivationLayer<Activation::leaky_relu>;
-using Elu = ActivationLayer<Activation::elu>;
-using Tanh = ActivationLayer<Activation::tanh>;
-using Sigmoid = ActivationLayer<Activation::sigmoid>;
-using Softplus = ActivationLayer<Activation::softplus>;
-
-// True when each layer's compile-time input width equals the output width before it
-// (activations pass widths through; `dynamic` widths are checked at run time by the ops).
-template <class... Layers>
-constexpr bool composes() {
-  std::size_t width = dynamic;
-  bool ok = true;
-  auto visit = [&](std::size_t in, std::size_t out, bool preserving) {
-    if (preserving) return;
-    if (width != dynamic && in != dynamic && in != width) ok = false;
-    width = out;
-  };
-  (visit(Layers::in_features, Layers::out_features, Layers::width_preserving), ...);
-  return ok;
-}
-
-// Layers applied in order; parameters named "name.<index>.weight" as in PyTorch's Sequential.
-template <class... Layers>
-class Sequential {
-  static_assert(sizeof...(Layers) > 0, "Sequential needs at least one layer");
-  static_assert(composes<Layers...>(),
-                "Sequential: a layer's input width differs from the output width before it");
+// A square-kernel convolution of a channels-last image with InC channels into OutC channels:
+// Conv2d<1, 32, 4, 2, 1> on a 28x28x1 image gives 14x14x32, known at compile time.
+template <std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
+class Conv2d {
+  static_assert(InC > 0 && OutC > 0 && Kernel > 0 && Stride > 0, "Conv2d: channels, kernel and stride are positive");
 
  public:
-  Sequential() = default;
-  explicit Sequential(Layers... layers) : layers_(std::move(layers)...) {}
+  static constexpr ConvParams geometry(Shape in) {
+    return conv_geometry(std::uint32_t(in.height), std::uint32_t(in.width), InC, OutC, Kernel, Stride, Padding);
+  }
+  static constexpr bool accepts(Shape in) {
+    return same_or_dynamic(InC, in.channels) && (in.height == dynamic || geometry(in).out_height > 0) &&
+           (in.width == dynamic || geometry(in).out_width > 0);
+  }
+  static constexpr Shape output_shape(Shape in) {
+    const ConvParams g = geometry(in);
+    return {in.height == dynamic ? dynamic : g.out_height, in.width == dynamic ? dynamic : g.out_width, OutC};
+  }
+  bool rectifier() const { return false; }
 
   template <class T>
-  void build(ParameterStore<T>& store, const std::string& name, Rng& rng,
-             Init init = Init::automatic) {
-    build_each<0>(store, name, rng, init);
+  Shape build(ParameterStore<T>& store, LayerNames& names, Rng& rng, Init init, Shape in) {
+    const std::string name = names.next();
+    if (!in.known() || !accepts(in))
+      layer_error(fmt::format("Conv2d<{}, {}, {}, {}, {}>", InC, OutC, Kernel, Stride, Padding), name, in);
+    geometry_ = geometry(in);
+    weight_ = store.add(name + ".weight", geometry_.patch(), OutC);
+    bias_ = store.add(name + ".bias", 1, OutC);
+    init_weights(store, weight_, bias_, init == Init::automatic ? Init::xavier_uniform : init, rng,
+                 Kernel * Kernel * InC, Kernel * Kernel * OutC);
+    return output_shape(in);
   }
 
   template <class T>
   Var<T> forward(ParameterStore<T>& store, Var<T> x) const {
-    return std::apply([&](const auto&... layer) {
-      ((x = layer.forward(store, x)), ...);
-      return x;
-    }, layers_);
+    Tape<T>& t = *x.tape;
+    return conv2d(x, t.param(store, weight_), t.param(store, bias_), geometry_);
   }
-
-  template <std::size_t I>
-  const auto& layer() const { return std::get<I>(layers_); }
 
  private:
-  template <std::size_t I, class T>
-  void build_each(ParameterStore<T>& store, const std::string& name, Rng& rng, Init init) {
-    if constexpr (I < sizeof...(Layers)) {
-      Init chosen = init;
-      if constexpr (I + 1 < sizeof...(Layers)) {
-        using Next = std::tuple_element_t<I + 1, std::tuple<Layers...>>;
-        if (init == Init::automatic && Next::rectifier) chosen = Init::he_uniform;
-      }
-      std::get<I>(layers_).build(store, name + "." + std::to_string(I), rng, chosen);
-      build_each<I + 1>(store, name, rng, init);
-    }
-  }
-
-  std::tuple<Layers...> layers_;
+  ConvParams geometry_{};
+  ParamId weight_{}, bias_{};
 };
 
-// A multilayer perceptron whose widths are chosen at run time (from flags or a manifest):
-// widths {784, 400, 20} is Linear(784, 400), activation, Linear(400, 20). Parameters are named
-// "name.0", "name.2", ... as PyTorch names Linear layers interleaved with activations.
-class Mlp {
+// The transposed convolution (the adjoint of Conv2d in its input): a HxW image with InC channels
+// becomes ((H - 1) Stride - 2 Padding + Kernel) wide and high with OutC channels.
+template <std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
+class ConvTranspose2d {
+  static_assert(InC > 0 && OutC > 0 && Kernel > 0 && Stride > 0, "ConvTranspose2d: channels, kernel and stride are positive");
+
  public:
-  Mlp() = default;
-  Mlp(std::vector<std::size_t> widths, Activation hidden, Activation output = Activation::none);
+  static constexpr ConvParams geometry(Shape in) {
+    return conv_transpose_geometry(std::uint32_t(in.height), std::uint32_t(in.width), InC, OutC, Kernel, Stride, Padding);
+  }
+  static constexpr bool accepts(Shape in) {
+    return same_or_dynamic(InC, in.channels) && (in.height == dynamic || geometry(in).height > 0) &&
+           (in.width == dynamic || geometry(in).width > 0);
+  }
+  static constexpr Shape output_shape(Shape in) {
+    const ConvParams g = geometry(in);
+    return {in.height == dynamic ? dynamic : g.height, in.width == dynamic ? dynamic : g.width, OutC};
+  }
+  bool rectifier() const { return false; }
 
   template <class T>
-  void build(ParameterStore<T>& store, const std::string& name, Rng& rng,
-             Init init = Init::automatic) {
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      const Activation after = i + 1 < layers_.size() ? hidden_ : output_;
-      const Init chosen =
-          init != Init::automatic ? init : is_rectifier(after) ? Init::he_uniform : Init::xavier_uniform;
-      layers_[i].build(store, name + "." + std::to_string(2 * i), rng, chosen);
-    }
+  Shape build(ParameterStore<T>& store, LayerNames& names, Rng& rng, Init init, Shape in) {
+    const std::string name = names.next();
+    if (!in.known() || !accepts(in))
+      layer_error(fmt::format("ConvTranspose2d<{}, {}, {}, {}, {}>", InC, OutC, Kernel, Stride, Padding), name, in);
+    geometry_ = geometry(in);
+    weight_ = store.add(name + ".weight", InC, geometry_.patch());
+    bias_ = store.add(name + ".bias", 1, OutC);
+    // PyTorch counts a transposed convolution's fan-in from its output channels.
+    init_weights(store, weight_, bias_, init == Init::automatic ? Init::xavier_uniform : init, rng,
+                 Kernel * Kernel * OutC, Kernel * Kernel * InC);
+    return output_shape(in);
   }
 
   template <class T>
   Var<T> forward(ParameterStore<T>& store, Var<T> x) const {
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
-      x = layers_[i].forward(store, x);
-      x = activate(i + 1 < layers_.size() ? hidden_ : output_, x);
-    }
-    return x;
+    Tape<T>& t = *x.tape;
+    return conv_transpose2d(x, t.param(store, weight_), t.param(store, bias_), geometry_);
   }
 
-  std::size_t in() const { return layers_.front().in(); }
-  std::size_t out() const { return layers_.back().out(); }
-  const std::vector<std::size_t>& widths() const { return widths_; }
-  Activation hidden_activation() const { return hidden_; }
+ private:
+  ConvParams geometry_{};
+  ParamId weight_{}, bias_{};
+};
+
+// Declares the shape of what comes in: the first layer of a network whose shapes are static.
+template <std::size_t C, std::size_t H = 1, std::size_t W = 1>
+struct Input {
+  static constexpr Shape shape = image(C, H, W);
+  static constexpr bool accepts(Shape in) { return !in.known() || in.size() == shape.size(); }
+  static constexpr Shape output_shape(Shape) { return shape; }
+  bool rectifier() const { return false; }
+  template <class T>
+  Shape build(ParameterStore<T>&, LayerNames&, Rng&, Init, Shape in) {
+    if (in.size() != shape.size()) layer_error(fmt::format("Input of {}", shape.text()), "input", in);
+    return shape;
+  }
+  template <class T>
+  Var<T> forward(ParameterStore<T>&, Var<T> x) const { return x; }
+};
+
+// Reads the features as a C x H x W image (channels last). A row is already that image, so this
+// records nothing; like PyTorch's Unflatten it takes a layer index.
+template <std::size_t C, std::size_t H, std::size_t W>
+struct Reshape {
+  static constexpr Shape shape = image(C, H, W);
+  static constexpr bool accepts(Shape in) { return same_or_dynamic(in.size(), shape.size()); }
+  static constexpr Shape output_shape(Shape) { return shape; }
+  bool rectifier() const { return false; }
+  template <class T>
+  Shape build(ParameterStore<T>&, LayerNames& names, Rng&, Init, Shape in) {
+    const std::string name = names.next();
+    if (in.size() != shape.size()) layer_error(fmt::format("Reshape<{}, {}, {}>", C, H, W), name, in);
+    return shape;
+  }
+  template <class T>
+  Var<T> forward(ParameterStore<T>&, Var<T> x) const { return x; }
+};
+
+// The rectifiers: a Linear layer before one starts with He initialisation.
+constexpr bool is_rectifier(Op op) { return op == Op::relu || op == Op::leaky_relu || op == Op::elu; }
+
+// An element-wise function of the op list as a layer, fixed at compile time (Activate<Op::relu>)
+// or chosen by a flag (Activation).
+template <Op F>
+struct Activate {
+  static_assert(is_unary(F), "Activate<Op>: the op must be an element-wise function of VK_OPS_UNARY");
+  static constexpr bool accepts(Shape) { return true; }
+  static constexpr Shape output_shape(Shape in) { return in; }
+  bool rectifier() const { return is_rectifier(F); }
+  template <class T>
+  Shape build(ParameterStore<T>&, LayerNames& names, Rng&, Init, Shape in) {
+    names.next();
+    return in;
+  }
+  template <class T>
+  Var<T> forward(ParameterStore<T>&, Var<T> x) const { return apply_unary(F, x); }
+};
+using Relu = Activate<Op::relu>;
+using Tanh = Activate<Op::tanh>;
+using Sigmoid = Activate<Op::sigmoid>;
+using Swish = Activate<Op::swish>;
+
+class Activation {
+ public:
+  explicit Activation(Op f = Op::relu);
+  static constexpr bool accepts(Shape) { return true; }
+  static constexpr Shape output_shape(Shape in) { return in; }
+  bool rectifier() const { return is_rectifier(f_); }
+  Op op() const { return f_; }
+  template <class T>
+  Shape build(ParameterStore<T>&, LayerNames& names, Rng&, Init, Shape in) {
+    names.next();
+    return in;
+  }
+  template <class T>
+  Var<T> forward(ParameterStore<T>&, Var<T> x) const { return apply_unary(f_, x); }
 
  private:
-  std::vector<std::size_t> widths_;
-  std::vector<Linear<>> layers_;
-  Activation hidden_ = Activation::relu;
-  Activation output_ = Activation::none;
+  Op f_;
 };
+
+// "relu", "swish", ...: any element-wise function of the op list but scale. Throws naming them.
+Op parse_activation(const std::string& name);
 
 }  // namespace vk

@@ -32,7 +32,15 @@ VK_OPS_UNARY(VK_DECLARE_UNARY)
 // The element-wise function `op` (an entry of VK_OPS_UNARY) with its default settings, chosen at
 // run time: the activation layer a flag names.
 template <class T> Var<T> apply_unary(Op op, Var<T> x);
-bool is_unary(Op op);
+constexpr bool is_unary(Op op) {
+  switch (op) {
+#define VK_CASE(name, P) case Op::name:
+    VK_OPS_UNARY(VK_CASE)
+#undef VK_CASE
+    return true;
+    default: return false;
+  }
+}
 
 // --- reductions (ops_reduce.cpp); axis 0 sums over rows ([m,n] -> [1,n]), axis 1 over columns
 // ([m,n] -> [m,1]); the whole-tensor forms give [1,1] ---

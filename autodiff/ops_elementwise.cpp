@@ -153,16 +153,6 @@ Var<T> apply_unary(Op op, Var<T> x) {
   }
 }
 
-bool is_unary(Op op) {
-  switch (op) {
-#define VK_CASE(name, P) case Op::name:
-    VK_OPS_UNARY(VK_CASE)
-#undef VK_CASE
-    return true;
-    default: return false;
-  }
-}
-
 template <class T>
 Var<T> add(Var<T> a, Var<T> b) { return binary<Op::add>(a, b, [](T u, T v) { return u + v; }); }
 template <class T>

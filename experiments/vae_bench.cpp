@@ -26,12 +26,27 @@ struct Gemm {
   float beta;  // 1 where the product adds onto what is there (bias, gradient)
 };
 
-// The GEMMs a recorded step runs: each linear/matmul node's forward product and the backward
-// products of the inputs that need a gradient.
+// The GEMMs a recorded step runs: each linear/matmul/convolution node's forward product and the
+// backward products of the inputs that need a gradient, with the shapes ops_conv.cpp uses.
 std::vector<Gemm> gemms_of(const Tape<float>& tape) {
   std::vector<Gemm> out;
   for (std::size_t i = 0; i < tape.size(); ++i) {
     const Node<float>& y = tape.node(std::uint32_t(i));
+    if (y.op == Op::conv2d || y.op == Op::conv_transpose2d) {
+      const ConvParams& g = y.op == Op::conv2d ? params<Op::conv2d>(y) : params<Op::conv_transpose2d>(y);
+      const std::size_t rows = y.rows * g.positions(), patch = g.patch(), n = g.out_channels;
+      const bool x_grad = y.grad && tape.node(y.in[0]).grad, w_grad = y.grad && tape.node(y.in[1]).grad;
+      if (y.op == Op::conv2d) {
+        out.push_back({false, false, rows, n, patch, 1.f});
+        if (w_grad) out.push_back({true, false, patch, n, rows, 1.f});
+        if (x_grad) out.push_back({false, true, rows, patch, n, 0.f});
+      } else {
+        out.push_back({false, false, rows, patch, n, 0.f});
+        if (x_grad) out.push_back({false, true, rows, n, patch, 1.f});
+        if (w_grad) out.push_back({true, false, n, patch, rows, 1.f});
+      }
+      continue;
+    }
     if (y.op != Op::linear && y.op != Op::matmul) continue;
     const Node<float>& x = tape.node(y.in[0]);
     const Node<float>& w = tape.node(y.in[1]);
@@ -122,7 +137,7 @@ nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
     adam.zero_grad();
     tape.backward(terms.loss);
     adam.step();
-    model.clamp_sigma2();
+    model.after_step(o.batch);
     if (gemms.empty()) gemms = gemms_of(tape);
   };
   const double s = median(time_repeatedly(step, o.seconds));
@@ -168,7 +183,7 @@ int main(int argc, char** argv) {
                                "Prints one JSON line: images_per_second, gflops, and the same work's GEMMs alone\n"
                                "(roofline_images_per_second, roofline_fraction).");
   Options o;
-  cmd.option("--arch", o.arch, "input-hidden...-latent widths of the VAE");
+  cmd.option("--arch", o.arch, "input-hidden...-latent widths of an MLP VAE, or conv (vae-train --arch conv)");
   cmd.option("--likelihood", o.likelihood, "bernoulli | gaussian (learned sigma^2)");
   cmd.option("--batch", o.batch, "images per training step");
   cmd.option("--iw", o.iw, "time importance-weighted evaluation with K samples instead of training (0: train)");
@@ -178,12 +193,18 @@ int main(int argc, char** argv) {
     if (o.batch == 0 || o.threads < 1 || !(o.seconds > 0))
       throw std::invalid_argument("--batch, --threads and --seconds must be positive");
     blas::set_threads(o.threads);
-    const programs::Arch arch = programs::parse_arch(o.arch);
     vae::ModelConfig mc;
     mc.likelihood = vae::parse_likelihood(o.likelihood);
-    mc.input_dim = arch.input;
-    mc.hidden = arch.hidden;
-    mc.latent = arch.latent;
+    if (o.arch == "conv") {
+      mc.architecture = vae::Architecture::conv;
+      mc.hidden = {};
+      mc.latent = 32;
+    } else {
+      const programs::Arch arch = programs::parse_arch(o.arch);
+      mc.input_dim = arch.input;
+      mc.hidden = arch.hidden;
+      mc.latent = arch.latent;
+    }
     vae::Model<float> model(mc, 1);
     fmt::print("{}\n", (o.iw ? bench_iw(model, o) : bench_step(model, o)).dump());
   });

@@ -101,17 +101,14 @@ LoadedRun load_run(const std::filesystem::path& dir) {
 
 namespace {
 
-// Decoder means for a batch of latent codes [n, latent] (labels i % classes when conditional).
-std::vector<float> decode_means(vae::Model<float>& model, const float* z, std::size_t n) {
+// Decoder means for a batch of latent codes [n, latent], labelled label_of(i) when conditional.
+template <class F>
+std::vector<float> decode_means(vae::Model<float>& model, const float* z, std::size_t n, F label_of) {
   const auto& c = model.config();
   Tape<float> tape;
   NoGradGuard guard(tape);
   std::optional<Var<float>> y;
-  if (c.conditional()) {
-    y = tape.constant_uninitialized(n, c.classes);
-    std::fill_n(y->node().value, n * c.classes, 0.f);
-    for (std::size_t i = 0; i < n; ++i) y->node().value[i * c.classes + i % c.classes] = 1.f;
-  }
+  if (c.conditional()) y = vae::one_hot_rows(tape, n, c.classes, label_of);
   Var<float> mean = model.mean_image(model.decode(tape.constant(z, n, c.latent), y));
   return {mean.node().value, mean.node().value + n * c.input_dim};
 }
@@ -130,20 +127,6 @@ std::vector<float> encode_means(vae::Model<float>& model, const data::ImageSet& 
   return {mu.node().value, mu.node().value + n * c.latent};
 }
 
-// Turns draws eps ~ N(0, I) into z = mu_y + sigma_y eps of the learned prior, with y = i % classes
-// as decode_means labels them.
-void to_prior(vae::Model<float>& model, float* z, std::size_t n) {
-  const auto& c = model.config();
-  const auto& store = model.params();
-  const float* mu = store.value_data(*store.find("prior.mu"));
-  const float* lv = store.value_data(*store.find("prior.logvar"));
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < c.latent; ++j) {
-      const std::size_t at = (i % c.classes) * c.latent + j;
-      z[i * c.latent + j] = mu[at] + std::exp(0.5f * lv[at]) * z[i * c.latent + j];
-    }
-}
-
 std::vector<float> images_of(const data::ImageSet& set, std::size_t n) {
   std::vector<float> out(n * set.dim());
   for (std::size_t e = 0; e < out.size(); ++e) out[e] = set.pixels[e] / 255.f;
@@ -155,18 +138,14 @@ std::vector<float> images_of(const data::ImageSet& set, std::size_t n) {
 std::vector<float> sample_images(vae::Model<float>& model, std::size_t n, std::uint64_t seed, bool with_noise) {
   const auto& c = model.config();
   Rng rng(seed);
-  std::vector<float> z(n * c.latent);
-  fill_normal<float>(rng, z);
-  if (c.learned_prior()) to_prior(model, z.data(), n);
-  std::vector<float> x = decode_means(model, z.data(), n);
-  if (with_noise && c.has_sigma()) {
-    const auto& store = model.params();
-    const auto id = *store.find("log_sigma2");
-    const float* lv = store.value_data(id);
-    const std::size_t per = store.entry(id).cols;
-    std::normal_distribution<float> normal;
-    for (std::size_t e = 0; e < x.size(); ++e) x[e] += std::exp(0.5f * lv[per == 1 ? 0 : e % per]) * normal(rng);
-  }
+  Tape<float> tape;
+  NoGradGuard guard(tape);
+  std::optional<Var<float>> y;
+  if (c.conditional()) y = vae::one_hot_rows(tape, n, c.classes, [&](std::size_t i) { return i % c.classes; });
+  Var<float> z = vae::draw_z(tape, model.prior(tape, y), n, rng);  // p(z|y), or N(0, I)
+  Var<float> mean = model.mean_image(model.decode(z, y));
+  std::vector<float> x(mean.node().value, mean.node().value + n * c.input_dim);
+  if (with_noise && model.noise()) model.noise()->add_noise(model.params(), x, rng);
   for (float& v : x) v = std::clamp(v, 0.f, 1.f);
   return x;
 }
@@ -175,7 +154,8 @@ void write_pictures(vae::Model<float>& model, const data::ImageSet& test,
                     const std::vector<std::string>& class_names, const std::filesystem::path& dir,
                     std::uint64_t seed) {
   const auto& c = model.config();
-  const std::size_t h = test.rows, w = test.cols, d = c.input_dim, k = c.latent;
+  const std::size_t h = test.rows, w = test.cols, k = c.latent;
+  auto by_index = [&](std::size_t i) { return i % std::max<std::size_t>(1, c.classes); };
   using support::image_grid;
   using support::write_png;
 
@@ -185,16 +165,7 @@ void write_pictures(vae::Model<float>& model, const data::ImageSet& test,
   const std::size_t n = std::min<std::size_t>(16, test.count);
   std::vector<float> mu = encode_means(model, test, n);
   std::vector<float> pair = images_of(test, n);
-  std::vector<float> rec = decode_means(model, mu.data(), n);
-  if (c.conditional()) {  // decode_means labels i % classes; reconstructions need the true labels
-    Tape<float> tape;
-    NoGradGuard guard(tape);
-    Var<float> y = tape.constant_uninitialized(n, c.classes);
-    std::fill_n(y.node().value, n * c.classes, 0.f);
-    for (std::size_t i = 0; i < n; ++i) y.node().value[i * c.classes + test.labels[i]] = 1.f;
-    Var<float> m = model.mean_image(model.decode(tape.constant(mu.data(), n, k), y));
-    rec.assign(m.node().value, m.node().value + n * d);
-  }
+  std::vector<float> rec = decode_means(model, mu.data(), n, [&](std::size_t i) { return test.labels[i]; });
   pair.insert(pair.end(), rec.begin(), rec.end());
   write_png(dir / "reconstructions.png", image_grid(pair.data(), 2 * n, h, w, n, 2, 2));
 
@@ -209,7 +180,7 @@ void write_pictures(vae::Model<float>& model, const data::ImageSet& test,
           z[(r * steps + s) * k + j] = (1 - t) * mu[2 * r * k + j] + t * mu[(2 * r + 1) * k + j];
       }
     write_png(dir / "interpolations.png",
-              image_grid(decode_means(model, z.data(), rows * steps).data(), rows * steps, h, w, steps, 2, 2));
+              image_grid(decode_means(model, z.data(), rows * steps, by_index).data(), rows * steps, h, w, steps, 2, 2));
   }
 
   if (k == 2 && !c.conditional()) {
@@ -223,7 +194,7 @@ void write_pictures(vae::Model<float>& model, const data::ImageSet& test,
         z[(i * g + j) * 2] = -3.f + 6.f * float(j) / float(g - 1);
         z[(i * g + j) * 2 + 1] = 3.f - 6.f * float(i) / float(g - 1);
       }
-    write_png(dir / "manifold.png", image_grid(decode_means(model, z.data(), g * g).data(), g * g, h, w, g, 0, 1));
+    write_png(dir / "manifold.png", image_grid(decode_means(model, z.data(), g * g, by_index).data(), g * g, h, w, g, 0, 1));
   }
 }
 

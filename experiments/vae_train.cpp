@@ -22,9 +22,9 @@ namespace {
 
 struct Options {
   std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
-  std::string hidden = "400", activation = "relu", condition = "encoder-decoder", data = data::default_data_dir, out;
+  std::string arch = "mlp", hidden = "400", activation = "relu", condition = "encoder-decoder", data = data::default_data_dir, out;
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0;
-  std::size_t latent = 20, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
+  std::size_t latent = 0, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
   std::uint64_t seed = 1;
   int threads = 2;
 };
@@ -47,8 +47,10 @@ int train(const Options& o) {
   mc.sigma = vae::parse_sigma(o.sigma);
   mc.fixed_sigma2 = o.sigma2;
   mc.lambda = o.lambda;
-  mc.hidden = programs::parse_widths(o.hidden);
-  mc.latent = o.latent;
+  mc.architecture = vae::parse_architecture(o.arch);
+  const bool conv = mc.architecture == vae::Architecture::conv;
+  mc.hidden = conv ? std::vector<std::size_t>{} : programs::parse_widths(o.hidden);
+  mc.latent = o.latent ? o.latent : conv ? 32 : 20;
   mc.activation = parse_activation(o.activation);
   mc.condition = vae::parse_condition(o.condition);
   mc.embedding = o.embedding;
@@ -87,7 +89,8 @@ int train(const Options& o) {
       : mc.has_sigma()  ? fmt::format("gaussian likelihood, {} sigma^2", vae::name(mc.sigma))
                         : "bernoulli likelihood";
   fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images\n", vae::name(mc.objective),
-             loss_name, mc.input_dim, o.hidden, mc.latent, model.params().size(), train_set.count);
+             loss_name, mc.input_dim, conv ? "conv 32-64-256" : o.hidden, mc.latent, model.params().size(),
+             train_set.count);
 
   const json meta = {{"model", vae::to_json(mc)}};
   double train_seconds = 0;
@@ -137,8 +140,11 @@ int main(int argc, char** argv) {
                  "where --model cvae sees the label: encoder-decoder | decoder | embedding | prior");
   cmd.option("--embedding", o.embedding, "label embedding width of --condition embedding");
   cmd.option("--binarize", o.binarize, "none | static | dynamic (training images; the test set is binarized once)");
-  cmd.option("--hidden", o.hidden, "hidden widths, a comma list (the decoder mirrors them)");
-  cmd.option("--latent", o.latent, "dimension of z");
+  cmd.option("--arch", o.arch,
+             "networks: mlp (widths from --hidden) | conv (28x28 images: convolutions 32, 64, then 256; "
+             "the decoder mirrors them with transposed convolutions)");
+  cmd.option("--hidden", o.hidden, "hidden widths of --arch mlp, a comma list (the decoder mirrors them)");
+  cmd.option("--latent", o.latent, "dimension of z (0: 20 for mlp, 32 for conv)");
   cmd.option("--activation", o.activation, "relu | leaky_relu | elu | tanh | sigmoid | softplus");
   cmd.option("--epochs", o.epochs, "passes over the training set");
   cmd.option("--batch", o.batch, "images per step");

@@ -21,7 +21,7 @@ namespace vk::test {
 
 using Build = std::function<Var<double>(Tape<double>&, const std::vector<Var<double>>&)>;
 
-struct Input {
+struct GradInput {
   Matrix<double> value;
   bool differentiable = true;
 };
@@ -108,14 +108,14 @@ inline Matrix<double> away_from_zero(Rng& rng, std::size_t rows, std::size_t col
 }
 
 // `max_elements`: at most this many elements of each input are perturbed (a seeded sample).
-inline GradcheckReport gradcheck(std::vector<Input> inputs, const Build& f,
+inline GradcheckReport gradcheck(std::vector<GradInput> inputs, const Build& f,
                                  std::size_t max_elements = 400, double h = 1e-4,
                                  double floor = 1e-3) {
   Rng rng(1234);
   Tape<double> tape;
   std::vector<Matrix<double>> grads, prefill;
   std::vector<Var<double>> vars;
-  for (Input& in : inputs) {
+  for (GradInput& in : inputs) {
     prefill.push_back(random_matrix(rng, in.value.shape(0), in.value.shape(1)));
     grads.push_back(prefill.back());
   }
@@ -134,7 +134,7 @@ inline GradcheckReport gradcheck(std::vector<Input> inputs, const Build& f,
     Tape<double> t;
     NoGradGuard guard(t);
     std::vector<Var<double>> vs;
-    for (Input& in : inputs) vs.push_back(t.constant(in.value));
+    for (GradInput& in : inputs) vs.push_back(t.constant(in.value));
     Var<double> y = f(t, vs);
     double s = 0;
     for (std::size_t e = 0; e < y.rows() * y.cols(); ++e) s += y.node().value[e] * r.data()[e];

@@ -45,14 +45,14 @@ using namespace vk;
 TEST_CASE("a VAE training step allocates nothing after the first") {
   ParameterStore<float> store;
   Rng rng(5);
-  Mlp trunk({784, 400}, Activation::relu, Activation::relu);
+  Sequential<Linear<784, 400>, Relu> trunk;
   Linear<400, 20> mu_head;
   Linear<400, 20> logvar_head;
-  Mlp decoder({20, 400, 784}, Activation::relu);
-  trunk.build(store, "encoder.trunk", rng);
-  mu_head.build(store, "encoder.mu", rng, Init::xavier_uniform);
-  logvar_head.build(store, "encoder.logvar", rng, Init::xavier_uniform);
-  decoder.build(store, "decoder", rng);
+  Perceptron decoder = perceptron({400}, 784, Op::relu);
+  build_network(trunk, store, "encoder.trunk", rng, features(784));
+  build_network(mu_head, store, "encoder.mu", rng, features(400), Init::xavier_uniform);
+  build_network(logvar_head, store, "encoder.logvar", rng, features(400), Init::xavier_uniform);
+  build_network(decoder, store, "decoder", rng, features(20));
   const ParamId log_sigma2 = store.add("log_sigma2", 1, 1);
   Adam<float> adam(store, {});
 
@@ -102,22 +102,28 @@ TEST_CASE("training epochs of the VAE models allocate nothing after the first") 
   std::uniform_int_distribution<int> byte(0, 255);
   for (std::size_t e = 0; e < 100 * 64; ++e) set.pixels.push_back(std::uint8_t(byte(rng)));
   for (std::size_t i = 0; i < 100; ++i) set.labels.push_back(std::uint8_t(i % 10));
+  vk::data::ImageSet images28 = set;  // for the conv VAE
+  images28.rows = images28.cols = 28;
+  images28.pixels.clear();
+  for (std::size_t e = 0; e < 100 * 784; ++e) images28.pixels.push_back(std::uint8_t(byte(rng)));
 
-  std::vector<vk::vae::ModelConfig> configs(4);
+  std::vector<vk::vae::ModelConfig> configs(5);
   configs[1].likelihood = Likelihood::bernoulli;
+  configs[4].architecture = vk::vae::Architecture::conv;
   for (std::size_t k = 2; k < 4; ++k) {
     configs[k].objective = Objective::cvae;
     configs[k].classes = 10;
     configs[k].condition = k == 2 ? Condition::embedding : Condition::prior;
   }
   for (auto& c : configs) {
-    c.input_dim = 64;
+    const bool conv = c.architecture == vk::vae::Architecture::conv;
+    c.input_dim = conv ? 784 : 64;
     c.hidden = {32};
     c.latent = 4;
     CAPTURE(vk::vae::name(c.objective));
     CAPTURE(int(c.condition));
     vk::vae::Model<float> model(c, 1);
-    vk::vae::Trainer<float> trainer(model, set, {.batch = 32, .binarize = vk::data::Binarize::dynamic});
+    vk::vae::Trainer<float> trainer(model, conv ? images28 : set, {.batch = 32, .binarize = vk::data::Binarize::dynamic});
     trainer.run_epoch();
     const std::size_t before = g_allocations.load();
     const auto second = trainer.run_epoch();

@@ -6,7 +6,7 @@
 
 using namespace vk;
 using vk::test::gradcheck;
-using vk::test::Input;
+using vk::test::GradInput;
 using vk::test::random_matrix;
 using V = Var<double>;
 using Vs = std::vector<V>;

@@ -85,10 +85,11 @@ TEST_CASE("every CVAE variant: encode, decode, prior and terms give the document
     Var<float> decoded = model.decode(code.mu, yv);
     CHECK(decoded.rows() == m);
     CHECK(decoded.cols() == c.input_dim);
-    auto prior = model.prior(yv, m);
-    CHECK(prior.mu.rows() == m);
+    auto prior = model.prior(tape, yv);  // one row N(0, I) unless the prior is learned per class
+    const std::size_t prior_rows = c.learned_prior() ? m : 1;
+    CHECK(prior.mu.rows() == prior_rows);
     CHECK(prior.mu.cols() == c.latent);
-    CHECK(prior.logvar.rows() == m);
+    CHECK(prior.logvar.rows() == prior_rows);
     CHECK(prior.logvar.cols() == c.latent);
     auto t = model.terms(tape.constant(x), yv, tape.constant(eps), 1.f, true);
     CHECK(t.loss.rows() == 1);
@@ -132,7 +133,7 @@ TEST_CASE("every CVAE variant: d loss / d parameter matches five-point central d
   const double kl_weight = 0.7, h = 1e-4, floor = 1e-3;
   for (CvaeVariant v : cvae_variants()) {
     CAPTURE(v.name);
-    v.config.activation = Activation::tanh;  // smooth: no kink for a finite difference to straddle
+    v.config.activation = Op::tanh;  // smooth: no kink for a finite difference to straddle
     const ModelConfig& c = v.config;
     Model<double> model(c, 31);
     ParameterStore<double>& ps = model.params();

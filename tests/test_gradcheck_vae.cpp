@@ -5,14 +5,14 @@
 #include "tests/gradcheck.hpp"
 
 using namespace vk;
-using vk::test::Input;
+using vk::test::GradInput;
 using vk::test::random_matrix;
 
 TEST_CASE("a small VAE: every parameter's gradient matches central differences") {
   Rng rng(11);
   const std::size_t n = 5, d = 6, h = 4, k = 2;
-  auto param = [&](std::size_t r, std::size_t c) { return Input{random_matrix(rng, r, c, -0.8, 0.8), true}; };
-  std::vector<Input> in = {
+  auto param = [&](std::size_t r, std::size_t c) { return vk::test::GradInput{random_matrix(rng, r, c, -0.8, 0.8), true}; };
+  std::vector<GradInput> in = {
       {random_matrix(rng, n, d, 0, 1), false},  // 0 x
       {random_matrix(rng, n, k, -2, 2), false}, // 1 eps
       param(d, h), param(1, h),                 // 2, 3 trunk

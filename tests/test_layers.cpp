@@ -2,20 +2,29 @@
 
 #include <cmath>
 
-#include "autodiff/layers.hpp"
+#include "autodiff/sequential.hpp"
 
 using namespace vk;
 
-// A mismatched composition does not compile: Sequential static_asserts on this trait.
-static_assert(composes<Linear<784, 400>, Relu, Linear<400, 20>>());
-static_assert(!composes<Linear<784, 400>, Relu, Linear<300, 20>>());
-static_assert(composes<Linear<>, Tanh, Linear<400, 20>>());  // run-time widths are checked later
+// Shapes the compiler knows: a 28x28x1 image through two stride-2 convolutions is 7x7x64, and
+// back through two transposed ones 28x28x1. A mismatch fails to compile (tests/compile_fail).
+static_assert(Conv2d<1, 32, 4, 2, 1>::output_shape(image(1, 28, 28)) == image(32, 14, 14));
+static_assert(Sequential<Input<1, 28, 28>, Conv2d<1, 32, 4, 2, 1>, Relu, Conv2d<32, 64, 4, 2, 1>>::static_output ==
+              image(64, 7, 7));
+static_assert(Sequential<Reshape<64, 7, 7>, ConvTranspose2d<64, 32, 4, 2, 1>, ConvTranspose2d<32, 1, 4, 2, 1>>::static_output ==
+              image(1, 28, 28));
+static_assert(Linear<784, 400>::accepts(image(1, 28, 28)));  // an image is a row: Linear flattens it
+static_assert(!Linear<784, 400>::accepts(features(300)));
+static_assert(Linear<>::accepts(features(300)));  // a run-time width is checked at build
+static_assert(Sequential<Linear<>, Tanh, Linear<400, 20>>::static_output == features(20));
+static_assert(!Conv2d<3, 8, 3>::accepts(image(1, 28, 28)));
+static_assert(!Conv2d<1, 8, 5>::accepts(image(1, 3, 3)));  // the kernel does not fit
 
 TEST_CASE("Sequential registers PyTorch-style names and computes a forward pass") {
   ParameterStore<double> store;
   Rng rng(7);
   Sequential<Linear<4, 3>, Relu, Linear<3, 2>> net;
-  net.build(store, "encoder", rng);
+  CHECK(build_network(net, store, "encoder", rng, features(4)) == features(2));
   REQUIRE(store.count() == 4);
   CHECK(store.entries()[0].name == "encoder.0.weight");
   CHECK(store.entries()[1].name == "encoder.0.bias");
@@ -48,7 +57,7 @@ TEST_CASE("initialisation: He before a rectifier, Xavier otherwise, within bound
   ParameterStore<double> store;
   Rng rng(3);
   Sequential<Linear<200, 100>, Relu, Linear<100, 50>> net;
-  net.build(store, "net", rng);
+  build_network(net, store, "net", rng, features(200));
   auto max_abs = [&](const char* name) {
     double m = 0;
     for (double v : store.value(*store.find(name))) m = std::max(m, std::abs(v));
@@ -62,11 +71,11 @@ TEST_CASE("initialisation: He before a rectifier, Xavier otherwise, within bound
   CHECK(max_abs("net.0.bias") == 0);
 }
 
-TEST_CASE("Mlp from run-time widths") {
+TEST_CASE("an MLP of run-time widths and activation") {
   ParameterStore<float> store;
   Rng rng(1);
-  Mlp mlp({10, 8, 6, 3}, Activation::tanh);
-  mlp.build(store, "decoder", rng);
+  Perceptron mlp = perceptron({8, 6}, 3, parse_activation("tanh"));
+  CHECK(build_network(mlp, store, "decoder", rng, features(10)) == features(3));
   CHECK(store.count() == 6);
   CHECK(store.entries()[4].name == "decoder.4.weight");
   CHECK(store.size() == 10 * 8 + 8 + 8 * 6 + 6 + 6 * 3 + 3);
@@ -78,9 +87,42 @@ TEST_CASE("Mlp from run-time widths") {
   CHECK(y.cols() == 3);
   Matrix<float> wrong = Matrix<float>::from_shape({5, 9});
   CHECK_THROWS_AS(mlp.forward(store, t.constant(wrong)), std::invalid_argument);
-  CHECK_THROWS_AS(Mlp({10}, Activation::relu), std::invalid_argument);
-  CHECK(parse_activation("elu") == Activation::elu);
+  ParameterStore<float> other;
+  CHECK_THROWS_AS(build_network(mlp, other, "again", rng, unknown_shape), std::invalid_argument);
+  CHECK(parse_activation("elu") == Op::elu);
+  CHECK(parse_activation("swish") == Op::swish);  // every element-wise op of the list is an activation
   CHECK_THROWS_AS(parse_activation("gelu"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_activation("scale"), std::invalid_argument);
+  CHECK_THROWS_AS(Activation(Op::matmul), std::invalid_argument);
+}
+
+TEST_CASE("convolution layers: parameters, shapes at run time, and a wrong input named") {
+  ParameterStore<double> store;
+  Rng rng(4);
+  Sequential<Input<1, 28, 28>, Conv2d<1, 32, 4, 2, 1>, Relu, Linear<32 * 14 * 14, 10>> enc;
+  CHECK(build_network(enc, store, "enc", rng, features(784)) == features(10));
+  CHECK(store.entries()[0].name == "enc.0.weight");
+  CHECK(store.entry(*store.find("enc.0.weight")).rows == 16);
+  CHECK(store.entry(*store.find("enc.0.weight")).cols == 32);
+  CHECK(store.entries()[2].name == "enc.2.weight");
+  Sequential<Linear<10, 64 * 7 * 7>, Reshape<64, 7, 7>, ConvTranspose2d<64, 1, 4, 2, 1>> dec;
+  CHECK(build_network(dec, store, "dec", rng, features(10)) == image(1, 14, 14));
+  CHECK(store.entry(*store.find("dec.2.weight")).rows == 64);
+  CHECK(store.entry(*store.find("dec.2.weight")).cols == 16);
+  Tape<double> t;
+  Matrix<double> x = Matrix<double>::from_shape({3, 784});
+  x.fill(0.5);
+  Var<double> y = dec.forward(store, enc.forward(store, t.constant(x)));
+  CHECK(y.rows() == 3);
+  CHECK(y.cols() == 196);
+  ParameterStore<double> other;
+  Sequential<Input<1, 28, 28>, Conv2d<1, 32, 4, 2, 1>> wrong;
+  try {
+    build_network(wrong, other, "enc", rng, features(100));
+    FAIL("an input of the wrong size was accepted");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).find("Input of 28x28x1") != std::string::npos);
+  }
 }
 
 TEST_CASE("the parameter visitor sees every parameter once, in order, with its own storage") {

@@ -8,7 +8,7 @@
 
 using namespace vk;
 using vk::test::gradcheck;
-using vk::test::Input;
+using vk::test::GradInput;
 using vk::test::random_matrix;
 using V = Var<double>;
 using Vs = std::vector<V>;
@@ -17,7 +17,7 @@ namespace {
 
 constexpr double kTolerance = 1e-6;
 
-void require_gradients(const std::vector<Input>& inputs, const vk::test::Build& f,
+void require_gradients(const std::vector<GradInput>& inputs, const vk::test::Build& f,
                        std::size_t max_elements = 400) {
   auto r = gradcheck(inputs, f, max_elements);
   INFO(r.worst);
@@ -30,10 +30,10 @@ Rng& rng() {
   return r;
 }
 
-Input in(std::size_t rows, std::size_t cols, double lo = -1, double hi = 1) {
+GradInput in(std::size_t rows, std::size_t cols, double lo = -1, double hi = 1) {
   return {random_matrix(rng(), rows, cols, lo, hi), true};
 }
-Input kinked(std::size_t rows, std::size_t cols) {
+GradInput kinked(std::size_t rows, std::size_t cols) {
   return {vk::test::away_from_zero(rng(), rows, cols), true};
 }
 

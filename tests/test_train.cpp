@@ -23,7 +23,7 @@ Task make_task(std::size_t n, std::uint64_t seed) {
 }
 
 template <class Optimizer>
-float fit(Mlp& net, ParameterStore<float>& store, Optimizer& opt, const Task& train, const Task& test,
+float fit(Perceptron& net, ParameterStore<float>& store, Optimizer& opt, const Task& train, const Task& test,
           int steps) {
   Tape<float> tape;
   for (int s = 0; s < steps; ++s) {
@@ -48,8 +48,8 @@ TEST_CASE("an MLP fits sin(3 x0) cos(2 x1) far better than its variance") {
 
   ParameterStore<float> store;
   Rng rng(3);
-  Mlp net({2, 32, 32, 1}, Activation::tanh);
-  net.build(store, "net", rng);
+  Perceptron net = perceptron({32, 32}, 1, Op::tanh);
+  build_network(net, store, "net", rng, features(2));
   Adam<float> adam(store, {.lr = 1e-2f});
   const float adam_mse = fit(net, store, adam, train, test, 600);
   MESSAGE("test MSE with Adam: " << adam_mse << " (variance " << variance << ")");
@@ -57,8 +57,8 @@ TEST_CASE("an MLP fits sin(3 x0) cos(2 x1) far better than its variance") {
 
   ParameterStore<float> store2;
   Rng rng2(3);
-  Mlp net2({2, 32, 32, 1}, Activation::relu);
-  net2.build(store2, "net", rng2);
+  Perceptron net2 = perceptron({32, 32}, 1, Op::relu);
+  build_network(net2, store2, "net", rng2, features(2));
   Sgd<float> sgd(store2, {.lr = 0.05f, .momentum = 0.9f});
   const float sgd_mse = fit(net2, store2, sgd, train, test, 600);
   MESSAGE("test MSE with SGD+momentum: " << sgd_mse);

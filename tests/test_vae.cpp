@@ -271,7 +271,7 @@ TEST_CASE("the gradient of the loss wrt log sigma^2 vanishes at sigma^2 = MSE") 
     const ParamId lv_id = *model.params().find("log_sigma2");
     auto gradient_at = [&](double factor) {
       if (mode == Sigma::learned) {
-        model.set_sigma2(factor * mse);
+        model.noise()->set_sigma2(model.params(), factor * mse);
       } else {
         double* lv = model.params().value_data(lv_id);
         for (std::size_t j = 0; j < d; ++j) lv[j] = std::log(factor * sse_pixel[j] / double(m));
@@ -312,7 +312,7 @@ TEST_CASE("every objective: d loss / d parameter matches five-point central diff
   for (Variant v : all_variants()) {
     CAPTURE(v.name);
     v.config.input_dim = 16;  // 4x4 inputs keep the sampled entries spread over every tensor
-    v.config.activation = Activation::tanh;  // smooth: no kink for a finite difference to straddle
+    v.config.activation = Op::tanh;  // smooth: no kink for a finite difference to straddle
     const ModelConfig& c = v.config;
     Model<double> model(c, 31);
     ParameterStore<double>& ps = model.params();
@@ -405,8 +405,9 @@ TEST_CASE("encode, decode and terms give the documented shapes for every objecti
       }
       if (c.has_sigma()) {
         const bool per_pixel = c.sigma == Sigma::per_pixel;
-        CHECK(t.log_sigma2.rows() == 1);
-        CHECK(t.log_sigma2.cols() == (per_pixel ? c.input_dim : 1));
+        const auto& lv = model.params().entry(*model.params().find("log_sigma2"));
+        CHECK(lv.rows == 1);
+        CHECK(lv.cols == (per_pixel ? c.input_dim : 1));
       }
     }
     CHECK(model.params().find("log_sigma2").has_value() == c.has_sigma());
@@ -501,7 +502,7 @@ TEST_CASE("model_config_from_json(to_json(c)) round-trips every field") {
   c.input_dim = 48;
   c.hidden = {24, 12};
   c.latent = 3;
-  c.activation = Activation::elu;
+  c.activation = Op::elu;
   c.lambda = 0.25;
   c.classes = 5;
   const ModelConfig d = model_config_from_json(nlohmann::json::parse(to_json(c).dump()));

@@ -23,12 +23,9 @@ Classifier::Classifier(std::size_t input_dim, std::size_t classes, const std::ve
                        std::uint64_t seed, double lr)
     : input_dim_(input_dim), classes_(classes) {
   if (input_dim == 0 || classes < 2) throw std::invalid_argument("a classifier needs inputs and at least 2 classes");
-  std::vector<std::size_t> widths{input_dim};
-  widths.insert(widths.end(), hidden.begin(), hidden.end());
-  widths.push_back(classes);
-  net_ = Mlp(widths, Activation::relu);
+  net_ = perceptron(hidden, classes, Op::relu);
   Rng rng(seed);
-  net_.build(store_, "classifier", rng);
+  build_network(net_, store_, "classifier", rng, features(input_dim));
   adam_.emplace(store_, AdamOptions<float>{.lr = float(lr)});
 }
 
@@ -93,17 +90,9 @@ std::vector<float> sample_by_class(Model<float>& model, std::size_t classes, std
   for (std::size_t y = 0; y < classes; ++y) {
     tape.reset();
     NoGradGuard guard(tape);
-    Var<float> eps = tape.constant_uninitialized(per_class, c.latent);
-    fill_normal<float>(rng, std::span<float>(eps.node().value, per_class * c.latent));
     std::optional<Var<float>> yv;
-    Var<float> z = eps;
-    if (c.conditional()) {
-      yv = tape.constant_uninitialized(per_class, classes);
-      std::fill_n(yv->node().value, per_class * classes, 0.f);
-      for (std::size_t i = 0; i < per_class; ++i) yv->node().value[i * classes + y] = 1.f;
-      auto prior = model.prior(*yv, per_class);  // N(0, I) unless the prior is learned
-      z = reparameterize(prior.mu, prior.logvar, eps);
-    }
+    if (c.conditional()) yv = one_hot_rows(tape, per_class, classes, [y](std::size_t) { return y; });
+    Var<float> z = draw_z(tape, model.prior(tape, yv), per_class, rng);  // p(z|y), or N(0, I)
     Var<float> x = model.mean_image(model.decode(z, yv));
     out.insert(out.end(), x.node().value, x.node().value + per_class * c.input_dim);
   }

@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "autodiff/layers.hpp"
+#include "autodiff/sequential.hpp"
 #include "autodiff/optim.hpp"
 #include "autodiff/params.hpp"
 #include "datasets/batcher.hpp"
@@ -37,7 +37,7 @@ class Classifier {
  private:
   std::size_t input_dim_, classes_;
   ParameterStore<float> store_;
-  Mlp net_;
+  Perceptron net_;
   std::optional<Adam<float>> adam_;  // made once the parameters are registered
   Tape<float> tape_;
 };

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "autodiff/layers.hpp"
+
 namespace vk::vae {
 namespace {
 
@@ -35,8 +37,13 @@ constexpr std::pair<Condition, const char*> kConditions[] = {
     {Condition::encoder_decoder, "encoder-decoder"}, {Condition::decoder, "decoder"},
     {Condition::embedding, "embedding"}, {Condition::prior, "prior"}};
 
+constexpr std::pair<Architecture, const char*> kArchitectures[] = {
+    {Architecture::mlp, "mlp"}, {Architecture::conv, "conv"}};
+
 }  // namespace
 
+Architecture parse_architecture(const std::string& s) { return parse("architecture", s, kArchitectures); }
+const char* name(Architecture a) { return lookup(a, kArchitectures); }
 Objective parse_objective(const std::string& s) { return parse("model", s, kObjectives); }
 Likelihood parse_likelihood(const std::string& s) { return parse("likelihood", s, kLikelihoods); }
 Sigma parse_sigma(const std::string& s) { return parse("sigma", s, kSigmas); }
@@ -59,10 +66,16 @@ void ModelConfig::validate() const {
   if (!conditional() && classes != 0) fail("only --model cvae takes labels");
   if (!conditional() && condition != Condition::encoder_decoder) fail("only --model cvae takes --condition");
   if (condition == Condition::embedding && embedding == 0) fail("--embedding must be positive");
+  if (architecture == Architecture::conv) {
+    if (input_dim != 28 * 28) fail(fmt::format("--arch conv takes 28x28 single-channel images, the data has {} pixels", input_dim));
+    if (conditional()) fail("--arch conv takes --model ae, rae or vae (conditional models are mlp only)");
+    if (activation != Op::relu) fail("--arch conv is ReLU throughout; --activation is for mlp");
+  }
 }
 
 nlohmann::json to_json(const ModelConfig& c) {
-  return {{"objective", name(c.objective)},
+  return {{"architecture", name(c.architecture)},
+          {"objective", name(c.objective)},
           {"likelihood", name(c.likelihood)},
           {"sigma", name(c.sigma)},
           {"fixed_sigma2", c.fixed_sigma2},
@@ -70,7 +83,7 @@ nlohmann::json to_json(const ModelConfig& c) {
           {"input_dim", c.input_dim},
           {"hidden", c.hidden},
           {"latent", c.latent},
-          {"activation", activation_name(c.activation)},
+          {"activation", op_name(c.activation)},
           {"lambda", c.lambda},
           {"classes", c.classes},
           {"condition", name(c.condition)},
@@ -80,6 +93,8 @@ nlohmann::json to_json(const ModelConfig& c) {
 ModelConfig model_config_from_json(const nlohmann::json& j) {
   try {
     ModelConfig c;
+    // Absent in run folders written before the conv architecture: those are mlp.
+    c.architecture = parse_architecture(j.value("architecture", std::string(name(Architecture::mlp))));
     c.objective = parse_objective(j.at("objective").get<std::string>());
     c.likelihood = parse_likelihood(j.at("likelihood").get<std::string>());
     c.sigma = parse_sigma(j.at("sigma").get<std::string>());

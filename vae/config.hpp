@@ -8,7 +8,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "autodiff/layers.hpp"
+#include "autodiff/tape.hpp"
 
 namespace vk::vae {
 
@@ -39,7 +39,14 @@ enum class Sigma {
   fixed,      // a constant
 };
 
+// The family of encoder and decoder networks (vae/networks.hpp).
+enum class Architecture {
+  mlp,   // fully connected, widths from --hidden
+  conv,  // convolutional, for 28x28 single-channel images
+};
+
 struct ModelConfig {
+  Architecture architecture = Architecture::mlp;
   Objective objective = Objective::vae;
   Likelihood likelihood = Likelihood::gaussian;
   Sigma sigma = Sigma::learned;
@@ -48,7 +55,7 @@ struct ModelConfig {
   std::size_t input_dim = 784;
   std::vector<std::size_t> hidden = {400};  // encoder widths; the decoder mirrors them
   std::size_t latent = 20;
-  Activation activation = Activation::relu;
+  Op activation = Op::relu;      // of the mlp networks; conv is ReLU throughout
   double lambda = 1e-3;          // the regularized AE's weight on ||z||^2
   std::size_t classes = 0;       // label size of a conditional model (0: unconditional)
   Condition condition = Condition::encoder_decoder;  // how a conditional model sees y
@@ -69,10 +76,12 @@ Objective parse_objective(const std::string& s);
 Likelihood parse_likelihood(const std::string& s);
 Sigma parse_sigma(const std::string& s);
 Condition parse_condition(const std::string& s);
+Architecture parse_architecture(const std::string& s);
 const char* name(Objective o);
 const char* name(Likelihood l);
 const char* name(Sigma s);
 const char* name(Condition c);
+const char* name(Architecture a);
 
 nlohmann::json to_json(const ModelConfig& c);
 ModelConfig model_config_from_json(const nlohmann::json& j);  // throws std::invalid_argument

@@ -9,19 +9,6 @@
 #include "datasets/batcher.hpp"
 
 namespace vk::vae {
-namespace {
-
-template <class T>
-Var<T> draw_normal(Tape<T>& tape, std::size_t rows, std::size_t cols, Rng& rng) {
-  Var<T> eps = tape.constant_uninitialized(rows, cols);
-  std::normal_distribution<T> normal;
-  T* p = eps.node().value;
-  for (std::size_t e = 0; e < rows * cols; ++e) p[e] = normal(rng);
-  return eps;
-}
-
-}  // namespace
-
 template <class T>
 double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y, std::size_t k,
                          Rng& rng) {
@@ -29,35 +16,14 @@ double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y,
   if (!c.variational()) throw std::invalid_argument("importance weighting needs a variational model");
   tape.reset();
   NoGradGuard guard(tape);
-  const std::size_t d = c.input_dim, latent = c.latent;
+  const std::size_t d = c.input_dim;
   std::optional<Var<T>> y1;
   if (c.conditional()) y1 = tape.constant(y, 1, c.classes);
-  auto code = model.encode(tape.constant(x, 1, d), y1);
-  const T* mu = code.mu.node().value;
-  const T* lv = code.logvar.node().value;
-  // p(z) = N(0, I), or the learned N(mu_y, diag e^lv_y) of the label.
-  const auto prior = model.prior(y1 ? *y1 : tape.constant_uninitialized(1, 1), 1);
-  const T* pm = prior.mu.node().value;
-  const T* plv = prior.logvar.node().value;
-
-  // K samples z = mu + sigma eps, with log q(z|x) and log p(z) (their log 2 pi terms cancel).
-  Var<T> eps = draw_normal(tape, k, latent, rng);
-  Var<T> z = tape.constant_uninitialized(k, latent);
-  Var<T> log_w = tape.constant_uninitialized(k, 1);
-  T* pz = z.node().value;
-  T* pw = log_w.node().value;
-  const T* pe = eps.node().value;
-  for (std::size_t s = 0; s < k; ++s) {
-    T log_ratio = 0;
-    for (std::size_t j = 0; j < latent; ++j) {
-      const T e = pe[s * latent + j];
-      const T zj = mu[j] + std::exp(T(0.5) * lv[j]) * e;
-      pz[s * latent + j] = zj;
-      const T dz = zj - pm[j];
-      log_ratio += T(-0.5) * (dz * dz * std::exp(-plv[j]) + plv[j]) + T(0.5) * (e * e + lv[j]);
-    }
-    pw[s] = log_ratio;
-  }
+  const Gaussian<T> q = model.encode(tape.constant(x, 1, d), y1);
+  const Gaussian<T> p = model.prior(tape, y1);  // N(0, I), or the learned p(z|y)
+  // K draws from q(z|x) with log p(z) - log q(z|x) for each.
+  Var<T> z = draw_z(tape, q, k, rng);
+  Var<T> log_w = sub(log_density(p, z), log_density(q, z));
   // The example repeated K times, so the decoder and the likelihood run as one batch.
   Var<T> xs = tape.constant_uninitialized(k, d);
   for (std::size_t s = 0; s < k; ++s) std::copy(x, x + d, xs.node().value + s * d);
@@ -66,10 +32,7 @@ double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y,
     ys = tape.constant_uninitialized(k, c.classes);
     for (std::size_t s = 0; s < k; ++s) std::copy(y, y + c.classes, ys->node().value + s * c.classes);
   }
-  Var<T> decoded = model.decode(z, ys);
-  Var<T> ll = c.likelihood == Likelihood::bernoulli
-                  ? bernoulli_loglik(decoded, xs)
-                  : gaussian_loglik(decoded, xs, model.log_sigma2(decoded, xs, false));
+  Var<T> ll = model.log_likelihood(model.decode(z, ys), xs, false);
   const double lse = logsumexp(add(ll, log_w), 0).item();
   return lse - std::log(double(k));
 }
@@ -104,7 +67,7 @@ EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOption
     Var<T> x = tape.constant(batches.x());
     std::optional<Var<T>> y;
     if (c.conditional()) y = tape.constant(batches.y_onehot());
-    Var<T> eps = draw_normal(tape, m, c.latent, rng);
+    Var<T> eps = standard_normal(tape, m, c.latent, rng);
     auto terms = model.terms(x, y, eps, T(1), false);
     for (std::size_t i = 0; i < m; ++i) {
       rec += terms.rec.node().value[i];

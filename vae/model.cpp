@@ -12,54 +12,47 @@
 
 namespace vk::vae {
 
+Networks make_networks(const ModelConfig& c) {
+  if (c.architecture == Architecture::conv) return ConvNetworks(c);
+  return MlpNetworks(c);
+}
+
+MlpNetworks::MlpNetworks(const ModelConfig& c)
+    : trunk_(dense_stack(c.hidden, c.activation)),
+      hidden_(dense_stack(std::vector<std::size_t>(c.hidden.rbegin(), c.hidden.rend()), c.activation)),
+      out_(c.input_dim) {}
+
 template <class T>
-Model<T>::Model(const ModelConfig& config, std::uint64_t seed) : config_(config) {
+Model<T>::Model(const ModelConfig& config, std::uint64_t seed) : config_(config), nets_(make_networks(config)) {
   config_.validate();
   const ModelConfig& c = config_;
   Rng rng(seed);
+  // The order of registration is the order of initialisation: it fixes what a seed gives.
   const std::size_t label = c.label_in_encoder() ? c.classes : 0;
-  const std::size_t trunk_out = c.hidden.empty() ? c.input_dim + label : c.hidden.back();
-  if (!c.hidden.empty()) {
-    std::vector<std::size_t> widths{c.input_dim + label};
-    widths.insert(widths.end(), c.hidden.begin(), c.hidden.end());
-    trunk_.emplace(widths, c.activation, c.activation);
-    trunk_->build(store_, "encoder.trunk", rng, Init::torch_default);
-  }
-  mu_head_ = Linear<>(trunk_out, c.latent);
-  mu_head_.build(store_, "encoder.mu", rng, Init::torch_default);
+  const Shape trunk_out = std::visit(
+      [&](auto& n) { return n.build_encoder(store_, rng, features(c.input_dim + label)); }, nets_);
+  LayerNames mu_name = LayerNames::exactly("encoder.mu");
+  mu_head_ = Linear<>(c.latent);
+  mu_head_.build(store_, mu_name, rng, Init::torch_default, trunk_out);
   if (c.variational()) {
     // Zero weights: every posterior starts at unit variance and the KL sees only the means.
-    logvar_head_.emplace(trunk_out, c.latent);
-    logvar_head_->build(store_, "encoder.logvar", rng, Init::torch_default);
-    std::fill_n(store_.value_data(logvar_head_->weight()), trunk_out * c.latent, T(0));
+    LayerNames name = LayerNames::exactly("encoder.logvar");
+    logvar_head_.emplace(c.latent);
+    logvar_head_->build(store_, name, rng, Init::torch_default, trunk_out);
+    std::fill_n(store_.value_data(logvar_head_->weight()), trunk_out.size() * c.latent, T(0));
     std::fill_n(store_.value_data(logvar_head_->bias()), c.latent, T(0));
   }
-  // The decoder's extra inputs: the one-hot label at its first layer, or the embedding at all.
-  const std::size_t first_extra = c.label_embedded() ? c.embedding : c.conditional() ? c.classes : 0;
-  const std::size_t every_extra = c.label_embedded() ? c.embedding : 0;
-  std::vector<std::size_t> widths{c.latent};
-  widths.insert(widths.end(), c.hidden.rbegin(), c.hidden.rend());
-  widths.push_back(c.input_dim);
-  for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
-    decoder_.emplace_back(widths[i] + (i == 0 ? first_extra : every_extra), widths[i + 1]);
-    decoder_.back().build(store_, fmt::format("decoder.{}", 2 * i), rng, Init::torch_default);
-  }
-  if (c.has_sigma()) {
-    log_sigma2_ = store_.add("log_sigma2", 1, c.sigma == Sigma::per_pixel ? c.input_dim : 1);
-    // The floor guards trained sigma^2 only: a fixed one is exactly what was asked for.
-    const T lv = std::log(T(c.sigma == Sigma::fixed ? c.fixed_sigma2 : 1.0));
-    std::fill_n(store_.value_data(*log_sigma2_), store_.entry(*log_sigma2_).size(), lv);
-  }
+  // The decoder's extra inputs: the one-hot label beside z, or the embedding beside every layer.
+  const std::size_t beside_z = c.conditional() && !c.label_embedded() ? c.classes : 0;
+  const std::size_t every = c.label_embedded() ? c.embedding : 0;
+  std::visit([&](auto& n) { n.build_decoder(store_, rng, c.latent + beside_z, every); }, nets_);
+  if (c.has_sigma()) noise_.emplace(store_, c.sigma, c.fixed_sigma2, c.min_sigma2, c.input_dim);
   if (c.label_embedded()) {
     // N(0, 1) as nn.Embedding starts: distinct classes start with distinct, unit-scale codes.
     embedding_ = store_.add("label_embedding.weight", c.classes, c.embedding);
     fill_normal<T>(rng, std::span<T>(store_.value_data(*embedding_), c.classes * c.embedding));
   }
-  if (c.learned_prior()) {
-    // Zero means and log-variances: every class starts at N(0, I), the unconditional prior.
-    prior_mu_ = store_.add("prior.mu", c.classes, c.latent);
-    prior_logvar_ = store_.add("prior.logvar", c.classes, c.latent);
-  }
+  prior_.emplace(store_, c.latent, c.learned_prior() ? c.classes : 0);
 }
 
 template <class T>
@@ -79,8 +72,8 @@ typename Model<T>::Code Model<T>::encode(Var<T> x, std::optional<Var<T>> y) {
                                             config_.input_dim, x.cols()));
   require_label(y);
   // Condition::decoder takes y (one calling convention for every variant) but does not use it.
-  Var<T> h = config_.label_in_encoder() ? concat_cols(x, *y) : x;
-  if (trunk_) h = trunk_->forward(store_, h);
+  Var<T> x_in = config_.label_in_encoder() ? concat_cols(x, *y) : x;
+  Var<T> h = std::visit([&](const auto& n) { return n.encode(store_, x_in); }, nets_);
   Code code{mu_head_.forward(store_, h), {}};
   if (logvar_head_) code.logvar = logvar_head_->forward(store_, h);
   return code;
@@ -89,44 +82,21 @@ typename Model<T>::Code Model<T>::encode(Var<T> x, std::optional<Var<T>> y) {
 template <class T>
 Var<T> Model<T>::decode(Var<T> z, std::optional<Var<T>> y) {
   require_label(y);
-  std::optional<Var<T>> extra;  // beside the input of every layer
+  std::optional<Var<T>> side;
   Var<T> h = z;
   if (config_.label_embedded())
-    extra = matmul(*y, z.tape->param(store_, *embedding_));
+    side = matmul(*y, z.tape->param(store_, *embedding_));
   else if (y)
     h = concat_cols(z, *y);
-  for (std::size_t i = 0; i < decoder_.size(); ++i) {
-    if (extra) h = concat_cols(h, *extra);
-    h = decoder_[i].forward(store_, h);
-    if (i + 1 < decoder_.size()) h = activate(config_.activation, h);
-  }
-  Var<T> out = h;
+  Var<T> out = std::visit([&](const auto& n) { return n.decode(store_, h, side); }, nets_);
   const bool logits = config_.variational() && config_.likelihood == Likelihood::bernoulli;
   return logits ? out : sigmoid(out);
 }
 
 template <class T>
-typename Model<T>::Code Model<T>::prior(Var<T> y, std::size_t rows) {
-  Tape<T>& tape = *y.tape;
-  if (config_.learned_prior()) {
-    require_label(y);
-    return {matmul(y, tape.param(store_, *prior_mu_)), matmul(y, tape.param(store_, *prior_logvar_))};
-  }
-  Var<T> zeros = tape.constant_uninitialized(rows, config_.latent);
-  std::fill_n(zeros.node().value, rows * config_.latent, T(0));
-  return {zeros, zeros};
-}
-
-template <class T>
-Var<T> Model<T>::kl(const Code& q, std::optional<Var<T>> y) {
-  if (!config_.learned_prior()) return gaussian_kl(q.mu, q.logvar);
-  // KL(N(mu, e^lv) || N(mu_y, e^lv_y)) = 1/2 sum_j (lv_y - lv + (e^lv + (mu - mu_y)^2) e^-lv_y - 1),
-  // the closed form between diagonal Gaussians; at mu_y = 0, lv_y = 0 it is gaussian_kl.
-  Code p = prior(*y, q.mu.rows());
-  Var<T> ratio = mul(add(exp(q.logvar), square(sub(q.mu, p.mu))), exp(scale(p.logvar, T(-1))));
-  Var<T> k = q.mu.tape->constant_uninitialized(1, 1);
-  k.node().value[0] = T(config_.latent);
-  return scale(sub(sum(add(sub(p.logvar, q.logvar), ratio), 1), k), T(0.5));
+typename Model<T>::Code Model<T>::prior(Tape<T>& tape, std::optional<Var<T>> y) {
+  if (prior_->learned()) require_label(y);
+  return prior_->of(store_, tape, y);
 }
 
 template <class T>
@@ -136,13 +106,9 @@ Var<T> Model<T>::mean_image(Var<T> decoded) const {
 }
 
 template <class T>
-Var<T> Model<T>::log_sigma2(Var<T> decoded, Var<T> x, bool training) {
-  if (!log_sigma2_) throw std::logic_error("this model has no Gaussian noise model");
-  if (training && config_.sigma == Sigma::optimal) return log(mean(square(sub(x, decoded))));
-  // Only the learned modes train sigma^2; the others read it as a constant.
-  if (config_.sigma == Sigma::fixed || config_.sigma == Sigma::optimal)
-    return x.tape->constant(store_.value_data(*log_sigma2_), 1, store_.entry(*log_sigma2_).cols);
-  return x.tape->param(store_, *log_sigma2_);
+Var<T> Model<T>::log_likelihood(Var<T> decoded, Var<T> x, bool training) {
+  if (config_.likelihood == Likelihood::bernoulli) return bernoulli_loglik(decoded, x);
+  return noise_->log_likelihood(store_, decoded, x, training);
 }
 
 template <class T>
@@ -164,42 +130,31 @@ typename Model<T>::Terms Model<T>::terms(Var<T> x, std::optional<Var<T>> y, Var<
     return t;
   }
   Var<T> z = reparameterize(code.mu, code.logvar, eps);
-  Var<T> decoded = decode(z, y);
-  if (config_.likelihood == Likelihood::bernoulli) {
-    t.rec = scale(bernoulli_loglik(decoded, x), T(-1));
-  } else {
-    t.log_sigma2 = log_sigma2(decoded, x, training);
-    t.rec = scale(gaussian_loglik(decoded, x, t.log_sigma2), T(-1));
-  }
-  t.kl = kl(code, y);
+  t.rec = scale(log_likelihood(decode(z, y), x, training), T(-1));
+  t.kl = prior_->kl(store_, code, y);
   t.has_kl = true;
   t.loss = mean(add(t.rec, scale(t.kl, kl_weight)));
   return t;
 }
 
 template <class T>
+void Model<T>::begin_training(double data_pixel_variance) {
+  if (noise_) noise_->begin_training(store_, data_pixel_variance);
+}
+
+template <class T>
+void Model<T>::after_step(std::size_t rows) {
+  if (noise_) noise_->after_step(store_, rows);
+}
+
+template <class T>
+void Model<T>::end_epoch() {
+  if (noise_) noise_->end_epoch(store_);
+}
+
+template <class T>
 T Model<T>::sigma2() const {
-  if (!log_sigma2_) return std::numeric_limits<T>::quiet_NaN();
-  const auto& e = store_.entry(*log_sigma2_);
-  const T* lv = store_.value_data(*log_sigma2_);
-  T s = 0;
-  for (std::size_t j = 0; j < e.size(); ++j) s += std::exp(lv[j]);
-  return s / T(e.size());
-}
-
-template <class T>
-void Model<T>::set_sigma2(T v) {
-  if (!log_sigma2_) return;
-  const T lv = std::log(std::max(v, T(config_.min_sigma2)));
-  std::fill_n(store_.value_data(*log_sigma2_), store_.entry(*log_sigma2_).size(), lv);
-}
-
-template <class T>
-void Model<T>::clamp_sigma2() {
-  if (!log_sigma2_ || config_.sigma == Sigma::fixed) return;
-  const T floor = std::log(T(config_.min_sigma2));
-  T* lv = store_.value_data(*log_sigma2_);
-  for (std::size_t j = 0; j < store_.entry(*log_sigma2_).size(); ++j) lv[j] = std::max(lv[j], floor);
+  return noise_ ? noise_->sigma2(store_) : std::numeric_limits<T>::quiet_NaN();
 }
 
 template class Model<float>;

@@ -44,8 +44,7 @@ Trainer<T>::Trainer(Model<T>& model, const data::ImageSet& train, const TrainOpt
   if (train.dim() != model.config().input_dim)
     throw std::invalid_argument(fmt::format("the model takes {} pixels per image, the data has {}",
                                             model.config().input_dim, train.dim()));
-  if (model.config().has_sigma() && model.config().sigma != Sigma::fixed)
-    model.set_sigma2(T(pixel_variance(train)));
+  model.begin_training(pixel_variance(train));
 }
 
 template <class T>
@@ -57,7 +56,7 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
   ++epoch_;
   EpochStats s;
   s.epoch = epoch_;
-  double loss_sum = 0, rec_sum = 0, kl_sum = 0, mse_sum = 0;
+  double loss_sum = 0, rec_sum = 0, kl_sum = 0;
   std::size_t seen = 0, batch_index = 0;
   std::normal_distribution<T> normal;
   batches_.start_epoch();
@@ -72,7 +71,7 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
     std::optional<Var<T>> y;
     if (c.conditional()) y = tape_.constant(batches_.y_onehot());
     Var<T> eps = tape_.constant_uninitialized(m, c.latent);
-    for (T& e : eps.value()) e = normal(rng_);
+    for (T& e : eps.value()) e = normal(rng_);  // one generator through the run, so a seed fixes it
     auto terms = model_.terms(x, y, eps, T(kl_weight), true);
     const double loss = terms.loss.item();
     if (!std::isfinite(loss))  // fmt prints a NaN with its sign bit as "-nan": say plainly nan
@@ -83,21 +82,19 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
     tape_.backward(terms.loss);
     if (options_.clip > 0) clip_grad_norm(model_.params(), T(options_.clip));
     adam_.step();
-    model_.clamp_sigma2();
+    model_.after_step(m);
     ++step_;
 
     for (std::size_t i = 0; i < m; ++i) {
       rec_sum += terms.rec.node().value[i];
       if (terms.has_kl) kl_sum += terms.kl.node().value[i];
     }
-    if (c.has_sigma() && c.sigma == Sigma::optimal) mse_sum += std::exp(terms.log_sigma2.item()) * double(m);
     loss_sum += loss * double(m);
     seen += m;
     if (on_batch) on_batch(seen, total, loss_sum / double(seen));
   }
   tape_.reset();
-  // The optimal sigma^2 of the epoch is the one evaluation and sampling use afterwards.
-  if (c.has_sigma() && c.sigma == Sigma::optimal) model_.set_sigma2(T(mse_sum / double(seen)));
+  model_.end_epoch();
   s.loss = loss_sum / double(seen);
   s.rec = rec_sum / double(seen);
   s.kl = kl_sum / double(seen);

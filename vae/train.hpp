@@ -1,5 +1,5 @@
-// The training loop: shuffled mini-batches, one tape reused for every step, Adam, the sigma^2
-// floor, KL weighting, and a clear error when the loss stops being finite.
+// The training loop: shuffled mini-batches, one tape reused for every step, Adam, KL weighting,
+// the model's hooks (its noise model's sigma^2), and a clear error when the loss stops being finite.
 #pragma once
 
 #include <cstddef>
@@ -33,8 +33,8 @@ struct EpochStats {
 template <class T>
 class Trainer {
  public:
-  // The training set must outlive the trainer. Starts sigma^2 at the data's pixel variance:
-  // the optimum for a decoder that outputs the mean image.
+  // The training set must outlive the trainer. Tells the model the data's pixel variance (where
+  // a noise model starts sigma^2).
   Trainer(Model<T>& model, const data::ImageSet& train, const TrainOptions& options);
 
   // One pass over the training set. on_batch(done, total, running mean loss) may be empty.
