@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/files.hpp"
-#include "autodiff/checkpoint.hpp"
-#include "autodiff/npy.hpp"
+#include "io/checkpoint.hpp"
+#include "io/npy.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -16,7 +16,7 @@
 
 #include "tests/files.hpp"
 #include "datasets/batcher.hpp"
-#include "datasets/idx.hpp"
+#include "io/idx.hpp"
 #include "datasets/mnist.hpp"
 #include "datasets/synthetic.hpp"
 

@@ -5,18 +5,12 @@
 #include <cstddef>
 #include <filesystem>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace vk {
+#include "io/error.hpp"
 
-// A file that cannot be read or written as expected. The message is one line and names the file,
-// so programs can print it as is.
-class IoError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace vk {
 
 struct NpyArray {
   std::vector<std::size_t> shape;  // empty for a scalar

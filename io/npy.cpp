@@ -1,4 +1,4 @@
-#include "autodiff/npy.hpp"
+#include "io/npy.hpp"
 
 #include <bit>
 #include <cctype>
@@ -19,10 +19,6 @@ namespace {
 
 constexpr std::string_view kMagic = "\x93NUMPY";
 constexpr std::size_t kAlign = 64;
-
-[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
-  throw IoError(path.string() + ": " + what);
-}
 
 std::string shape_text(std::span<const std::size_t> shape) {
   // Python's repr of a tuple: "()", "(3,)", "(784, 400)".

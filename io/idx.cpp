@@ -1,4 +1,4 @@
-#include "datasets/idx.hpp"
+#include "io/idx.hpp"
 
 #include <zlib.h>
 
@@ -13,9 +13,6 @@
 #include <fmt/format.h>
 
 namespace vk::data {
-
-DataError::DataError(const std::filesystem::path& file, const std::string& what)
-    : std::runtime_error(file.string() + ": " + what) {}
 
 namespace {
 

@@ -8,18 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <stdexcept>
-#include <string>
 #include <vector>
 
-namespace vk::data {
+#include "io/error.hpp"
 
-// The one exception type of the datasets library. what() is a single line of the form
-// "<file>: <what is wrong>", so a program can print it as is.
-struct DataError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-  DataError(const std::filesystem::path& file, const std::string& what);
-};
+namespace vk::data {
 
 // The contents of an unsigned-byte IDX file.
 struct IdxArray {
