@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xnpy.hpp>
 
 #include "tests/files.hpp"
 #include "io/checkpoint.hpp"
@@ -134,6 +136,29 @@ TEST_CASE("write_npy writes header then raw little-endian floats; read_npy reads
   CHECK(a.shape == std::vector<std::size_t>{6, 9});
   REQUIRE(a.size() == values.size());
   CHECK(same_bits(a.data.data(), values.data(), values.size()));
+}
+
+TEST_CASE("xt::dump_npy writes the bytes write_npy writes for scalars, vectors, matrices") {
+  TempDir tmp;
+  const std::vector<std::vector<std::size_t>> shapes = {{}, {1}, {5}, {784}, {0}, {1, 1}, {6, 9},
+                                                        {784, 400}, {2, 3, 4}};
+  for (const auto& shape : shapes) {
+    CAPTURE(shape.size());
+    std::size_t n = 1;
+    for (std::size_t d : shape) n *= d;
+    auto values = tricky_floats(n, 4);
+    vk::write_npy(tmp.path / "a.npy", values.data(), shape);
+    CHECK(read_bytes(tmp.path / "a.npy") ==
+          xt::dump_npy(xt::adapt(values.data(), n, xt::no_ownership(), shape)));
+  }
+  // They differ where the unpadded header is already a multiple of 64 bytes (here 21 dimensions):
+  // xtensor pads 64 spaces, as numpy's own writer does, where write_npy pads none.
+  std::vector<std::size_t> aligned(21, 1);
+  aligned[0] = 10;
+  std::vector<float> ten(10, 1.f);
+  vk::write_npy(tmp.path / "b.npy", ten.data(), aligned);
+  CHECK(read_bytes(tmp.path / "b.npy").size() + 64 ==
+        xt::dump_npy(xt::adapt(ten.data(), 10, xt::no_ownership(), aligned)).size());
 }
 
 TEST_CASE("read_npy accepts <f8, rank 1 and a numpy-style header") {
