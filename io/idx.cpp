@@ -8,7 +8,9 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -23,117 +25,69 @@ constexpr std::uint64_t max_deflate_ratio = 1032;
 // Without a trustworthy size, gzip output grows in steps so a lying header costs little memory.
 constexpr std::size_t growth_step = std::size_t(1) << 22;
 
-// The bytes of a file, inflated on the fly when the content is gzip.
+// The uncompressed size modulo 2^32 from a gzip trailer (of the last member only).
+std::optional<std::uint32_t> trailer_isize(const std::filesystem::path& file) {
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(file.c_str(), "rb"), &std::fclose);
+  std::array<std::uint8_t, 4> b{};
+  if (!f || std::fseek(f.get(), -4, SEEK_END) != 0 || std::fread(b.data(), 1, 4, f.get()) != 4)
+    return std::nullopt;
+  return std::uint32_t(b[0]) | std::uint32_t(b[1]) << 8 | std::uint32_t(b[2]) << 16 | std::uint32_t(b[3]) << 24;
+}
+
+// The bytes of a file through zlib's gz* reader, which inflates gzip content (several members
+// too, as `cat a.gz b.gz` makes) and passes any other content through unchanged.
 class Input {
  public:
   explicit Input(const std::filesystem::path& file) : file_(file) {
     std::error_code ec;
-    if (std::filesystem::is_directory(file, ec)) throw DataError(file, "is a directory, not a file");
-    f_ = std::fopen(file.c_str(), "rb");
-    if (!f_) throw DataError(file, fmt::format("cannot open: {}", std::strerror(errno)));
+    if (std::filesystem::is_directory(file, ec)) fail(file, "is a directory, not a file");
+    gz_.reset(gzopen(file.c_str(), "rb"));
+    if (!gz_) fail(file, fmt::format("cannot open: {}", std::strerror(errno)));
     size_ = std::filesystem::file_size(file, ec);
-    if (ec) throw DataError(file, "cannot determine size: " + ec.message());
-    std::array<std::uint8_t, 2> magic{};
-    gzip_ = read_raw(magic.data(), 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-    rewind();
-    if (gzip_) {
-      if (size_ >= 18) isize_ = read_trailer_isize();
-      if (inflateInit2(&z_, 15 + 16) != Z_OK) throw DataError(file, "cannot initialise zlib");
-      z_open_ = true;
-      in_.resize(read_chunk);
-    }
+    if (ec) fail(file, "cannot determine size: " + ec.message());
+    gzbuffer(gz_.get(), read_chunk);  // must precede gzdirect, which reads
+    gzip_ = !gzdirect(gz_.get());
+    if (gzip_ && size_ >= 18) isize_ = trailer_isize(file);
   }
-  ~Input() {
-    if (z_open_) inflateEnd(&z_);
-    if (f_) std::fclose(f_);
-  }
-  Input(const Input&) = delete;
-  Input& operator=(const Input&) = delete;
 
   bool gzip() const { return gzip_; }
   std::uint64_t file_size() const { return size_; }
-  // The uncompressed size modulo 2^32 from the gzip trailer (of the last member only).
   std::optional<std::uint32_t> gzip_isize() const { return isize_; }
-  // True when the gzip input ended before the stream's end marker.
-  bool cut_off() const { return cut_off_; }
+  // True when the gzip input ended inside a stream, before its end marker and checksum.
+  bool cut_off() const {
+    int err = Z_OK;
+    gzerror(gz_.get(), &err);
+    return err == Z_BUF_ERROR;
+  }
 
   // Reads up to n bytes; fewer only at the end of the data.
   std::size_t read(std::uint8_t* dst, std::size_t n) {
-    return gzip_ ? read_inflated(dst, n) : read_raw(dst, n);
-  }
-
- private:
-  std::size_t read_raw(std::uint8_t* dst, std::size_t n) {
-    std::size_t got = std::fread(dst, 1, n, f_);
-    if (got < n && std::ferror(f_)) throw DataError(file_, fmt::format("read error: {}", std::strerror(errno)));
-    return got;
-  }
-
-  void rewind() {
-    if (std::fseek(f_, 0, SEEK_SET) != 0) throw DataError(file_, "cannot seek");
-  }
-
-  std::optional<std::uint32_t> read_trailer_isize() {
-    std::array<std::uint8_t, 4> b{};
-    std::optional<std::uint32_t> v;
-    if (std::fseek(f_, -4, SEEK_END) == 0 && read_raw(b.data(), 4) == 4)
-      v = std::uint32_t(b[0]) | std::uint32_t(b[1]) << 8 | std::uint32_t(b[2]) << 16 | std::uint32_t(b[3]) << 24;
-    rewind();
-    return v;
-  }
-
-  void refill() {
-    z_.next_in = in_.data();
-    z_.avail_in = static_cast<uInt>(read_raw(in_.data(), in_.size()));
-  }
-
-  std::size_t read_inflated(std::uint8_t* dst, std::size_t n) {
     std::size_t done = 0;
-    while (done < n && !ended_) {
-      std::size_t piece = std::min<std::size_t>(n - done, UINT_MAX / 2);
-      z_.next_out = dst + done;
-      z_.avail_out = static_cast<uInt>(piece);
-      while (z_.avail_out > 0 && !ended_) {
-        if (z_.avail_in == 0) refill();
-        if (z_.avail_in == 0) {
-          cut_off_ = true;
-          ended_ = true;
-          break;
-        }
-        int rc = inflate(&z_, Z_NO_FLUSH);
-        if (rc == Z_STREAM_END) {
-          next_member();
-        } else if (rc != Z_OK && !(rc == Z_BUF_ERROR && z_.avail_in == 0)) {
-          throw DataError(file_, fmt::format("corrupt gzip stream: {}", z_.msg ? z_.msg : zError(rc)));
-        }
-      }
-      done += piece - z_.avail_out;
+    while (done < n) {
+      int got = gzread(gz_.get(), dst + done, unsigned(std::min<std::size_t>(n - done, INT_MAX)));
+      if (got < 0) fail(file_, error_text());
+      if (got == 0) break;
+      done += std::size_t(got);
     }
     return done;
   }
 
-  // `cat a.gz b.gz` is a valid gzip file, so another member may follow the end of one.
-  void next_member() {
-    if (z_.avail_in == 0) refill();
-    if (z_.avail_in == 0) {
-      ended_ = true;
-    } else if (z_.next_in[0] == 0x1f) {
-      inflateReset(&z_);
-    } else {
-      throw DataError(file_, "corrupt gzip stream: non-gzip bytes after the end of the stream");
-    }
+ private:
+  std::string error_text() const {
+    int err = Z_OK;
+    std::string_view msg = gzerror(gz_.get(), &err);
+    if (err == Z_ERRNO) return fmt::format("read error: {}", std::strerror(errno));
+    // zlib puts the path it was opened with in front of its message.
+    const std::string prefix = file_.string() + ": ";
+    if (msg.starts_with(prefix)) msg.remove_prefix(prefix.size());
+    return fmt::format("corrupt gzip stream: {}", msg);
   }
 
   std::filesystem::path file_;
-  std::FILE* f_ = nullptr;
+  std::unique_ptr<gzFile_s, decltype(&gzclose)> gz_{nullptr, &gzclose};
   std::uint64_t size_ = 0;
   bool gzip_ = false;
-  z_stream z_{};
-  bool z_open_ = false;
-  std::vector<std::uint8_t> in_;
   std::optional<std::uint32_t> isize_;
-  bool ended_ = false;
-  bool cut_off_ = false;
 };
 
 std::string hex_bytes(const std::uint8_t* b, std::size_t n) {
@@ -193,7 +147,7 @@ bool is_gzip_file(const std::filesystem::path& file) {
 
 IdxArray read_idx(const std::filesystem::path& file, std::size_t rank) {
   Input in(file);
-  if (in.file_size() == 0) throw DataError(file, "empty file");
+  if (in.file_size() == 0) fail(file, "empty file");
   // A misnamed file is the likely cause of the errors below, so say how it was read.
   std::string how;
   if (!in.gzip() && file.extension() == ".gz")
@@ -202,28 +156,28 @@ IdxArray read_idx(const std::filesystem::path& file, std::size_t rank) {
 
   std::array<std::uint8_t, 4> head{};
   std::size_t got = in.read(head.data(), 4);
-  if (got == 0) throw DataError(file, "empty file after gzip decompression");
+  if (got == 0) fail(file, "empty file after gzip decompression");
   if ((got >= 1 && head[0] != 0) || (got >= 2 && head[1] != 0))
-    throw DataError(file, fmt::format("{}not an IDX file: it starts with {}, expected 00 00 08 {:02x}{}", how,
-                                      hex_bytes(head.data(), got), rank, decompressed));
+    fail(file, fmt::format("{}not an IDX file: it starts with {}, expected 00 00 08 {:02x}{}", how,
+                           hex_bytes(head.data(), got), rank, decompressed));
   if (got < 4)
-    throw DataError(file, fmt::format("{}truncated header: {} bytes{}, an IDX header with {} dimensions needs {}",
-                                      how, got, decompressed, rank, 4 + 4 * rank));
+    fail(file, fmt::format("{}truncated header: {} bytes{}, an IDX header with {} dimensions needs {}",
+                           how, got, decompressed, rank, 4 + 4 * rank));
   if (head[2] != 0x08)
-    throw DataError(file, fmt::format("{}element type 0x{:02x} ({}) is not supported, only unsigned byte (0x08)",
-                                      how, head[2], element_type_name(head[2])));
+    fail(file, fmt::format("{}element type 0x{:02x} ({}) is not supported, only unsigned byte (0x08)",
+                           how, head[2], element_type_name(head[2])));
   if (head[3] != rank)
-    throw DataError(file, fmt::format("{}expected {} (an IDX header with {} dimension{}) but the header has {} "
-                                      "dimensions, as {} has",
-                                      how, kind_of_rank(rank), rank, rank == 1 ? "" : "s", head[3],
-                                      kind_of_rank(head[3])));
+    fail(file, fmt::format("{}expected {} (an IDX header with {} dimension{}) but the header has {} "
+                           "dimensions, as {} has",
+                           how, kind_of_rank(rank), rank, rank == 1 ? "" : "s", head[3],
+                           kind_of_rank(head[3])));
 
   const std::size_t header_bytes = 4 + 4 * rank;
   std::vector<std::uint8_t> raw_dims(4 * rank);
   got = in.read(raw_dims.data(), raw_dims.size());
   if (got < raw_dims.size())
-    throw DataError(file, fmt::format("{}truncated header: {} bytes{}, an IDX header with {} dimensions needs {}",
-                                      how, 4 + got, decompressed, rank, header_bytes));
+    fail(file, fmt::format("{}truncated header: {} bytes{}, an IDX header with {} dimensions needs {}",
+                           how, 4 + got, decompressed, rank, header_bytes));
 
   IdxArray out;
   for (std::size_t i = 0; i < rank; ++i) {
@@ -231,19 +185,19 @@ IdxArray read_idx(const std::filesystem::path& file, std::size_t rank) {
     out.dims.push_back(std::size_t(b[0]) << 24 | std::size_t(b[1]) << 16 | std::size_t(b[2]) << 8 | b[3]);
   }
   if (out.dims[0] == 0)
-    throw DataError(file, fmt::format("empty data set: the header gives a count of 0 ({})", rank == 1 ? "labels" : "images"));
+    fail(file, fmt::format("empty data set: the header gives a count of 0 ({})", rank == 1 ? "labels" : "images"));
   if (std::find(out.dims.begin(), out.dims.end(), 0) != out.dims.end())
-    throw DataError(file, fmt::format("zero-sized elements: header dimensions {}", fmt::join(out.dims, "x")));
+    fail(file, fmt::format("zero-sized elements: header dimensions {}", fmt::join(out.dims, "x")));
   std::optional<std::uint64_t> product = checked_product(out.dims);
   if (!product)
-    throw DataError(file, fmt::format("header dimensions overflow: {} elements do not fit in 64 bits",
-                                      fmt::join(out.dims, "x")));
+    fail(file, fmt::format("header dimensions overflow: {} elements do not fit in 64 bits",
+                           fmt::join(out.dims, "x")));
   const std::uint64_t total = *product;
   auto size_error = [&](std::uint64_t have, const std::string& extra) {
     bool short_ = have < total;
-    return DataError(file, fmt::format("{}: header says {} but the file has {} after the {}-byte header{}{}",
-                                       short_ ? fmt::format("truncated {}", payload_name(rank)) : "trailing bytes",
-                                       describe(out.dims, total), have, header_bytes, decompressed, extra));
+    return IoError(file, fmt::format("{}: header says {} but the file has {} after the {}-byte header{}{}",
+                                     short_ ? fmt::format("truncated {}", payload_name(rank)) : "trailing bytes",
+                                     describe(out.dims, total), have, header_bytes, decompressed, extra));
   };
 
   if (!in.gzip()) {
@@ -258,9 +212,9 @@ IdxArray read_idx(const std::filesystem::path& file, std::size_t rank) {
 
   std::uint64_t bound = 0;
   if (__builtin_mul_overflow(in.file_size(), max_deflate_ratio, &bound) || total > bound)
-    throw DataError(file, fmt::format("truncated {}: header says {} but a gzip file of {} bytes cannot hold more "
-                                      "than about {}",
-                                      payload_name(rank), describe(out.dims, total), in.file_size(), bound));
+    fail(file, fmt::format("truncated {}: header says {} but a gzip file of {} bytes cannot hold more "
+                           "than about {}",
+                           payload_name(rank), describe(out.dims, total), in.file_size(), bound));
   // The trailer's size (mod 2^32) confirming the header is the common case: allocate once.
   bool trusted = in.gzip_isize() == std::uint32_t(header_bytes + total);
   std::size_t have = 0;
@@ -278,7 +232,7 @@ IdxArray read_idx(const std::filesystem::path& file, std::size_t rank) {
   while (std::size_t n = in.read(scratch.data(), scratch.size())) extra += n;
   if (extra > 0) throw size_error(total + extra, "");
   if (in.cut_off())
-    throw DataError(file, "truncated gzip stream: it ends after the data but before its end marker and checksum");
+    fail(file, "truncated gzip stream: it ends after the data but before its end marker and checksum");
   return out;
 }
 
