@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/files.hpp"
+#include "io/atomic.hpp"
 #include "io/checkpoint.hpp"
 #include "io/npy.hpp"
 
@@ -359,4 +360,17 @@ TEST_CASE("saving refuses to replace a folder that is not a checkpoint") {
                  "cannot be used as a file name"));
   CHECK_FALSE(fs::exists(tmp.path / "c"));
   CHECK(leftovers(tmp.path).empty());
+}
+
+TEST_CASE("commit_temp never puts a file in place of a folder") {
+  TempDir tmp;
+  const fs::path run = tmp.path / "run";
+  fs::create_directories(run);
+  std::ofstream(run / "log.jsonl") << "{}\n";
+  const fs::path file = vk::temp_sibling(run);
+  std::ofstream(file) << "not a folder";
+  std::string e = io_error_of([&] { vk::commit_temp(file, run); });
+  CHECK(contains(e, run.string()));
+  CHECK(fs::exists(run / "log.jsonl"));
+  CHECK(tmp.names() == std::set<std::string>{"run"});
 }
