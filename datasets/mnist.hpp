@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "autodiff/random.hpp"
-#include "datasets/idx.hpp"
+#include "io/idx.hpp"
 
 namespace vk::data {
 

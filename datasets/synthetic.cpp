@@ -10,7 +10,7 @@
 
 #include "autodiff/blas.hpp"
 #include "autodiff/random.hpp"
-#include "datasets/idx.hpp"
+#include "io/error.hpp"  // DataError
 
 namespace vk::data {
 

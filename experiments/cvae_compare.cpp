@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/blas.hpp"
-#include "autodiff/checkpoint.hpp"
+#include "io/checkpoint.hpp"
 #include "autodiff/ops.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"

@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "autodiff/checkpoint.hpp"
+#include "io/checkpoint.hpp"
 #include "autodiff/ops.hpp"
 #include "experiments/support/plots.hpp"
 #include "experiments/support/png.hpp"

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/blas.hpp"
-#include "autodiff/checkpoint.hpp"
+#include "io/checkpoint.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/support/progress.hpp"

@@ -8,7 +8,7 @@
 #include <system_error>
 #include <unistd.h>
 
-#include "autodiff/npy.hpp"  // vk::IoError
+#include "io/error.hpp"
 
 namespace vk::test {
 

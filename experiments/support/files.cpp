@@ -1,11 +1,8 @@
 #include "experiments/support/files.hpp"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <random>
 #include <string>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -15,33 +12,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-[[noreturn]] void fail(const fs::path& path, const std::string& what) {
-  throw IoError(path.string() + ": " + what);
-}
-
 std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace
-
-fs::path temp_sibling(const fs::path& path) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char suffix[64];
-  std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%08llx", long(::getpid()),
-                static_cast<unsigned long long>(rng() & 0xFFFFFFFFu));
-  fs::path tmp = path;
-  tmp += suffix;
-  return tmp;
-}
-
-void commit_temp(const fs::path& tmp, const fs::path& path) {
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    fail(path, "cannot replace: " + ec.message());
-  }
-}
 
 void write_text_atomic(const fs::path& path, std::string_view text) {
   const fs::path tmp = temp_sibling(path);

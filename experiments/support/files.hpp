@@ -8,16 +8,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "autodiff/npy.hpp"  // vk::IoError
+#include "io/atomic.hpp"  // vk::temp_sibling, vk::commit_temp
+#include "io/error.hpp"
 
 namespace vk::support {
-
-// A fresh name next to path ("name.tmp-<pid>-<random>"), on the same file system, so that
-// renaming it onto path is atomic.
-std::filesystem::path temp_sibling(const std::filesystem::path& path);
-
-// Renames tmp onto path; on failure removes tmp and throws IoError naming path.
-void commit_temp(const std::filesystem::path& tmp, const std::filesystem::path& path);
 
 // Writes to a temporary sibling and renames it onto path (no fsync: this guards against crashes
 // of the program, not of the machine). The folder must exist. Throws IoError.

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 
-#include "autodiff/npy.hpp"  // vk::IoError
+#include "io/error.hpp"
 #include "experiments/support/image.hpp"
 
 namespace vk::support {

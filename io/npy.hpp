@@ -5,18 +5,12 @@
 #include <cstddef>
 #include <filesystem>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace vk {
+#include "io/error.hpp"
 
-// A file that cannot be read or written as expected. The message is one line and names the file,
-// so programs can print it as is.
-class IoError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace vk {
 
 struct NpyArray {
   std::vector<std::size_t> shape;  // empty for a scalar
@@ -24,11 +18,9 @@ struct NpyArray {
   std::size_t size() const { return data.size(); }
 };
 
-// The header of a little-endian float32, C-order .npy v1.0 file: magic, version, length and the
-// dict padded with spaces and ended by '\n' so that the data starts at a multiple of 64 bytes.
-std::string npy_header(std::span<const std::size_t> shape);
-
-// Writes product(shape) floats from data. Throws IoError.
+// Writes product(shape) floats from data as a little-endian float32, C-order .npy v1.0 file,
+// with xt::dump_npy: the header is padded with spaces so the data start at a multiple of 64 bytes
+// (by a whole 64 more when it already ends on one, as numpy pads). Throws IoError.
 void write_npy(const std::filesystem::path& path, const float* data,
                std::span<const std::size_t> shape);
 

@@ -8,18 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <stdexcept>
-#include <string>
 #include <vector>
 
-namespace vk::data {
+#include "io/error.hpp"
 
-// The one exception type of the datasets library. what() is a single line of the form
-// "<file>: <what is wrong>", so a program can print it as is.
-struct DataError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-  DataError(const std::filesystem::path& file, const std::string& what);
-};
+namespace vk::data {
 
 // The contents of an unsigned-byte IDX file.
 struct IdxArray {
@@ -28,13 +21,15 @@ struct IdxArray {
 };
 
 // Reads `file`, which must hold an unsigned-byte IDX array of exactly `rank` dimensions, none of
-// them zero. Gzip or raw is decided by the content (magic 1f 8b), not by the name.
+// them zero. Gzip or raw is decided by the content (magic 1f 8b), not by the name. Gzip goes
+// through zlib's gzread, which reads every member of a concatenation and, as gzip -d does,
+// ignores bytes after the last member that do not start another.
 //
 // ENSURES: data.size() == product(dims), and the file holds no byte more or less than that.
 // Memory: the header size is checked (overflow-safe) against the file before allocating; for gzip
 // input the output is capped at the size the header implies and grown in steps unless the gzip
 // trailer confirms that size, so a lying header cannot make it allocate much more than it reads.
-// Throws DataError naming `file` on any problem.
+// Throws IoError (DataError) naming `file` on any problem.
 IdxArray read_idx(const std::filesystem::path& file, std::size_t rank);
 
 // True if the file starts with the gzip magic bytes 1f 8b. False for unreadable or short files.

@@ -9,8 +9,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "autodiff/npy.hpp"
 #include "autodiff/params.hpp"
+#include "io/error.hpp"
 
 namespace vk {
 

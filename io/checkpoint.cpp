@@ -1,15 +1,15 @@
-#include "autodiff/checkpoint.hpp"
+#include "io/checkpoint.hpp"
 
 #include <array>
-#include <cstdio>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <unordered_map>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
+
+#include "io/atomic.hpp"
+#include "io/npy.hpp"
 
 namespace vk {
 
@@ -21,10 +21,6 @@ namespace {
 constexpr const char* kFormat = "vaekit-checkpoint";
 constexpr int kVersion = 1;
 constexpr const char* kManifest = "manifest.json";
-
-[[noreturn]] void fail(const fs::path& path, const std::string& what) {
-  throw IoError(path.string() + ": " + what);
-}
 
 std::string shape_text(std::size_t rows, std::size_t cols) {
   // Appending, not "[" + to_string(...): GCC 12 warns falsely (-Wrestrict) on the latter.
@@ -41,15 +37,6 @@ fs::path without_trailing_separator(const fs::path& dir) {
   return dir.has_filename() ? dir : dir.parent_path();
 }
 
-// A sibling of target that no other process or earlier save picks: pid plus random bits.
-fs::path unique_sibling(const fs::path& target, const char* tag) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char suffix[64];
-  std::snprintf(suffix, sizeof suffix, ".%s-%ld-%08llx", tag, long(::getpid()),
-                static_cast<unsigned long long>(rng() & 0xFFFFFFFFu));
-  return target.parent_path() / (target.filename().string() + suffix);
-}
-
 // A file name taken from a parameter name or a manifest must stay inside the folder.
 bool is_plain_file_name(const std::string& name) {
   return !name.empty() && name.front() != '.' &&
@@ -58,31 +45,14 @@ bool is_plain_file_name(const std::string& name) {
 
 std::string parameter_file(const std::string& name) { return name + ".npy"; }
 
-// Moves the complete folder tmp to target. An old target is renamed aside first and deleted last,
-// so it survives any failure before the new folder is in place.
-void move_into_place(const fs::path& tmp, const fs::path& target) {
+// Refuses to delete something that is not a checkpoint (e.g. a run folder given by mistake).
+void check_replaceable(const fs::path& target) {
   std::error_code ec;
-  if (!fs::exists(fs::symlink_status(target))) {
-    fs::rename(tmp, target, ec);
-    if (ec) fail(target, "cannot move the new checkpoint into place: " + ec.message());
-    return;
-  }
-  // Refuse to delete something that is not a checkpoint (e.g. a run folder given by mistake).
+  if (!fs::exists(fs::symlink_status(target))) return;
   if (!fs::is_directory(fs::symlink_status(target)))
     fail(target, "exists and is not a folder; refusing to replace it with a checkpoint");
   if (!fs::exists(target / kManifest) && !fs::is_empty(target, ec))
     fail(target, "exists and is not a checkpoint (no manifest.json); refusing to replace it");
-
-  fs::path old = unique_sibling(target, "old");
-  fs::rename(target, old, ec);
-  if (ec) fail(target, "cannot move the previous checkpoint aside: " + ec.message());
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    std::error_code restore_ec;
-    fs::rename(old, target, restore_ec);
-    fail(target, "cannot move the new checkpoint into place: " + ec.message());
-  }
-  fs::remove_all(old, ec);  // leftover space only; the new checkpoint is complete
 }
 
 void write_manifest(const fs::path& path, const json& manifest) {
@@ -109,7 +79,8 @@ void save_checkpoint(const fs::path& dir, const ParameterStore<T>& store, const 
     fs::create_directories(target.parent_path(), ec);
     if (ec) fail(target.parent_path(), "cannot create folder: " + ec.message());
   }
-  const fs::path tmp = unique_sibling(target, "tmp");
+  check_replaceable(target);
+  const fs::path tmp = temp_sibling(target);
   fs::create_directory(tmp, ec);
   if (ec) fail(tmp, "cannot create folder: " + ec.message());
 
@@ -137,11 +108,11 @@ void save_checkpoint(const fs::path& dir, const ParameterStore<T>& store, const 
                      {"parameters", std::move(parameters)},
                      {"metadata", metadata}};
     write_manifest(tmp / kManifest, manifest);
-    move_into_place(tmp, target);
   } catch (...) {
     fs::remove_all(tmp, ec);
     throw;
   }
+  commit_temp(tmp, target);
 }
 
 json read_checkpoint_manifest(const fs::path& dir) {
