@@ -219,6 +219,7 @@ constexpr bool is_rectifier(Op op) { return op == Op::relu || op == Op::leaky_re
 template <Op F>
 struct Activate {
   static_assert(is_unary(F), "Activate<Op>: the op must be an element-wise function of VK_OPS_UNARY");
+  static constexpr bool passes_shape_through = true;
   static constexpr bool accepts(Shape) { return true; }
   static constexpr Shape output_shape(Shape in) { return in; }
   bool rectifier() const { return is_rectifier(F); }
@@ -238,6 +239,7 @@ using Swish = Activate<Op::swish>;
 class Activation {
  public:
   explicit Activation(Op f = Op::relu);
+  static constexpr bool passes_shape_through = true;
   static constexpr bool accepts(Shape) { return true; }
   static constexpr Shape output_shape(Shape in) { return in; }
   bool rectifier() const { return is_rectifier(f_); }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -13,23 +14,28 @@
 namespace vk {
 namespace detail {
 
-// Instantiated for each neighbouring pair of a Sequential: when Next cannot take the static shape
-// S that Prev gives, compilation stops here and the compiler's "required from" lines name both.
-template <class Prev, class Next, Shape S>
+// Instantiated for each layer of a Sequential with the layer that last set the shape (activations
+// pass it through): when Next cannot take the static shape S that Source gives, compilation stops
+// here and the compiler's "required from" lines name both layers and the shape.
+template <class Source, class Next, Shape S>
 struct LayerFits {
   static_assert(Next::accepts(S),
                 "Sequential: a layer's input does not fit the output of the layer before it "
-                "(LayerFits<Prev, Next, Shape> names both layers and the shape)");
+                "(LayerFits<Source, Next, Shape> names both layers and the shape)");
   static constexpr Shape output = Next::output_shape(S);
 };
 
-template <class Prev, Shape S, class... Rest>
+template <class L>
+constexpr bool passes_shape_through = requires { L::passes_shape_through; };
+
+template <class Source, Shape S, class... Rest>
 struct Chain {
   static constexpr Shape output = S;
 };
-template <class Prev, Shape S, class Next, class... Rest>
-struct Chain<Prev, S, Next, Rest...> {
-  static constexpr Shape output = Chain<Next, LayerFits<Prev, Next, S>::output, Rest...>::output;
+template <class Source, Shape S, class Next, class... Rest>
+struct Chain<Source, S, Next, Rest...> {
+  using NextSource = std::conditional_t<passes_shape_through<Next>, Source, Next>;
+  static constexpr Shape output = Chain<NextSource, LayerFits<Source, Next, S>::output, Rest...>::output;
 };
 
 }  // namespace detail
@@ -40,6 +46,7 @@ class Sequential {
  public:
   // The output shape as far as the types know it: checks every neighbouring pair.
   static constexpr Shape static_output = detail::Chain<First, First::output_shape(unknown_shape), Rest...>::output;
+  static_assert(static_output == static_output);  // instantiates the chain with the type
 
   Sequential() = default;
   explicit Sequential(First first, Rest... rest) : layers_(std::move(first), std::move(rest)...) {}
