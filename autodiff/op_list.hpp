@@ -37,7 +37,8 @@
   X(relu, NoParams)              \
   X(leaky_relu, LeakyReluParams) \
   X(elu, EluParams)              \
-  X(swish, NoParams)
+  X(swish, NoParams)             \
+  X(softsign, NoParams)
 
 // ops_reduce.cpp
 #define VK_OPS_REDUCE(X)       \

@@ -23,7 +23,7 @@ template <class T> Var<T> div(Var<T> a, Var<T> b);
 
 // --- element-wise functions (ops_elementwise.cpp), one per VK_OPS_UNARY entry: scale(x, factor),
 // exp, log, square, sqrt, softplus (log(1 + e^x), stable), sigmoid, tanh, relu,
-// leaky_relu(x, slope = 0.01), elu(x, alpha = 1), swish (x sigmoid(x)) ---
+// leaky_relu(x, slope = 0.01), elu(x, alpha = 1), swish (x sigmoid(x)), softsign (x / (1 + |x|)) ---
 #define VK_DECLARE_UNARY(name, P) \
   template <class T>              \
   Var<T> name(Var<T> x, P settings = {});

@@ -104,6 +104,15 @@ struct swish {
   }
 };
 
+// x / (1 + |x|); f' = 1 / (1 + |x|)^2.
+struct softsign {
+  template <class V> static V forward(V x) { return x / (V(1) + xsimd::abs(x)); }
+  template <class V> static V backward(V g, V x, V) {
+    const V d = V(1) + xsimd::abs(x);
+    return g / (d * d);
+  }
+};
+
 }  // namespace fn
 
 namespace {

@@ -90,6 +90,7 @@ TEST_CASE("element-wise functions: values and gradients") {
   close(elu(c, 1.5).value(), [](double u) { return u > 0 ? u : 1.5 * (std::exp(u) - 1); }, x);
   close(scale(c, 3.0).value(), [](double u) { return 3 * u; }, x);
   close(swish(c).value(), [](double u) { return u / (1 + std::exp(-u)); }, x);
+  close(softsign(c).value(), [](double u) { return u / (1 + std::abs(u)); }, x);
   Matrix<double> big = {{-800.0, 800.0}};
   auto sp = softplus(t.constant(big)).value();
   CHECK(sp(0, 0) == doctest::Approx(0.0));
@@ -106,6 +107,7 @@ TEST_CASE("element-wise functions: values and gradients") {
   require_gradients({in(6, 5, -2, 2)}, f1([](V x) { return tanh(x); }));
   require_gradients({kinked(6, 5)}, f1([](V x) { return relu(x); }));
   require_gradients({in(6, 5, -4, 4)}, f1([](V x) { return swish(x); }));
+  require_gradients({kinked(6, 5)}, f1([](V x) { return softsign(x); }));
   require_gradients({kinked(6, 5)}, [](Tape<double>&, const Vs& v) { return leaky_relu(v[0], 0.1); });
   require_gradients({kinked(6, 5)}, [](Tape<double>&, const Vs& v) { return elu(v[0], 0.7); });
   require_gradients({in(6, 5)}, [](Tape<double>&, const Vs& v) { return scale(v[0], -2.5); });
