@@ -22,7 +22,7 @@ namespace {
 
 struct Options {
   std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
-  std::string arch = "mlp", hidden = "400", activation = "relu", condition = "encoder-decoder", data = data::default_data_dir, out;
+  std::string arch = "mlp", hidden, activation = "relu", condition = "encoder-decoder", data = data::default_data_dir, out;
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0;
   std::size_t latent = 0, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
   std::uint64_t seed = 1;
@@ -49,7 +49,8 @@ int train(const Options& o) {
   mc.lambda = o.lambda;
   mc.architecture = vae::parse_architecture(o.arch);
   const bool conv = mc.architecture == vae::Architecture::conv;
-  mc.hidden = conv ? std::vector<std::size_t>{} : programs::parse_widths(o.hidden);
+  if (conv && !o.hidden.empty()) throw std::invalid_argument("--hidden is for --arch mlp; conv has fixed widths");
+  mc.hidden = conv ? std::vector<std::size_t>{} : programs::parse_widths(o.hidden.empty() ? "400" : o.hidden);
   mc.latent = o.latent ? o.latent : conv ? 32 : 20;
   mc.activation = parse_activation(o.activation);
   mc.condition = vae::parse_condition(o.condition);
@@ -89,7 +90,7 @@ int train(const Options& o) {
       : mc.has_sigma()  ? fmt::format("gaussian likelihood, {} sigma^2", vae::name(mc.sigma))
                         : "bernoulli likelihood";
   fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images\n", vae::name(mc.objective),
-             loss_name, mc.input_dim, conv ? "conv 32-64-256" : o.hidden, mc.latent, model.params().size(),
+             loss_name, mc.input_dim, conv ? "conv 32-64-256" : o.hidden.empty() ? "400" : o.hidden, mc.latent, model.params().size(),
              train_set.count);
 
   const json meta = {{"model", vae::to_json(mc)}};
@@ -143,7 +144,7 @@ int main(int argc, char** argv) {
   cmd.option("--arch", o.arch,
              "networks: mlp (widths from --hidden) | conv (28x28 images: convolutions 32, 64, then 256; "
              "the decoder mirrors them with transposed convolutions)");
-  cmd.option("--hidden", o.hidden, "hidden widths of --arch mlp, a comma list (the decoder mirrors them)");
+  cmd.option("--hidden", o.hidden, "hidden widths of --arch mlp, a comma list (the decoder mirrors them; default 400)");
   cmd.option("--latent", o.latent, "dimension of z (0: 20 for mlp, 32 for conv)");
   cmd.option("--activation", o.activation, "relu | leaky_relu | elu | tanh | sigmoid | softplus");
   cmd.option("--epochs", o.epochs, "passes over the training set");

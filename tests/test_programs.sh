@@ -54,6 +54,9 @@ check "vae-bench times a step beside its GEMMs" json_fields "$step" \
 iw=$("$bin/vae-bench" --arch 16-8-6-2 --likelihood gaussian --iw 10 --seconds 0.02 2>/dev/null)
 check "vae-bench --iw times the IW estimate" json_fields "$iw" \
   'd["mode"] == "iw" and d["iw"] == 10 and d["finite"] and d["arch"] == "16-8-6-2" and d["gemms"] == 7'
+conv=$("$bin/vae-bench" --arch conv --batch 2 --seconds 0.02 2>/dev/null)
+check "vae-bench --arch conv counts the convolutions' GEMMs" json_fields "$conv" \
+  'd["arch"] == "conv" and d["images_per_second"] > 0 and d["gemms"] == 26'
 expect_error "bad --arch" "--arch is not" "$bin/vae-bench" --arch 784-x
 expect_error "unknown flag" "bogus" "$bin/vae-bench" --bogus
 
@@ -80,6 +83,19 @@ check "with other Monte Carlo samples it agrees within noise" close "$tmp/a/fina
 check "a 2-D latent space gets latent.png and manifold.png" test -s "$tmp/two/latent.png" -a -s "$tmp/two/manifold.png"
 check "vae-sample writes a PNG" "$bin/vae-sample" --run "$tmp/a" --n 16 --out "$tmp/s.png" --noise
 check "the PNG is there" test -s "$tmp/s.png"
+
+# The conv VAE: a run folder that vae-eval and vae-sample rebuild from its manifest.
+"$bin/vae-train" --arch conv --limit 256 --epochs 1 --latent 4 --likelihood bernoulli --binarize dynamic \
+  --threads 1 --out "$tmp/conv" >/dev/null 2>&1
+check "vae-train --arch conv writes every result file" test -s "$tmp/conv/final.json" -a -s "$tmp/conv/samples.png" \
+  -a -s "$tmp/conv/checkpoint/encoder.trunk.0.weight.npy" -a -s "$tmp/conv/checkpoint/decoder.7.weight.npy"
+"$bin/vae-eval" --run "$tmp/conv" --threads 1 --iw 4 --limit 20 >/dev/null 2>&1
+check "vae-eval rebuilds the conv VAE" json_fields "$(cat "$tmp/conv/eval.json")" \
+  'd["test_count"] == 20 and math.isfinite(d["iw_nll"]) and d["iw_nll"] > 0'
+check "vae-sample draws from the conv VAE" "$bin/vae-sample" --run "$tmp/conv" --n 4 --out "$tmp/conv.png"
+expect_error "--arch conv with a label" "conditional models are mlp only" "$bin/vae-train" --arch conv --model cvae --out "$tmp/x"
+expect_error "--arch conv with --hidden" "--hidden is for --arch mlp" "$bin/vae-train" --arch conv --hidden 64 --out "$tmp/x"
+expect_error "unknown --arch" "unknown architecture 'rnn'" "$bin/vae-train" --arch rnn --out "$tmp/x"
 
 "$bin/cvae-compare" --variants vae-bernoulli,prior-gaussian --epochs 1 --limit 500 --iw 5 --iw-limit 10 \
   --per-class 5 --classifier-epochs 1 --hidden 32 --latent 4 --threads 1 --out "$tmp/cc" >/dev/null 2>&1
