@@ -1,0 +1,113 @@
+// Shared fixtures of the VAE suites: small image sets, configs and checks.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numbers>
+#include <numeric>
+#include <string>
+#include <vector>
+#include <nlohmann/json.hpp>
+#include "tests/gradcheck.hpp"
+#include "autodiff/ops.hpp"
+#include "autodiff/random.hpp"
+#include "datasets/mnist.hpp"
+#include "vae/config.hpp"
+#include "vae/evaluate.hpp"
+#include "vae/model.hpp"
+#include "vae/train.hpp"
+
+namespace vk::test_vae {
+using namespace vk;
+using namespace vk::vae;
+
+constexpr std::size_t kSide = 8, kDim = kSide * kSide, kClasses = 3;
+
+// count images of a blob of width 1.3 centred uniformly in [2, 6]^2, pixel noise sd 8/255, the
+// first row forced to 0. The label is the third of the horizontal position the centre falls in.
+inline data::ImageSet blobs(std::size_t count, std::uint64_t seed) {
+  Rng rng(seed);
+  std::uniform_real_distribution<double> centre(2.0, 6.0);
+  std::normal_distribution<double> noise(0.0, 8.0);
+  data::ImageSet set;
+  set.count = count;
+  set.rows = set.cols = kSide;
+  set.classes = kClasses;
+  set.pixels.resize(count * kDim);
+  set.labels.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const double cy = centre(rng), cx = centre(rng);
+    set.labels[i] = std::uint8_t(std::min<std::size_t>(kClasses - 1, std::size_t((cx - 2.0) / 4.0 * kClasses)));
+    for (std::size_t r = 0; r < kSide; ++r)
+      for (std::size_t c = 0; c < kSide; ++c) {
+        const double d2 = (double(r) - cy) * (double(r) - cy) + (double(c) - cx) * (double(c) - cx);
+        double v = 230.0 * std::exp(-d2 / (2 * 1.3 * 1.3)) + 10.0 + noise(rng);
+        if (r == 0) v = 0;
+        set.pixels[i * kDim + r * kSide + c] = std::uint8_t(std::clamp(std::lround(v), 0L, 255L));
+      }
+  }
+  return set;
+}
+
+inline ModelConfig small_config(Objective o, Likelihood l = Likelihood::gaussian, Sigma s = Sigma::learned) {
+  ModelConfig c;
+  c.objective = o;
+  c.likelihood = l;
+  c.sigma = s;
+  c.input_dim = kDim;
+  c.hidden = {16};
+  c.latent = 2;
+  c.classes = o == Objective::cvae ? kClasses : 0;
+  return c;
+}
+
+// Image i of a set as doubles in [0, 1].
+inline std::vector<double> image_values(const data::ImageSet& set, std::size_t i) {
+  std::vector<double> v(set.dim());
+  for (std::size_t j = 0; j < set.dim(); ++j) v[j] = set.pixels[i * set.dim() + j] / 255.0;
+  return v;
+}
+
+struct MeanSe {
+  double mean = 0, se = 0;
+};
+inline MeanSe mean_se(const std::vector<double>& v) {
+  const double n = double(v.size());
+  const double mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return {mean, std::sqrt(ss / (n - 1) / n)};
+}
+
+// Every objective the model offers, with a readable name.
+struct Variant {
+  const char* name;
+  ModelConfig config;
+};
+inline std::vector<Variant> all_variants() {
+  ModelConfig rae = small_config(Objective::rae);
+  rae.lambda = 0.3;  // large enough that a wrong regulariser gradient shows
+  ModelConfig fixed = small_config(Objective::vae, Likelihood::gaussian, Sigma::fixed);
+  fixed.fixed_sigma2 = 0.05;
+  return {
+      {"ae", small_config(Objective::ae)},
+      {"rae", rae},
+      {"vae gaussian learned", small_config(Objective::vae)},
+      {"vae gaussian per-pixel", small_config(Objective::vae, Likelihood::gaussian, Sigma::per_pixel)},
+      {"vae gaussian optimal", small_config(Objective::vae, Likelihood::gaussian, Sigma::optimal)},
+      {"vae gaussian fixed", fixed},
+      {"vae bernoulli", small_config(Objective::vae, Likelihood::bernoulli)},
+      {"cvae gaussian learned", small_config(Objective::cvae)},
+  };
+}
+
+template <class T>
+bool all_finite(const ParameterStore<T>& store) {
+  for (T v : store.values())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+
+}  // namespace vk::test_vae
