@@ -88,23 +88,29 @@ class Linear {
   ParamId weight_{}, bias_{};
 };
 
-// A square-kernel convolution of a channels-last image with InC channels into OutC channels:
-// Conv2d<1, 32, 4, 2, 1> on a 28x28x1 image gives 14x14x32, known at compile time.
-template <std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
-class Conv2d {
-  static_assert(InC > 0 && OutC > 0 && Kernel > 0 && Stride > 0, "Conv2d: channels, kernel and stride are positive");
+namespace detail {
+
+// The body Conv2d and ConvTranspose2d share. A convolution maps a large image to a small one and
+// its transpose maps the small one back; ConvParams always describes the convolution.
+template <bool Transposed, std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride, std::size_t Padding>
+class Convolution {
+  static_assert(InC > 0 && OutC > 0 && Kernel > 0 && Stride > 0, "convolution: channels, kernel and stride are positive");
 
  public:
   static constexpr ConvParams geometry(Shape in) {
-    return conv_geometry(std::uint32_t(in.height), std::uint32_t(in.width), InC, OutC, Kernel, Stride, Padding);
-  }
-  static constexpr bool accepts(Shape in) {
-    return same_or_dynamic(InC, in.channels) && (in.height == dynamic || geometry(in).out_height > 0) &&
-           (in.width == dynamic || geometry(in).out_width > 0);
+    const auto h = std::uint32_t(in.height), w = std::uint32_t(in.width);
+    return Transposed ? conv_transpose_geometry(h, w, InC, OutC, Kernel, Stride, Padding)
+                      : conv_geometry(h, w, InC, OutC, Kernel, Stride, Padding);
   }
   static constexpr Shape output_shape(Shape in) {
     const ConvParams g = geometry(in);
-    return {in.height == dynamic ? dynamic : g.out_height, in.width == dynamic ? dynamic : g.out_width, OutC};
+    const std::size_t h = Transposed ? g.height : g.out_height, w = Transposed ? g.width : g.out_width;
+    return {in.height == dynamic ? dynamic : h, in.width == dynamic ? dynamic : w, OutC};
+  }
+  static constexpr bool accepts(Shape in) {
+    const Shape out = output_shape(in);
+    return same_or_dynamic(InC, in.channels) && (in.height == dynamic || out.height > 0) &&
+           (in.width == dynamic || out.width > 0);
   }
   bool rectifier() const { return false; }
 
@@ -112,70 +118,43 @@ class Conv2d {
   Shape build(ParameterStore<T>& store, LayerNames& names, Rng& rng, Init init, Shape in) {
     const std::string name = names.next();
     if (!in.known() || !accepts(in))
-      layer_error(fmt::format("Conv2d<{}, {}, {}, {}, {}>", InC, OutC, Kernel, Stride, Padding), name, in);
+      layer_error(fmt::format("{}<{}, {}, {}, {}, {}>", Transposed ? "ConvTranspose2d" : "Conv2d", InC, OutC,
+                              Kernel, Stride, Padding), name, in);
     geometry_ = geometry(in);
-    weight_ = store.add(name + ".weight", geometry_.patch(), OutC);
+    // [in, out] as for Linear: kernel^2 InC -> OutC, or InC -> kernel^2 OutC transposed.
+    weight_ = Transposed ? store.add(name + ".weight", InC, geometry_.patch())
+                         : store.add(name + ".weight", geometry_.patch(), OutC);
     bias_ = store.add(name + ".bias", 1, OutC);
-    init_weights(store, weight_, bias_, init == Init::automatic ? Init::xavier_uniform : init, rng,
-                 Kernel * Kernel * InC, Kernel * Kernel * OutC);
+    // Fans as PyTorch counts them; for a transposed convolution it counts the output channels in.
+    const std::size_t fan_in = Kernel * Kernel * (Transposed ? OutC : InC);
+    const std::size_t fan_out = Kernel * Kernel * (Transposed ? InC : OutC);
+    init_weights(store, weight_, bias_, init == Init::automatic ? Init::xavier_uniform : init, rng, fan_in, fan_out);
     return output_shape(in);
   }
 
   template <class T>
   Var<T> forward(ParameterStore<T>& store, Var<T> x) const {
     Tape<T>& t = *x.tape;
-    return conv2d(x, t.param(store, weight_), t.param(store, bias_), geometry_);
+    if constexpr (Transposed) return conv_transpose2d(x, t.param(store, weight_), t.param(store, bias_), geometry_);
+    else return conv2d(x, t.param(store, weight_), t.param(store, bias_), geometry_);
   }
 
  private:
   ConvParams geometry_{};
   ParamId weight_{}, bias_{};
 };
+
+}  // namespace detail
+
+// A square-kernel convolution of a channels-last image with InC channels into OutC channels:
+// Conv2d<1, 32, 4, 2, 1> on a 28x28x1 image gives 14x14x32, known at compile time.
+template <std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
+class Conv2d : public detail::Convolution<false, InC, OutC, Kernel, Stride, Padding> {};
 
 // The transposed convolution (the adjoint of Conv2d in its input): a HxW image with InC channels
 // becomes ((H - 1) Stride - 2 Padding + Kernel) wide and high with OutC channels.
 template <std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
-class ConvTranspose2d {
-  static_assert(InC > 0 && OutC > 0 && Kernel > 0 && Stride > 0, "ConvTranspose2d: channels, kernel and stride are positive");
-
- public:
-  static constexpr ConvParams geometry(Shape in) {
-    return conv_transpose_geometry(std::uint32_t(in.height), std::uint32_t(in.width), InC, OutC, Kernel, Stride, Padding);
-  }
-  static constexpr bool accepts(Shape in) {
-    return same_or_dynamic(InC, in.channels) && (in.height == dynamic || geometry(in).height > 0) &&
-           (in.width == dynamic || geometry(in).width > 0);
-  }
-  static constexpr Shape output_shape(Shape in) {
-    const ConvParams g = geometry(in);
-    return {in.height == dynamic ? dynamic : g.height, in.width == dynamic ? dynamic : g.width, OutC};
-  }
-  bool rectifier() const { return false; }
-
-  template <class T>
-  Shape build(ParameterStore<T>& store, LayerNames& names, Rng& rng, Init init, Shape in) {
-    const std::string name = names.next();
-    if (!in.known() || !accepts(in))
-      layer_error(fmt::format("ConvTranspose2d<{}, {}, {}, {}, {}>", InC, OutC, Kernel, Stride, Padding), name, in);
-    geometry_ = geometry(in);
-    weight_ = store.add(name + ".weight", InC, geometry_.patch());
-    bias_ = store.add(name + ".bias", 1, OutC);
-    // PyTorch counts a transposed convolution's fan-in from its output channels.
-    init_weights(store, weight_, bias_, init == Init::automatic ? Init::xavier_uniform : init, rng,
-                 Kernel * Kernel * OutC, Kernel * Kernel * InC);
-    return output_shape(in);
-  }
-
-  template <class T>
-  Var<T> forward(ParameterStore<T>& store, Var<T> x) const {
-    Tape<T>& t = *x.tape;
-    return conv_transpose2d(x, t.param(store, weight_), t.param(store, bias_), geometry_);
-  }
-
- private:
-  ConvParams geometry_{};
-  ParamId weight_{}, bias_{};
-};
+class ConvTranspose2d : public detail::Convolution<true, InC, OutC, Kernel, Stride, Padding> {};
 
 // Declares the shape of what comes in: the first layer of a network whose shapes are static.
 template <std::size_t C, std::size_t H = 1, std::size_t W = 1>

@@ -84,15 +84,22 @@ void check_shape(const char* op, const char* what, Var<T> v, std::size_t rows, s
                                             v.rows(), v.cols(), rows, cols));
 }
 
+// The input, weight and bias shapes of conv2d (transposed: of conv_transpose2d) for geometry g.
+template <class T>
+void check_arguments(bool transposed, Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
+  const char* op = transposed ? "conv_transpose2d" : "conv2d";
+  check_geometry(op, g);
+  check_shape(op, "the input", x, x.rows(), transposed ? g.small_size() : g.large_size());
+  check_shape(op, "the weight", w, transposed ? g.out_channels : g.patch(), transposed ? g.patch() : g.out_channels);
+  check_shape(op, "the bias", b, 1, transposed ? g.channels : g.out_channels);
+}
+
 }  // namespace
 
 template <class T>
 Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
-  check_geometry("conv2d", g);
+  check_arguments(false, x, w, b, g);
   const std::size_t batch = x.rows(), rows = batch * g.positions(), patch = g.patch(), n = g.out_channels;
-  check_shape("conv2d", "the input", x, batch, g.large_size());
-  check_shape("conv2d", "the weight", w, patch, n);
-  check_shape("conv2d", "the bias", b, 1, n);
   Tape<T>& tape = *x.tape;
   Var<T> col = tape.constant_uninitialized(rows, patch);
   im2col(g, batch, x.node().value, col.node().value);
@@ -106,11 +113,8 @@ Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
 
 template <class T>
 Var<T> conv_transpose2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
-  check_geometry("conv_transpose2d", g);
+  check_arguments(true, x, w, b, g);
   const std::size_t batch = x.rows(), rows = batch * g.positions(), patch = g.patch(), n = g.out_channels;
-  check_shape("conv_transpose2d", "the input", x, batch, g.small_size());
-  check_shape("conv_transpose2d", "the weight", w, n, patch);
-  check_shape("conv_transpose2d", "the bias", b, 1, g.channels);
   Tape<T>& tape = *x.tape;
   Var<T> y = tape.template push<Op::conv_transpose2d>({x, w, b}, batch, g.large_size(), g);
   T* col = tape.scratch(rows * patch);
