@@ -37,11 +37,11 @@ def main():
     for m in rows:
         m["threads"] = str(m.get("threads"))
 
-    steps = [m for m in rows if m.get("mode") == "step"]
+    # Rows from either side, so that a row vaekit failed to measure still shows torch's numbers.
     keys = []
-    for m in steps:
-        k = (m["arch"], m["likelihood"], str(m["batch"]))
-        if m["who"] == "vaekit" and k not in keys:
+    for m in rows:
+        k = (m.get("arch"), m.get("likelihood"), str(m.get("batch")))
+        if m.get("mode") == "step" and k not in keys:
             keys.append(k)
     print("Training steps, images/s (median step); roofline = the step's GEMMs alone / the step.\n")
     print("| arch | likelihood | batch | vaekit 1 thr | vaekit 2 thr | torch 1 thr | torch 2 thr "
@@ -52,9 +52,9 @@ def main():
         v1, v2 = (one(rows, "vaekit", threads=t, **sel) for t in ("1", "2"))
         t1, t2 = (best(rows, "torch", threads=t, **sel) for t in ("1", "2"))
         vb, tb = best(rows, "vaekit", **sel), best(rows, "torch", **sel)
+        r1, r2 = (f"{v['roofline_fraction']:.2f}" if v else "–" for v in (v1, v2))
         print(f"| {arch} | {lik} | {batch} | {fmt(v1 and rate(v1))} | {fmt(v2 and rate(v2))} | {fmt(t1)} "
-              f"| {fmt(t2)} | {ratio(vb, tb)} | {v1['roofline_fraction'] if v1 else 0:.2f} "
-              f"| {v2['roofline_fraction'] if v2 else 0:.2f} |")
+              f"| {fmt(t2)} | {ratio(vb, tb)} | {r1} | {r2} |")
 
     print("\nWhole training epochs of the pytorch/examples protocol (Bernoulli, dynamic binarization, "
           "batch 128, Adam), images/s:\n")

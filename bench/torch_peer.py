@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """The comparison peer of vae-bench: the same VAE, batch and optimizer in PyTorch.
 
-784-H-Z ReLU encoder with mu and log-variance heads, mirrored decoder, Adam 1e-3; Bernoulli
-likelihood from logits (as pytorch/examples) or Gaussian with a learned scalar log sigma^2 on
-the sigmoid mean. Prints one JSON line per run, in vaekit's field names.
+--arch mlp (default): 784-H-Z ReLU encoder with mu and log-variance heads, mirrored decoder.
+--arch conv, on the 28x28 images: encoder Conv2d(1, 32, 4, stride 2, pad 1), ReLU,
+Conv2d(32, 64, 4, 2, 1), ReLU, flatten (3136), Linear(3136, 256), ReLU, heads Linear(256, 32) for
+mu and log-variance; decoder Linear(32, 256), ReLU, Linear(256, 3136), ReLU, reshape [64, 7, 7],
+ConvTranspose2d(64, 32, 4, 2, 1), ReLU, ConvTranspose2d(32, 1, 4, 2, 1), flatten to 784 logits.
+Both: PyTorch's default init, Adam 1e-3; Bernoulli likelihood from logits (as pytorch/examples)
+or Gaussian with a learned scalar log sigma^2 on the sigmoid mean. Prints one JSON line per run,
+in vaekit's field names (arch: 784-H-Z or conv).
 
 Modes:
   step   (default) the median time of one training step on a fixed random binary batch, after
@@ -32,8 +37,9 @@ data files are missing or malformed. On a busy machine, OMP_WAIT_POLICY=PASSIVE 
 environment keeps --threads 2 from collapsing (torch's OpenMP threads otherwise spin at barriers
 while their peer waits for a core).
 
-Example:
+Examples:
   OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/torch_peer.py --mode epoch --threads 2
+  OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/torch_peer.py --arch conv --batch 128
 """
 import argparse
 import gzip
@@ -85,30 +91,42 @@ def load_idx_images(directory, stem):
     return torch.from_numpy(pixels.astype(np.float32) / np.float32(255))
 
 
+def relu_linears(widths):
+    """Linear layers through `widths`, each followed by a ReLU."""
+    nn = torch.nn
+    return [m for a, b in zip(widths, widths[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
+
+
 class Vae(torch.nn.Module):
-    def __init__(self, hidden, latent, gaussian):
+    def __init__(self, arch, hidden, latent, gaussian):
         super().__init__()
-        widths = [784] + hidden
-        self.trunk = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
-        self.mu = torch.nn.Linear(widths[-1], latent)
-        self.logvar = torch.nn.Linear(widths[-1], latent)
-        back = [latent] + hidden[::-1] + [784]
-        self.dec = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(back, back[1:]))
+        nn = torch.nn
+        # Built trunk, heads, decoder: the default init draws from the seeded RNG in this order,
+        # which keeps the MLP's initial weights for a --seed what they were before conv existed.
+        if arch == "conv":
+            self.trunk = nn.Sequential(
+                nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(),
+                nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(), nn.Flatten(), *relu_linears([3136, hidden[-1]]))
+        else:
+            self.trunk = nn.Sequential(*relu_linears([784] + hidden))
+        self.mu = nn.Linear(hidden[-1], latent)
+        self.logvar = nn.Linear(hidden[-1], latent)
+        if arch == "conv":
+            self.dec = nn.Sequential(
+                *relu_linears([latent, hidden[-1], 3136]), nn.Unflatten(1, (64, 7, 7)),
+                nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(32, 1, 4, 2, 1),
+                nn.Flatten())
+        else:
+            self.dec = nn.Sequential(*relu_linears([latent] + hidden[::-1] + [784])[:-1])
         self.log_sigma2 = torch.nn.Parameter(torch.zeros(1)) if gaussian else None
 
     def encode(self, x):
-        h = x
-        for layer in self.trunk:
-            h = F.relu(layer(h))
+        h = self.trunk(x)
         return self.mu(h), self.logvar(h)
 
     def decode(self, z):
-        """The decoder's logits (Gaussian: the mean is their sigmoid)."""
-        for i, layer in enumerate(self.dec):
-            z = layer(z)
-            if i + 1 < len(self.dec):
-                z = F.relu(z)
-        return z
+        """The decoder's logits [rows, 784] (Gaussian: the mean is their sigmoid)."""
+        return self.dec(z)
 
     def log_likelihood(self, logits, x):
         """log p(x|z) of each row of logits [B, K, 784] given x [B, 784], summed over the pixels.
@@ -241,10 +259,12 @@ def main():
     p.add_argument("--likelihood", default="bernoulli", choices=["bernoulli", "gaussian"],
                    help="p(x|z): Bernoulli from logits, or Gaussian with a learned scalar sigma^2 "
                         "(default: bernoulli)")
-    p.add_argument("--hidden", default="400",
-                   help="hidden widths of the encoder, comma-separated, e.g. 512,256; the decoder "
-                        "mirrors them (default: 400)")
-    p.add_argument("--latent", type=int, default=20, help="latent dimensions Z (default: 20)")
+    p.add_argument("--arch", default="mlp", choices=["mlp", "conv"],
+                   help="mlp: 784-H-Z with --hidden and --latent; conv: the convolutional VAE "
+                        "above, of fixed widths (default: mlp)")
+    p.add_argument("--hidden", help="mlp: hidden widths of the encoder, comma-separated, e.g. "
+                                    "512,256; the decoder mirrors them (default: 400)")
+    p.add_argument("--latent", type=int, help="mlp: latent dimensions Z (default: 20)")
     p.add_argument("--batch", type=int, default=128,
                    help="training batch size of step, epoch and --train-steps (default: 128)")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default: 1)")
@@ -267,6 +287,13 @@ def main():
     p.add_argument("--train-steps", type=int, default=0,
                    help="iw: Adam steps of training (untimed) before the evaluation (default: 0)")
     a = p.parse_args()
+    if a.arch == "conv":
+        if a.hidden is not None or a.latent is not None:
+            p.error("--hidden and --latent are for --arch mlp; conv's widths are fixed")
+        a.hidden, a.latent = "256", 32
+    else:
+        a.hidden = a.hidden or "400"
+        a.latent = 20 if a.latent is None else a.latent
     try:
         hidden = [int(h) for h in a.hidden.split(",")]
     except ValueError:
@@ -279,12 +306,13 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    model = Vae(hidden, a.latent, a.likelihood == "gaussian")
+    model = Vae(a.arch, hidden, a.latent, a.likelihood == "gaussian")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     head = {"peer": "torch " + torch.__version__}
     if a.mode != "step":
         head["mode"] = a.mode
-    head.update({"arch": f"784-{a.hidden}-{a.latent}", "likelihood": a.likelihood})
+    arch = "conv" if a.arch == "conv" else "-".join(str(w) for w in [784, *hidden, a.latent])
+    head.update({"arch": arch, "likelihood": a.likelihood})
     try:
         if a.mode == "step":
             out = run_step(a, model, opt)
