@@ -13,4 +13,9 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
 // Threads OpenBLAS may use for one GEMM, and parallel::for_range for element loops.
 void set_threads(int threads);
 
+// How a product runs on several threads: one block of C per thread of parallel's pool, each a
+// single-threaded OpenBLAS call (the default), or OpenBLAS's own threads (for comparison).
+enum class Split { blocks, openblas };
+void set_split(Split s);
+
 }  // namespace vk::blas

@@ -17,6 +17,9 @@ using RangeFn = void (*)(void* context, std::size_t begin, std::size_t end);
 // set_threads) from one thread at a time, as a training loop does.
 void for_range(std::size_t n, RangeFn f, void* context);
 
+// As for_range, but splits whatever n is: for work that is large per index (rows of a GEMM).
+void for_parts(std::size_t n, RangeFn f, void* context);
+
 template <class F>
 void for_range(std::size_t n, F& f) {  // f(begin, end)
   for_range(n, [](void* c, std::size_t b, std::size_t e) { (*static_cast<F*>(c))(b, e); }, &f);
