@@ -31,11 +31,16 @@ const Shape kShapes[] = {
     {"convT2 fwd", false, false, 25088, 16, 32},    {"convT2 wgrad", true, false, 32, 16, 25088},
 };
 
-double median_ms(const Shape& s, std::vector<float>& a, std::vector<float>& b, std::vector<float>& c) {
+// The median of repetitions over at least `seconds`, after as long again of warm-up: an idle
+// second vCPU of this VM takes tens of milliseconds to come back, whatever threads wait on it.
+double median_ms(const Shape& s, std::vector<float>& a, std::vector<float>& b, std::vector<float>& c,
+                 double seconds = 0.1) {
   using Clock = std::chrono::steady_clock;
   std::vector<double> t;
   const std::size_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
-  for (int r = 0; r < 25; ++r) {
+  for (auto end = Clock::now() + std::chrono::duration<double>(seconds); Clock::now() < end;)
+    vk::blas::gemm<float>(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(), ldb, 1.f, c.data(), s.n);
+  for (auto end = Clock::now() + std::chrono::duration<double>(seconds); Clock::now() < end || t.size() < 10;) {
     const auto start = Clock::now();
     vk::blas::gemm<float>(s.ta, s.tb, s.m, s.n, s.k, 1.f, a.data(), lda, b.data(), ldb, 1.f, c.data(), s.n);
     t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());

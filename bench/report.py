@@ -77,6 +77,20 @@ def main():
     print(f"\nvaekit's best over torch's best: "
           f"{ratio(best(rows, 'vaekit', mode='iw'), best(rows, 'torch', mode='iw'))}")
 
+    gemms = [m for m in rows if m.get("who") == "gemm"]
+    if gemms:
+        print("\nGEMMs of the MLP (batch 128) and conv steps, GFLOP/s (bench/gemm-bench):\n")
+        print("| product | m | n | k | 1 thr | 2 thr, vaekit's blocks | 2 thr, OpenBLAS's threads |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for shape in dict.fromkeys(m["shape"] for m in gemms):
+            def g(threads, split):
+                hit = [m for m in gemms if m["shape"] == shape and m["threads"] == threads and
+                       (threads == "1" or m["split"] == split)]
+                return f"{hit[0]['gflops']:.0f}" if hit else "–"
+            m0 = next(m for m in gemms if m["shape"] == shape)
+            print(f"| {shape} | {m0['m']} | {m0['n']} | {m0['k']} | {g('1', '')} | {g('2', 'blocks')} "
+                  f"| {g('2', 'openblas')} |")
+
 
 if __name__ == "__main__":
     main()
