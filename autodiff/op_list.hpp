@@ -49,7 +49,8 @@
 #define VK_OPS_SHAPE(X)            \
   X(concat_cols, NoParams)         \
   X(slice_cols, SliceParams)       \
-  X(reshape, NoParams) /* the same elements as [rows', cols']: shares storage */
+  X(reshape, NoParams) /* the same elements as [rows', cols']: shares storage */ \
+  X(tile_rows, TileParams) /* [m, n] -> [times m, n], the rows repeated as a block */
 
 // ops_conv.cpp: images are rows [batch, H*W*C], channels last
 #define VK_OPS_CONV(X)           \

@@ -37,6 +37,9 @@ struct LogsumexpParams {
 struct SliceParams {
   std::uint32_t begin = 0;  // first column taken
 };
+struct TileParams {
+  std::uint32_t times = 1;  // copies of the whole matrix, one under the other
+};
 
 // A 2-D convolution between a large image [H, W, C] and a small one [OH, OW, OC], both stored
 // channels last as rows of a batch. conv2d maps large to small; conv_transpose2d (its adjoint in

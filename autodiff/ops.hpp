@@ -56,6 +56,9 @@ template <class T> Var<T> slice_cols(Var<T> x, std::size_t begin, std::size_t en
 template <class T> std::pair<Var<T>, Var<T>> split_cols(Var<T> x, std::size_t at);
 // The same elements seen as [rows, cols] (rows * cols must equal x's size); no copy.
 template <class T> Var<T> reshape(Var<T> x, std::size_t rows, std::size_t cols);
+// [m, n] -> [times * m, n]: x, x, ..., x one under the other (row s * m + i is row i of x), as
+// importance sampling lays out K draws for each of m examples.
+template <class T> Var<T> tile_rows(Var<T> x, std::size_t times);
 
 // --- convolutions (ops_conv.cpp); images are rows of a batch, channels last (index (h W + w) C + c),
 // weights [in, out] as for linear: conv2d's w is [kernel^2 channels, out_channels] with rows in
@@ -75,8 +78,9 @@ template <class T> Var<T> gaussian_kl(Var<T> mu, Var<T> logvar);
 // log Bernoulli(x; sigmoid(logits)) = sum_j x_j l_j - softplus(l_j).
 template <class T> Var<T> bernoulli_loglik(Var<T> logits, Var<T> x);
 // log N(x; mean, exp(log_var) I) = -1/2 sum_j ((x_j - m_j)^2 e^{-lv_j} + lv_j + log 2 pi), mean
-// [m,d] or one row [1,d] for all, log_var a scalar [1,1] or one per feature [1,d]. The gradient of
-// log_var sums over the batch in double: float lost 10% of it at batch 10,000.
+// [m,d] or one row [1,d] for all, log_var a scalar [1,1], one per feature [1,d] or one per element
+// [m,d] (a density of z under q(z|x)). The gradient of a shared log_var sums over the batch in
+// double: float lost 10% of it at batch 10,000.
 template <class T> Var<T> gaussian_loglik(Var<T> mean, Var<T> x, Var<T> log_var);
 
 template <class T> Var<T> operator+(Var<T> a, Var<T> b) { return add(a, b); }

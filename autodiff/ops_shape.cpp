@@ -54,6 +54,16 @@ Var<T> reshape(Var<T> x, std::size_t rows, std::size_t cols) {
   return x.tape->alias(Op::reshape, x, rows, cols);
 }
 
+template <class T>
+Var<T> tile_rows(Var<T> x, std::size_t times) {
+  if (times == 0) throw std::invalid_argument("tile_rows: times must be at least 1");
+  const std::size_t size = x.rows() * x.cols();
+  Var<T> y = x.tape->template push<Op::tile_rows>({x}, times * x.rows(), x.cols(), TileParams{std::uint32_t(times)});
+  const T* in = x.node().value;
+  for (std::size_t s = 0; s < times; ++s) std::copy(in, in + size, y.node().value + s * size);
+  return y;
+}
+
 namespace detail {
 
 template <class T>
@@ -79,6 +89,15 @@ void backward_slice_cols(Tape<T>& t, const Node<T>& y) {
     for (std::size_t j = 0; j < w; ++j) x.grad[i * n + begin + j] += y.grad[i * w + j];
 }
 
+template <class T>
+void backward_tile_rows(Tape<T>& t, const Node<T>& y) {
+  const Node<T>& x = t.node(y.in[0]);
+  if (!x.grad) return;
+  const std::size_t size = x.size(), times = params<Op::tile_rows>(y).times;
+  for (std::size_t s = 0; s < times; ++s)
+    for (std::size_t e = 0; e < size; ++e) x.grad[e] += y.grad[s * size + e];
+}
+
 // The reshaped node shares its input's gradient storage: what flowed into it is already there.
 template <class T>
 void backward_reshape(Tape<T>&, const Node<T>&) {}
@@ -89,7 +108,8 @@ void backward_reshape(Tape<T>&, const Node<T>&) {}
   template Var<T> concat_cols(Var<T>, Var<T>);                           \
   template Var<T> slice_cols(Var<T>, std::size_t, std::size_t);          \
   template std::pair<Var<T>, Var<T>> split_cols(Var<T>, std::size_t);    \
-  template Var<T> reshape(Var<T>, std::size_t, std::size_t);
+  template Var<T> reshape(Var<T>, std::size_t, std::size_t);                 \
+  template Var<T> tile_rows(Var<T>, std::size_t);
 VK_INSTANTIATE_FLOAT_DOUBLE(VK_SHAPE)
 VK_OPS_SHAPE(VK_INSTANTIATE_BACKWARD)
 

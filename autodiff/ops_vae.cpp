@@ -45,6 +45,34 @@ void inverse_variances(const Node<T>& lv, std::size_t j0, std::size_t j1, std::a
   for (std::size_t j = j0; j < j1; ++j) out[j - j0] = std::exp(-lv.value[lv.cols == 1 ? 0 : j]);
 }
 
+// log N(x_i; m_i, diag exp(lv_i)) per row, with a log-variance of its own for every element.
+template <class T>
+void per_element_loglik(const Node<T>& mean, const Node<T>& x, const Node<T>& lv, T* out) {
+  const std::size_t m = x.rows, d = x.cols;
+  const T log_2pi = std::log(T(2) * std::numbers::pi_v<T>);
+  for (std::size_t i = 0; i < m; ++i) {
+    T s = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const T r = x.value[i * d + j] - mean.value[row_offset(mean, i) + j], l = lv.value[i * d + j];
+      s += r * r * std::exp(-l) + l + log_2pi;
+    }
+    out[i] = T(-0.5) * s;
+  }
+}
+
+template <class T>
+void per_element_loglik_backward(const Node<T>& y, const Node<T>& mean, const Node<T>& x, const Node<T>& lv) {
+  const std::size_t m = x.rows, d = x.cols;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      const std::size_t e = i * d + j, at_mean = row_offset(mean, i) + j;
+      const T g = y.grad[i], w = std::exp(-lv.value[e]), r = x.value[e] - mean.value[at_mean];
+      if (mean.grad) mean.grad[at_mean] += g * r * w;
+      if (x.grad) x.grad[e] -= g * r * w;
+      if (lv.grad) lv.grad[e] += g * T(0.5) * (r * r * w - T(1));
+    }
+}
+
 }  // namespace
 
 template <class T>
@@ -99,16 +127,21 @@ Var<T> bernoulli_loglik(Var<T> logits, Var<T> x) {
 template <class T>
 Var<T> gaussian_loglik(Var<T> mean, Var<T> x, Var<T> log_var) {
   require_rows_of("gaussian_loglik", mean, x);
-  if (log_var.rows() != 1 || (log_var.cols() != 1 && log_var.cols() != x.cols()))
+  const bool shared = log_var.rows() == 1 && (log_var.cols() == 1 || log_var.cols() == x.cols());
+  if (!shared && (log_var.rows() != x.rows() || log_var.cols() != x.cols()))
     throw std::invalid_argument(fmt::format(
-        "gaussian_loglik: log_var must be [1x1] or [1x{}], got [{}x{}]", x.cols(),
-        log_var.rows(), log_var.cols()));
+        "gaussian_loglik: log_var must be [1x1], [1x{}] or [{}x{}], got [{}x{}]", x.cols(), x.rows(),
+        x.cols(), log_var.rows(), log_var.cols()));
   const std::size_t m = x.rows(), d = x.cols();
   Var<T> y = x.tape->template push<Op::gaussian_loglik>({mean, x, log_var}, m, 1);
   const Node<T>& lv = log_var.node();
   const Node<T>& nm = mean.node();
   const T* px = x.node().value;
   T* out = y.node().value;
+  if (!shared) {
+    per_element_loglik(nm, x.node(), lv, out);
+    return y;
+  }
   T log_terms = 0;  // sum_j (lv_j + log 2 pi), the same for every row
   for (std::size_t j = 0; j < d; ++j) log_terms += lv.value[lv.cols == 1 ? 0 : j];
   log_terms += T(d) * std::log(T(2) * std::numbers::pi_v<T>);
@@ -181,6 +214,10 @@ void backward_gaussian_loglik(Tape<T>& t, const Node<T>& y) {
   const Node<T>& x = t.node(y.in[1]);
   const Node<T>& lv = t.node(y.in[2]);
   const std::size_t m = x.rows, d = x.cols;
+  if (lv.rows != 1) {
+    per_element_loglik_backward(y, mean, x, lv);
+    return;
+  }
   std::array<T, kBlock> inv;
   // d/dlv_j of -1/2 (r^2 e^{-lv} + lv) = 1/2 (r^2 e^{-lv} - 1), summed over the batch in double.
   std::array<double, kBlock> lv_sum;

@@ -22,9 +22,9 @@ namespace {
 
 struct Options {
   std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
-  std::string arch = "mlp", hidden, activation = "relu", condition = "encoder-decoder", data = data::default_data_dir, out;
+  std::string arch = "mlp", objective = "elbo", hidden, activation = "relu", condition = "encoder-decoder", data = data::default_data_dir, out;
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0;
-  std::size_t latent = 0, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
+  std::size_t k = 1, latent = 0, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
   std::uint64_t seed = 1;
   int threads = 2;
 };
@@ -57,7 +57,6 @@ int train(const Options& o) {
   mc.embedding = o.embedding;
   const data::Binarize binarize = programs::parse_binarize(o.binarize);
   if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
-  if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
   if (!(o.lr > 0)) throw std::invalid_argument("--lr must be positive");
   if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
 
@@ -66,6 +65,10 @@ int train(const Options& o) {
   mc.input_dim = train_set.dim();
   if (mc.conditional()) mc.classes = train_set.classes;
   mc.validate();
+  const vae::TrainOptions training{.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize,
+                                   .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
+                                   .bound = vae::parse_bound(o.objective), .k = o.k};
+  vae::validate_training(training, mc);
 
   blas::set_threads(o.threads);
   const std::filesystem::path out = o.out;
@@ -73,7 +76,8 @@ int train(const Options& o) {
   json config = {{"model", vae::to_json(mc)},
                  {"training", {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed},
                                {"binarize", programs::name(binarize)}, {"beta", o.beta},
-                               {"warmup_epochs", o.warmup}, {"clip", o.clip}, {"threads", o.threads}}},
+                               {"warmup_epochs", o.warmup}, {"clip", o.clip},
+                               {"objective", o.objective}, {"k", o.k}, {"threads", o.threads}}},
                  {"data", {{"dir", std::filesystem::absolute(o.data).string()}, {"train_count", train_set.count},
                            {"test_count", rd.test.count}, {"limit", o.limit}}},
                  {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
@@ -82,9 +86,7 @@ int train(const Options& o) {
   support::JsonLines metrics(out / "metrics.jsonl", true);
 
   vae::Model<float> model(mc, o.seed);
-  vae::Trainer<float> trainer(model, train_set,
-                              {.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize,
-                               .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip});
+  vae::Trainer<float> trainer(model, train_set, training);
   const std::string loss_name =
       !mc.variational() ? "squared error"
       : mc.has_sigma()  ? fmt::format("gaussian likelihood, {} sigma^2", vae::name(mc.sigma))
@@ -150,7 +152,10 @@ int main(int argc, char** argv) {
   cmd.option("--epochs", o.epochs, "passes over the training set");
   cmd.option("--batch", o.batch, "images per step");
   cmd.option("--lr", o.lr, "Adam learning rate");
-  cmd.option("--beta", o.beta, "weight of the KL term");
+  cmd.option("--objective", o.objective,
+             "elbo | iwae (the importance-weighted bound of Burda et al. with --k samples of z per image)");
+  cmd.option("--k", o.k, "samples per image of --objective iwae (1: the ELBO)");
+  cmd.option("--beta", o.beta, "weight of the KL term (of log q - log p in the iwae bound)");
   cmd.option("--warmup", o.warmup, "epochs of linear KL warm-up (0: none)");
   cmd.option("--clip", o.clip, "clip gradients to this global norm (0: none)");
   cmd.option("--seed", o.seed, "seed of initialisation, batch order, noise");

@@ -187,6 +187,14 @@ TEST_CASE("reshape shares storage and passes gradients through") {
   });
 }
 
+TEST_CASE("tile_rows repeats the matrix and sums the gradients of its copies") {
+  Tape<double> t;
+  const Matrix<double> a = {{1, 2}, {3, 4}};
+  CHECK(tile_rows(t.constant(a), 3).value() == Matrix<double>{{1, 2}, {3, 4}, {1, 2}, {3, 4}, {1, 2}, {3, 4}});
+  CHECK_THROWS_AS(tile_rows(t.constant(a), 0), std::invalid_argument);
+  require_gradients({in(3, 4)}, [](Tape<double>&, const Vs& v) { return tile_rows(v[0], 4); });
+}
+
 TEST_CASE("reparameterization") {
   Tape<double> t;
   Matrix<double> mu = {{1, -1}}, lv = {{0, std::log(4.0)}}, eps = {{0.5, 0.5}, {-1, 2}};
@@ -259,6 +267,11 @@ TEST_CASE("Gaussian log-likelihood with scalar and per-feature log variance") {
                     [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); });
   require_gradients({in(4, 6), in(4, 6), in(1, 6)},
                     [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); });
+  require_gradients({in(4, 6), in(4, 6), in(4, 6)},  // a log-variance per element: log q(z|x)
+                    [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); });
+  Matrix<double> lv_rows = {{0.0, std::log(2.0)}};
+  CHECK(gaussian_loglik(t.constant(mean), t.constant(x), t.constant(lv_rows)).item() ==
+        doctest::Approx(-0.5 * (1.0 + std::log(2.0) + 2 * std::log(2 * std::numbers::pi))));
   require_gradients({in(1, 6), in(4, 6), in(1, 6)},  // one mean row for every x: a density of z
                     [](Tape<double>&, const Vs& v) { return gaussian_loglik(v[0], v[1], v[2]); });
   // Wider than one block of columns, so the blocked inverse variances are exercised.

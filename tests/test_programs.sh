@@ -97,6 +97,17 @@ expect_error "--arch conv with a label" "conditional models are mlp only" "$bin/
 expect_error "--arch conv with --hidden" "--hidden is for --arch mlp" "$bin/vae-train" --arch conv --hidden 64 --out "$tmp/x"
 expect_error "unknown --arch" "unknown architecture 'rnn'" "$bin/vae-train" --arch rnn --out "$tmp/x"
 
+"$bin/vae-train" --objective iwae --k 5 --limit 500 --epochs 1 --hidden 32 --latent 4 --likelihood bernoulli \
+  --binarize dynamic --threads 1 --out "$tmp/iwae" >/dev/null 2>&1
+check "vae-train --objective iwae records its objective and trains" json_fields "$(cat "$tmp/iwae/config.json")" \
+  'd["training"]["objective"] == "iwae" and d["training"]["k"] == 5'
+check "the iwae run has a finite test NELBO" json_fields "$(cat "$tmp/iwae/final.json")" 'math.isfinite(d["test_nelbo"])'
+expect_error "--k 0" "--k must be at least 1" "$bin/vae-train" --objective iwae --k 0 --out "$tmp/k0"
+check "a bad flag leaves no run folder" test ! -e "$tmp/k0"
+expect_error "--k with the ELBO" "the ELBO takes one sample" "$bin/vae-train" --k 5 --out "$tmp/x"
+expect_error "iwae of an autoencoder" "needs a variational model" "$bin/vae-train" --model ae --objective iwae --out "$tmp/x"
+expect_error "unknown --objective" "unknown objective 'mle'" "$bin/vae-train" --objective mle --out "$tmp/x"
+
 "$bin/cvae-compare" --variants vae-bernoulli,prior-gaussian --epochs 1 --limit 500 --iw 5 --iw-limit 10 \
   --per-class 5 --classifier-epochs 1 --hidden 32 --latent 4 --threads 1 --out "$tmp/cc" >/dev/null 2>&1
 check "cvae-compare writes its tables and a picture per variant" test -s "$tmp/cc/comparison.csv" \

@@ -125,6 +125,56 @@ TEST_CASE("importance-weighted log p(x): nondecreasing in K and above the ELBO")
   }
 }
 
+TEST_CASE("the importance-weighted bound: the ELBO at k = 1, and above it at k > 1 for the same model") {
+  for (const Likelihood lik : {Likelihood::bernoulli, Likelihood::gaussian}) {
+    CAPTURE(name(lik));
+    data::ImageSet set = blobs(64, 2);
+    if (lik == Likelihood::bernoulli) data::binarize_static(set, 5);
+    Model<double> model(small_config(Objective::vae, lik), 3);
+    Trainer<double> trainer(model, set, {.batch = 16, .lr = 3e-3, .seed = 4, .bound = Bound::iwae, .k = 4});
+    for (int e = 0; e < 3; ++e) CHECK(std::isfinite(trainer.run_epoch().loss));
+    const std::size_t m = 64, k = 50;
+    Matrix<double> x = Matrix<double>::from_shape({m, kDim});
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::vector<double> xi = image_values(set, i);
+      std::copy(xi.begin(), xi.end(), x.data() + i * kDim);
+    }
+    Rng rng(8);
+    Tape<double> tape;
+    NoGradGuard guard(tape);
+    Var<double> eps = standard_normal(tape, k * m, model.config().latent, rng);
+    const std::size_t latent = model.config().latent;  // rows 0 .. m-1: sample 0 of every example
+    Var<double> first = reshape(slice_cols(reshape(eps, 1, k * m * latent), 0, m * latent), m, latent);
+    // At k = 1 the bound is the one-sample ELBO: the same reconstruction term, with the KL
+    // estimated by log q(z|x) - log p(z) at the sample instead of in closed form.
+    const auto one = model.iwae_terms(tape.constant(x), std::nullopt, first, 1, 1.0, false);
+    const auto elbo = model.terms(tape.constant(x), std::nullopt, first, 1.0, false);
+    double one_sample = 0;
+    for (std::size_t i = 0; i < m; ++i) {
+      CHECK(one.rec.value()(i, 0) == doctest::Approx(elbo.rec.value()(i, 0)).epsilon(1e-12));
+      one_sample += (one.rec.value()(i, 0) + one.kl.value()(i, 0)) / double(m);
+    }
+    CHECK(one.loss.item() == doctest::Approx(one_sample).epsilon(1e-12));
+    // With k samples the bound is log of a mean of k weights: by Jensen at least the mean of their
+    // logs, the k-sample average ELBO, and here it is clearly larger.
+    const auto many = model.iwae_terms(tape.constant(x), std::nullopt, eps, k, 1.0, false);
+    double average_elbo = 0;
+    std::vector<double> kl_error(m);  // the k-sample Monte Carlo KL against the closed form
+    for (std::size_t i = 0; i < m; ++i) {
+      average_elbo += (many.rec.value()(i, 0) + many.kl.value()(i, 0)) / double(m);
+      kl_error[i] = many.kl.value()(i, 0) - elbo.kl.value()(i, 0);
+    }
+    const MeanSe e = mean_se(kl_error);
+    CAPTURE(e.mean);
+    CAPTURE(e.se);
+    CHECK(std::abs(e.mean) <= 3 * e.se);
+    CAPTURE(average_elbo);
+    CAPTURE(many.loss.item());
+    CHECK(many.loss.item() <= average_elbo);
+    CHECK(many.loss.item() < elbo.loss.item());
+  }
+}
+
 // --- 3. the optimum of sigma^2 --------------------------------------------------------------------
 
 // loss = 1/m sum_i 1/2 sum_j ((x_ij - m_ij)^2 e^{-lv} + lv + log 2 pi) + KL, so
@@ -134,7 +184,11 @@ TEST_CASE("importance-weighted log p(x): nondecreasing in K and above the ELBO")
 TEST_CASE("every objective: d loss / d parameter matches five-point central differences") {
   const std::size_t n = 5;
   const double kl_weight = 0.7, h = 1e-4, floor = 1e-3;
+  // k = 0: the model's own objective; k = 3: the importance-weighted bound with 3 samples.
+  for (const std::size_t k : {std::size_t(0), std::size_t(3)})
   for (Variant v : all_variants()) {
+    if (k && !v.config.variational()) continue;
+    CAPTURE(k);
     CAPTURE(v.name);
     v.config.input_dim = 16;  // 4x4 inputs keep the sampled entries spread over every tensor
     v.config.activation = Op::tanh;  // smooth: no kink for a finite difference to straddle
@@ -145,7 +199,8 @@ TEST_CASE("every objective: d loss / d parameter matches five-point central diff
     // Move every parameter off its initial value (the log-variance head starts at exactly zero).
     for (double& p : ps.values()) p += std::uniform_real_distribution<double>(-0.2, 0.2)(rng);
 
-    Matrix<double> x = Matrix<double>::from_shape({n, c.input_dim}), eps = Matrix<double>::from_shape({n, c.latent});
+    Matrix<double> x = Matrix<double>::from_shape({n, c.input_dim});
+    Matrix<double> eps = Matrix<double>::from_shape({k ? k * n : n, c.latent});
     fill_uniform<double>(rng, std::span<double>(x.data(), x.size()), 0.0, 1.0);
     if (c.likelihood == Likelihood::bernoulli && c.variational())
       for (double& e : x) e = e < 0.5 ? 0.0 : 1.0;
@@ -157,6 +212,7 @@ TEST_CASE("every objective: d loss / d parameter matches five-point central diff
     auto loss_on = [&](Tape<double>& tape) {
       std::optional<Var<double>> yv;
       if (c.conditional()) yv = tape.constant(y);
+      if (k) return model.iwae_terms(tape.constant(x), yv, tape.constant(eps), k, kl_weight, true).loss;
       return model.terms(tape.constant(x), yv, tape.constant(eps), kl_weight, true).loss;
     };
     const std::vector<double> analytic = vk::test::added_gradients(ps, loss_on, rng);

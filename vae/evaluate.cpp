@@ -16,25 +16,10 @@ double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y,
   if (!c.variational()) throw std::invalid_argument("importance weighting needs a variational model");
   tape.reset();
   NoGradGuard guard(tape);
-  const std::size_t d = c.input_dim;
   std::optional<Var<T>> y1;
   if (c.conditional()) y1 = tape.constant(y, 1, c.classes);
-  const Gaussian<T> q = model.encode(tape.constant(x, 1, d), y1);
-  const Gaussian<T> p = model.prior(tape, y1);  // N(0, I), or the learned p(z|y)
-  // K draws from q(z|x) with log p(z) - log q(z|x) for each.
-  Var<T> z = draw_z(tape, q, k, rng);
-  Var<T> log_w = sub(log_density(p, z), log_density(q, z));
-  // The example repeated K times, so the decoder and the likelihood run as one batch.
-  Var<T> xs = tape.constant_uninitialized(k, d);
-  for (std::size_t s = 0; s < k; ++s) std::copy(x, x + d, xs.node().value + s * d);
-  std::optional<Var<T>> ys;
-  if (c.conditional()) {
-    ys = tape.constant_uninitialized(k, c.classes);
-    for (std::size_t s = 0; s < k; ++s) std::copy(y, y + c.classes, ys->node().value + s * c.classes);
-  }
-  Var<T> ll = model.log_likelihood(model.decode(z, ys), xs, false);
-  const double lse = logsumexp(add(ll, log_w), 0).item();
-  return lse - std::log(double(k));
+  Var<T> eps = standard_normal(tape, k, c.latent, rng);
+  return -double(model.iwae_terms(tape.constant(x, 1, c.input_dim), y1, eps, k, T(1), false).loss.item());
 }
 
 template <class T>

@@ -138,6 +138,35 @@ typename Model<T>::Terms Model<T>::terms(Var<T> x, std::optional<Var<T>> y, Var<
 }
 
 template <class T>
+typename Model<T>::Terms Model<T>::iwae_terms(Var<T> x, std::optional<Var<T>> y, Var<T> eps, std::size_t k,
+                                              T kl_weight, bool training) {
+  if (!config_.variational()) throw std::invalid_argument("the importance-weighted bound needs a variational model");
+  const std::size_t m = x.rows();
+  if (k == 0 || eps.rows() != k * m || eps.cols() != config_.latent)
+    throw std::invalid_argument(fmt::format("iwae: eps must be [{}x{}] for {} samples of {} examples, got [{}x{}]",
+                                            k * m, config_.latent, k, m, eps.rows(), eps.cols()));
+  Tape<T>& tape = *x.tape;
+  const Code q = encode(x, y);
+  const Code q_k{tile_rows(q.mu, k), tile_rows(q.logvar, k)};
+  const std::optional<Var<T>> y_k = y ? std::optional(tile_rows(*y, k)) : std::nullopt;
+  Var<T> z = reparameterize(q_k.mu, q_k.logvar, eps);
+  Var<T> ll = log_likelihood(decode(z, y_k), tile_rows(x, k), training);          // [k m, 1]
+  Var<T> log_ratio = sub(log_density(q_k, z), log_density(prior(tape, y_k), z));  // log q - log p
+  Var<T> log_w = sub(ll, scale(log_ratio, kl_weight));
+  Var<T> log_k = tape.constant_uninitialized(1, 1);
+  log_k.node().value[0] = std::log(T(k));
+  // Rows s m + i read as [k, m]: column i holds the k samples of example i.
+  Var<T> bound = sub(logsumexp(reshape(log_w, k, m), 0), log_k);  // [1, m]
+  Terms t;
+  t.mu = q.mu;
+  t.loss = scale(mean(bound), T(-1));
+  t.rec = reshape(scale(mean(reshape(ll, k, m), 0), T(-1)), m, 1);
+  t.kl = reshape(mean(reshape(log_ratio, k, m), 0), m, 1);
+  t.has_kl = true;
+  return t;
+}
+
+template <class T>
 void Model<T>::begin_training(double data_pixel_variance) {
   if (noise_) noise_->begin_training(store_, data_pixel_variance);
 }

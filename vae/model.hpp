@@ -52,6 +52,12 @@ class Model {
   };
   // eps [m, latent] ~ N(0, I) (unused by the AEs).
   Terms terms(Var<T> x, std::optional<Var<T>> y, Var<T> eps, T kl_weight, bool training);
+  // The importance-weighted bound (Burda et al. 2016) with k samples of z per example, the ELBO
+  // at k = 1: loss = -mean_i [logsumexp_s (log p(x_i|z_si) + w (log p(z_si) - log q(z_si|x_i))) - log k]
+  // with w = kl_weight. eps [k m, latent] (row s m + i is sample s of example i). The encoder runs
+  // once per example and the decoder on all k m rows; rec and kl are per-example averages over the
+  // samples of -log p(x|z) and log q(z|x) - log p(z). Variational objectives only.
+  Terms iwae_terms(Var<T> x, std::optional<Var<T>> y, Var<T> eps, std::size_t k, T kl_weight, bool training);
 
   // The training run's hooks (the noise model's, when there is one).
   void begin_training(double data_pixel_variance);

@@ -10,6 +10,23 @@
 
 namespace vk::vae {
 
+Bound parse_bound(const std::string& s) {
+  if (s == "elbo") return Bound::elbo;
+  if (s == "iwae") return Bound::iwae;
+  throw std::invalid_argument(fmt::format("unknown objective '{}' (expected elbo or iwae)", s));
+}
+
+const char* name(Bound b) { return b == Bound::iwae ? "iwae" : "elbo"; }
+
+void validate_training(const TrainOptions& o, const ModelConfig& model) {
+  if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
+  if (o.k == 0) throw std::invalid_argument("--k must be at least 1");
+  if (o.bound == Bound::elbo && o.k != 1)
+    throw std::invalid_argument("--k is the sample count of --objective iwae; the ELBO takes one sample");
+  if (o.bound == Bound::iwae && !model.variational())
+    throw std::invalid_argument("--objective iwae needs a variational model (--model vae or cvae)");
+}
+
 double pixel_variance(const data::ImageSet& set) {
   const std::size_t d = set.dim();
   std::vector<double> sum(d, 0.0), sq(d, 0.0);
@@ -41,6 +58,7 @@ Trainer<T>::Trainer(Model<T>& model, const data::ImageSet& train, const TrainOpt
                                          .binarize_seed = options.seed}),
       adam_(model.params(), AdamOptions<T>{.lr = T(options.lr)}),
       rng_(options.seed ^ 0x9e3779b97f4a7c15ULL) {
+  validate_training(options, model.config());
   if (train.dim() != model.config().input_dim)
     throw std::invalid_argument(fmt::format("the model takes {} pixels per image, the data has {}",
                                             model.config().input_dim, train.dim()));
@@ -70,9 +88,11 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
     Var<T> x = tape_.constant(batches_.x());
     std::optional<Var<T>> y;
     if (c.conditional()) y = tape_.constant(batches_.y_onehot());
-    Var<T> eps = tape_.constant_uninitialized(m, c.latent);
+    const bool iwae = options_.bound == Bound::iwae;
+    Var<T> eps = tape_.constant_uninitialized(iwae ? options_.k * m : m, c.latent);
     for (T& e : eps.value()) e = normal(rng_);  // one generator through the run, so a seed fixes it
-    auto terms = model_.terms(x, y, eps, T(kl_weight), true);
+    auto terms = iwae ? model_.iwae_terms(x, y, eps, options_.k, T(kl_weight), true)
+                      : model_.terms(x, y, eps, T(kl_weight), true);
     const double loss = terms.loss.item();
     if (!std::isfinite(loss))  // fmt prints a NaN with its sign bit as "-nan": say plainly nan
       throw std::runtime_error(fmt::format(

@@ -5,12 +5,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "autodiff/optim.hpp"
 #include "datasets/batcher.hpp"
 #include "vae/model.hpp"
 
 namespace vk::vae {
+
+// What training maximises: the ELBO, or the importance-weighted bound with k samples per image.
+enum class Bound { elbo, iwae };
+Bound parse_bound(const std::string& s);
+const char* name(Bound b);
 
 struct TrainOptions {
   std::size_t batch = 128;
@@ -20,7 +26,12 @@ struct TrainOptions {
   double beta = 1;                  // weight of the KL term
   std::size_t warmup_epochs = 0;    // the KL weight rises linearly from 0 to beta over these
   double clip = 0;                  // clip gradients to this global norm (0: no clipping)
+  Bound bound = Bound::elbo;
+  std::size_t k = 1;                // samples of z per image of the iwae bound (1: the ELBO)
 };
+
+// Throws std::invalid_argument naming the flag when the options do not fit the model.
+void validate_training(const TrainOptions& options, const ModelConfig& model);
 
 struct EpochStats {
   std::size_t epoch = 0;     // 1-based
