@@ -42,6 +42,8 @@ template <class T>
 void Batcher<T>::allocate() {
   const std::size_t b = options_.batch;
   if (b == 0) throw DataError("Batcher: batch size must be positive");
+  if (options_.dequantize != Dequantize::none && options_.binarize != Binarize::none)
+    throw DataError("Batcher: images are binarized or dequantized, not both");
   if (count_ == 0) throw DataError("Batcher: the data set is empty");
   if (options_.drop_last && count_ < b)
     throw DataError(fmt::format("Batcher: with drop_last, a batch of {} leaves no batch from {} rows", b, count_));
@@ -105,7 +107,16 @@ void Batcher<T>::fill(Matrix<T>& x, Matrix<T>& y) {
       const std::uint8_t* src = bytes_ + row * dim_;
       switch (options_.binarize) {
         case Binarize::none:
-          for (std::size_t j = 0; j < dim_; ++j) dst[j] = byte_to_value_[src[j]];
+          if (options_.dequantize == Dequantize::none) {
+            for (std::size_t j = 0; j < dim_; ++j) dst[j] = byte_to_value_[src[j]];
+          } else {
+            // u = (bits + 1/2) / 2^32 lies strictly inside (0, 1), and so does x.
+            const bool fixed = options_.dequantize == Dequantize::static_;
+            for (std::size_t j = 0; j < dim_; ++j) {
+              const std::uint64_t bits = fixed ? static_draw(key, j) : (noise_rng_() >> 32);
+              dst[j] = T((double(src[j]) + (double(bits) + 0.5) * two_m32) / 256.0);
+            }
+          }
           break;
         case Binarize::static_:
           for (std::size_t j = 0; j < dim_; ++j) dst[j] = T(static_draw(key, j) < byte_threshold_[src[j]]);

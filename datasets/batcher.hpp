@@ -31,13 +31,22 @@ enum class Binarize {
   dynamic,  // a fresh Bernoulli(pixel / 255) draw for every batch
 };
 
+// Pixels of 8-bit images as a density's data: x = (v + u) / 256 with u ~ U(0, 1), so that a density
+// of x in [0, 1]^d is, up to d ln 256, one of the discrete pixels (Theis et al. 2016).
+enum class Dequantize {
+  none,
+  static_,  // u fixed for each (binarize_seed, image, pixel): the same values on every pass
+  dynamic,  // a fresh u for every batch
+};
+
 struct BatchOptions {
   std::size_t batch = 128;
   std::uint64_t seed = 0;  // order of the shuffled epochs and the dynamic binarization draws
   Binarize binarize = Binarize::none;
   bool shuffle = true;     // false: a sequential pass in index order, for evaluation
   bool drop_last = false;  // true: skip the last partial batch, so every batch has `batch` rows
-  std::uint64_t binarize_seed = 0;  // the fixed draws of Binarize::static_
+  std::uint64_t binarize_seed = 0;  // the fixed draws of Binarize::static_ and Dequantize::static_
+  Dequantize dequantize = Dequantize::none;  // of byte images; only with Binarize::none
 };
 
 template <class T>

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
                        "and the importance-weighted estimate of -log p(x).",
                        "Example: vae-eval --run runs/vae --iw 1000 --limit 2000\n"
                        "Prints the results (and the seconds the evaluation took) and writes them to RUN/eval.json.");
-  std::string run, data;
+  std::string run, data, write_test;
   std::size_t iw = 0, limit = 0;
   std::uint64_t seed = programs::kEvalSeed;
   int threads = 2;
@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   cmd.option("--seed", seed, "seed of the Monte Carlo samples");
   cmd.option("--data", data, "data folder (default: the one the run was trained on)");
   cmd.option("--threads", threads, "OpenBLAS threads");
+  cmd.option("--write-test", write_test,
+             "also write the test images evaluated, as evaluated (binarized or dequantized with the fixed seed; "
+             "the first --limit), to this folder: images.npy, labels.npy, info.json");
   return support::run_main(cmd, argc, argv, [&] {
     if (threads < 1) throw std::invalid_argument("--threads must be at least 1");
     blas::set_threads(threads);
@@ -38,21 +41,21 @@ int main(int argc, char** argv) {
     const auto binarize = programs::parse_binarize(cfg.at("training").at("binarize").get<std::string>());
     programs::RunData rd = programs::load_run_data(dir, 1, binarize);
     const std::size_t count = limit ? std::min(limit, rd.test.count) : rd.test.count;
+    const bool dequantized = programs::dequantized(cfg);
+    vae::EvalOptions options = programs::eval_options(dequantized, iw, limit);
+    options.seed = seed;
+    if (!write_test.empty()) {
+      const char* form = binarize != data::Binarize::none ? "binarized" : dequantized ? "dequantized" : "greyscale";
+      programs::write_test_set(rd.test, options, form, write_test);
+    }
     support::Progress bar("evaluating", count, "img");
+    options.progress = [&](std::size_t done, std::size_t) { bar.update(done); };
     const auto start = std::chrono::steady_clock::now();
-    vae::EvalResult r = vae::evaluate(loaded.model, rd.test,
-                                      {.batch = 500, .seed = seed, .iw_samples = iw, .limit = limit,
-                                       .progress = [&](std::size_t done, std::size_t) { bar.update(done); }});
+    vae::EvalResult r = vae::evaluate(loaded.model, rd.test, options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bar.finish("done");
-    json out = {{"test_nelbo", r.nelbo}, {"test_rec", r.rec}, {"test_kl", r.kl},
-                {"active_units", r.active_units}, {"test_count", r.count}, {"seed", seed},
-                {"seconds", seconds}, {"threads", threads}};
-    out["sigma2"] = std::isnan(r.sigma2) ? json(nullptr) : json(r.sigma2);
-    if (r.iw_samples) {
-      out["iw_nll"] = r.iw_nll;
-      out["iw_samples"] = r.iw_samples;
-    }
+    json out = programs::eval_json(r, loaded.model.config().input_dim, dequantized);
+    out.update({{"seed", seed}, {"seconds", seconds}, {"threads", threads}});
     support::write_json_atomic(std::filesystem::path(run) / "eval.json", out);
     fmt::print("{}\n", out.dump());
   });

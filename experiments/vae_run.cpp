@@ -13,7 +13,9 @@
 #include "io/checkpoint.hpp"
 #include "autodiff/ops.hpp"
 #include "experiments/support/plots.hpp"
+#include "experiments/support/files.hpp"
 #include "experiments/support/png.hpp"
+#include "io/npy.hpp"
 
 namespace vk::programs {
 
@@ -22,6 +24,12 @@ data::Binarize parse_binarize(const std::string& s) {
   if (s == "static") return data::Binarize::static_;
   if (s == "dynamic") return data::Binarize::dynamic;
   throw std::invalid_argument(fmt::format("unknown binarization '{}' (expected none, static or dynamic)", s));
+}
+
+bool parse_dequantize(const std::string& s) {
+  if (s == "uniform") return true;
+  if (s == "none") return false;
+  throw std::invalid_argument(fmt::format("unknown --dequantize '{}' (expected none or uniform)", s));
 }
 
 namespace {
@@ -77,6 +85,50 @@ RunData load_run_data(const std::filesystem::path& dir, std::size_t limit, data:
   r.test = r.dataset.test;
   if (binarize != data::Binarize::none) data::binarize_static(r.test, kTestBinarizeSeed);
   return r;
+}
+
+vae::EvalOptions eval_options(bool dequantize, std::size_t iw_samples, std::size_t limit) {
+  vae::EvalOptions o;
+  o.batch = 500;
+  o.seed = kEvalSeed;
+  o.iw_samples = iw_samples;
+  o.limit = limit;
+  o.dequantize = dequantize;
+  o.dequantize_seed = kTestBinarizeSeed;
+  return o;
+}
+
+bool dequantized(const nlohmann::json& config) {
+  return config.at("training").value("dequantize", std::string("none")) == "uniform";
+}
+
+nlohmann::json eval_json(const vae::EvalResult& r, std::size_t dim, bool dequantized) {
+  nlohmann::json j = {{"test_nelbo", r.nelbo}, {"test_rec", r.rec}, {"test_kl", r.kl},
+                      {"active_units", r.active_units}, {"test_count", r.count}};
+  j["sigma2"] = std::isnan(r.sigma2) ? nlohmann::json(nullptr) : nlohmann::json(r.sigma2);
+  if (dequantized) j["bits_per_dim"] = vae::bits_per_dim(r.nelbo, dim);
+  if (r.iw_samples) {
+    j["iw_nll"] = r.iw_nll;
+    j["iw_samples"] = r.iw_samples;
+    if (dequantized) j["iw_bits_per_dim"] = vae::bits_per_dim(r.iw_nll, dim);
+  }
+  return j;
+}
+
+void write_test_set(const data::ImageSet& test, const vae::EvalOptions& options, const char* form,
+                    const std::filesystem::path& dir) {
+  const std::size_t n = options.limit ? std::min(options.limit, test.count) : test.count;
+  const data::ImageSet first = data::take_first(test, n);
+  data::BatchOptions bo = vae::eval_batches(options);
+  bo.batch = n;
+  data::Batcher<float> batch(first, bo);
+  batch.next();
+  std::filesystem::create_directories(dir);
+  const std::array<std::size_t, 2> shape{n, test.dim()}, label_shape{n, 1};
+  write_npy(dir / "images.npy", batch.x().data(), shape);
+  std::vector<float> labels(first.labels.begin(), first.labels.end());
+  write_npy(dir / "labels.npy", labels.data(), label_shape);
+  support::write_json_atomic(dir / "info.json", {{"form", form}, {"count", n}, {"seed", kTestBinarizeSeed}});
 }
 
 LoadedRun load_run(const std::filesystem::path& dir) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/batcher.hpp"
+#include "vae/evaluate.hpp"
 #include "vae/model.hpp"
 
 namespace vk::programs {
@@ -19,6 +20,7 @@ inline constexpr std::uint64_t kTestBinarizeSeed = 20260101;
 inline constexpr std::uint64_t kEvalSeed = 7;
 
 data::Binarize parse_binarize(const std::string& s);
+bool parse_dequantize(const std::string& s);  // "uniform" or "none"; throws naming --dequantize
 // "512,256" -> {512, 256}; throws std::invalid_argument naming --hidden otherwise.
 std::vector<std::size_t> parse_widths(const std::string& s);
 // "784-512-256-32" -> input 784, hidden {512, 256}, latent 32; throws naming --arch otherwise.
@@ -39,6 +41,19 @@ struct RunData {
   data::ImageSet test;  // in the form the model is evaluated on
 };
 RunData load_run_data(const std::filesystem::path& dir, std::size_t limit, data::Binarize binarize);
+
+// Evaluation of a run's model as every program does it: batches of 500, the eps of kEvalSeed,
+// the test images dequantized with kTestBinarizeSeed when the run trained on dequantized ones.
+vae::EvalOptions eval_options(bool dequantize, std::size_t iw_samples = 0, std::size_t limit = 0);
+// Whether a run folder's config.json says its images were dequantized (absent: no).
+bool dequantized(const nlohmann::json& config);
+// The evaluation's numbers as final.json and eval.json hold them; with bits_per_dim (and
+// iw_bits_per_dim) of the 8-bit data for a dequantized run.
+nlohmann::json eval_json(const vae::EvalResult& r, std::size_t dim, bool dequantized);
+// The first `limit` test images (0: all) exactly as evaluate() reads them, into dir:
+// images.npy (float32 [n, d]), labels.npy (float32 [n, 1]) and info.json (form, count, seed).
+void write_test_set(const data::ImageSet& test, const vae::EvalOptions& options, const char* form,
+                    const std::filesystem::path& dir);
 
 // The model of a run folder: its config.json and checkpoint/. Throws with a clear message when
 // either is missing or they do not match.

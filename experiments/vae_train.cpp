@@ -22,23 +22,12 @@ namespace {
 
 struct Options {
   std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
-  std::string arch = "mlp", objective = "elbo", hidden, activation = "relu", condition = "encoder-decoder", data = data::default_data_dir, out;
+  std::string arch = "mlp", objective = "elbo", dequantize, hidden, activation = "relu", condition = "encoder-decoder", data = data::default_data_dir, out;
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0;
   std::size_t k = 1, latent = 0, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
   std::uint64_t seed = 1;
   int threads = 2;
 };
-
-json eval_json(const vae::EvalResult& r) {
-  json j = {{"test_nelbo", r.nelbo}, {"test_rec", r.rec}, {"test_kl", r.kl},
-            {"active_units", r.active_units}, {"test_count", r.count}};
-  j["sigma2"] = std::isnan(r.sigma2) ? json(nullptr) : json(r.sigma2);
-  if (r.iw_samples) {
-    j["iw_nll"] = r.iw_nll;
-    j["iw_samples"] = r.iw_samples;
-  }
-  return j;
-}
 
 int train(const Options& o) {
   vae::ModelConfig mc;
@@ -65,7 +54,12 @@ int train(const Options& o) {
   mc.input_dim = train_set.dim();
   if (mc.conditional()) mc.classes = train_set.classes;
   mc.validate();
+  // Greyscale images as a density's data need dequantizing; the AEs' squared error and the
+  // Bernoulli likelihood take the pixels as they are unless asked.
+  const bool dequantize =
+      o.dequantize.empty() ? mc.has_sigma() && binarize == data::Binarize::none : programs::parse_dequantize(o.dequantize);
   const vae::TrainOptions training{.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize,
+                                   .dequantize = dequantize,
                                    .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
                                    .bound = vae::parse_bound(o.objective), .k = o.k};
   vae::validate_training(training, mc);
@@ -77,7 +71,8 @@ int train(const Options& o) {
                  {"training", {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed},
                                {"binarize", programs::name(binarize)}, {"beta", o.beta},
                                {"warmup_epochs", o.warmup}, {"clip", o.clip},
-                               {"objective", o.objective}, {"k", o.k}, {"threads", o.threads}}},
+                               {"objective", o.objective}, {"k", o.k},
+                               {"dequantize", dequantize ? "uniform" : "none"}, {"threads", o.threads}}},
                  {"data", {{"dir", std::filesystem::absolute(o.data).string()}, {"train_count", train_set.count},
                            {"test_count", rd.test.count}, {"limit", o.limit}}},
                  {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
@@ -105,18 +100,18 @@ int train(const Options& o) {
     });
     train_seconds += s.seconds;
     trained += train_set.count;
-    vae::EvalResult r = vae::evaluate(model, rd.test, {.batch = 500, .seed = programs::kEvalSeed});
+    vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize));
     bar.finish(fmt::format("train {:.2f}  test {:.2f} (rec {:.2f} + kl {:.2f}){}", s.loss, r.nelbo, r.rec,
                            r.kl, mc.has_sigma() ? fmt::format("  sigma^2 {:.4g}", r.sigma2) : ""));
-    json line = eval_json(r);
+    json line = programs::eval_json(r, mc.input_dim, dequantize);
     line.update({{"epoch", e}, {"train_loss", s.loss}, {"train_rec", s.rec}, {"train_kl", s.kl},
                  {"images_per_second", s.images_per_second}, {"seconds", s.seconds}});
     metrics.append(line);
     save_checkpoint(out / "checkpoint", model.params(), meta);
   }
 
-  vae::EvalResult r = vae::evaluate(model, rd.test, {.batch = 500, .seed = programs::kEvalSeed, .iw_samples = o.iw});
-  json final = eval_json(r);
+  vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize, o.iw));
+  json final = programs::eval_json(r, mc.input_dim, dequantize);
   final.update({{"train_seconds", train_seconds}, {"images_per_second", double(trained) / train_seconds},
                 {"epochs", o.epochs}, {"peak_rss_mb", programs::peak_rss_mb()}});
   support::write_json_atomic(out / "final.json", final);
@@ -142,6 +137,9 @@ int main(int argc, char** argv) {
   cmd.option("--condition", o.condition,
                  "where --model cvae sees the label: encoder-decoder | decoder | embedding | prior");
   cmd.option("--embedding", o.embedding, "label embedding width of --condition embedding");
+  cmd.option("--dequantize", o.dequantize,
+             "none | uniform: x = (v + u) / 256, u ~ U(0, 1) afresh each batch (the test set once, with a fixed "
+             "seed); default uniform for a Gaussian likelihood on greyscale images, none otherwise");
   cmd.option("--binarize", o.binarize, "none | static | dynamic (training images; the test set is binarized once)");
   cmd.option("--arch", o.arch,
              "networks: mlp (widths from --hidden) | conv (28x28 images: convolutions 32, 64, then 256; "

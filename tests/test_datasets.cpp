@@ -210,6 +210,33 @@ double residual_std(const vk::Matrix<double>& x, const vk::Matrix<double>& clean
 
 }  // namespace
 
+TEST_CASE("batcher: dequantized pixels lie in their bin, fixed by a seed or redrawn") {
+  const ImageSet set = pattern_set(40, 8, 8);
+  auto pass = [&](Batcher<double>& b) {  // the values of every row, by row index
+    std::vector<double> v(set.count * set.dim());
+    while (b.next())
+      for (std::size_t r = 0; r < b.size(); ++r)
+        std::copy(b.x().data() + r * b.dim(), b.x().data() + (r + 1) * b.dim(), v.begin() + b.indices()[r] * b.dim());
+    return v;
+  };
+  Batcher<double> fixed(set, {.batch = 16, .shuffle = false, .binarize_seed = 3, .dequantize = Dequantize::static_});
+  Batcher<double> fresh(set, {.batch = 16, .seed = 2, .dequantize = Dequantize::dynamic});
+  const std::vector<double> f1 = pass(fixed), f2 = pass(fixed), d1 = pass(fresh), d2 = pass(fresh);
+  CHECK(f1 == f2);
+  CHECK(d1 != d2);
+  double mean_u = 0;
+  for (std::size_t e = 0; e < f1.size(); ++e) {
+    const double v = set.pixels[e];
+    for (double x : {f1[e], d1[e], d2[e]}) {
+      CHECK(x > v / 256.0);  // (v + u) / 256 with 0 < u < 1: inside (0, 1) even for v = 0 or 255
+      CHECK(x < (v + 1) / 256.0);
+    }
+    mean_u += (f1[e] * 256.0 - v) / double(f1.size());
+  }
+  CHECK(mean_u == doctest::Approx(0.5).epsilon(0.05));  // u is uniform on (0, 1)
+  CHECK_THROWS_AS(Batcher<float>(set, {.binarize = Binarize::static_, .dequantize = Dequantize::static_}), DataError);
+}
+
 TEST_CASE("synthetic manifold: shapes, ground truth, noise sigma") {
   ManifoldData m = make_manifold({.count = 500, .intrinsic_dim = 3, .ambient_dim = 40, .noise_sigma = 0.05});
   CHECK(m.x.shape(0) == 500);

@@ -45,6 +45,22 @@ for p in vae-train vae-eval vae-sample vae-bench cvae-compare data-bench; do
   check "$p --help" "$bin/$p" --help >/dev/null
 done
 
+# npy_fields FILE.npy PYTHON-CONDITION: on shape (a tuple) and x (the float32 values, a list), read
+# without numpy (a fresh machine's python3 has none).
+npy_fields() {
+  python3 - "$1" "$2" <<'PY'
+import ast, struct, sys
+raw = open(sys.argv[1], "rb").read()
+assert raw[:6] == b"\x93NUMPY"
+n = struct.unpack("<H", raw[8:10])[0]
+header = ast.literal_eval(raw[10:10 + n].decode())
+shape = tuple(header["shape"])
+count = 1
+for s in shape: count *= s
+x = list(struct.unpack("<%df" % count, raw[10 + n:10 + n + 4 * count]))
+sys.exit(0 if header["descr"] == "<f4" and eval(sys.argv[2]) else 1)
+PY
+}
 json_fields() {  # json_fields JSON PYTHON-CONDITION-ON-d
   python3 -c 'import json, math, sys; d = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
 }
@@ -74,6 +90,18 @@ check "vae-train writes every result file" test -s "$tmp/a/config.json" -a -s "$
 check "metrics.jsonl has one line per epoch" test "$(wc -l <"$tmp/a/metrics.jsonl")" -eq 2
 check "same seed, one thread: identical final.json (but for timings)" json_equal_except_time "$tmp/a/final.json" "$tmp/b/final.json"
 
+check "a Gaussian run dequantizes by default" json_fields "$(cat "$tmp/a/config.json")" \
+  'd["training"]["dequantize"] == "uniform"'
+check "its final.json has bits per dimension" json_fields "$(cat "$tmp/a/final.json")" \
+  'abs(d["bits_per_dim"] - (d["test_nelbo"] + 784 * math.log(256)) / (784 * math.log(2))) < 1e-9'
+"$bin/vae-eval" --run "$tmp/a" --threads 1 --limit 30 --write-test "$tmp/test-a" >/dev/null 2>&1
+check "vae-eval --write-test writes the dequantized test images it evaluates" npy_fields "$tmp/test-a/images.npy" \
+  'shape == (30, 784) and 0 < min(x) and max(x) < 1'
+check "with their labels and what they are" json_fields "$(cat "$tmp/test-a/info.json")" \
+  'd["form"] == "dequantized" and d["count"] == 30'
+check "labels.npy" npy_fields "$tmp/test-a/labels.npy" 'shape == (30, 1) and all(v in range(10) for v in x)'
+expect_error "bad --dequantize" "expected none or uniform" "$bin/vae-train" --dequantize gauss --out "$tmp/x"
+expect_error "--dequantize with --binarize" "not with --binarize" "$bin/vae-train" --dequantize uniform --binarize static --out "$tmp/x"
 "$bin/vae-eval" --run "$tmp/a" --threads 1 >/dev/null 2>&1
 check "vae-eval reproduces final.json's test NELBO" close "$tmp/a/final.json" test_nelbo "$tmp/a/eval.json" test_nelbo 1e-9
 "$bin/vae-eval" --run "$tmp/a" --threads 1 --seed 99 >/dev/null 2>&1
@@ -102,6 +130,9 @@ expect_error "unknown --arch" "unknown architecture 'rnn'" "$bin/vae-train" --ar
 check "vae-train --objective iwae records its objective and trains" json_fields "$(cat "$tmp/iwae/config.json")" \
   'd["training"]["objective"] == "iwae" and d["training"]["k"] == 5'
 check "the iwae run has a finite test NELBO" json_fields "$(cat "$tmp/iwae/final.json")" 'math.isfinite(d["test_nelbo"])'
+"$bin/vae-eval" --run "$tmp/iwae" --threads 1 --limit 20 --write-test "$tmp/test-b" >/dev/null 2>&1
+check "--write-test of a Bernoulli run writes the binarized images" npy_fields "$tmp/test-b/images.npy" \
+  'shape == (20, 784) and set(x) == {0.0, 1.0}'
 expect_error "--k 0" "--k must be at least 1" "$bin/vae-train" --objective iwae --k 0 --out "$tmp/k0"
 check "a bad flag leaves no run folder" test ! -e "$tmp/k0"
 expect_error "--k with the ELBO" "the ELBO takes one sample" "$bin/vae-train" --k 5 --out "$tmp/x"

@@ -22,6 +22,19 @@ double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y,
   return -double(model.iwae_terms(tape.constant(x, 1, c.input_dim), y1, eps, k, T(1), false).loss.item());
 }
 
+double bits_per_dim(double nll, std::size_t dim) {
+  return (nll + double(dim) * std::log(256.0)) / (double(dim) * std::log(2.0));
+}
+
+data::BatchOptions eval_batches(const EvalOptions& options) {
+  data::BatchOptions bo;
+  bo.batch = options.batch;
+  bo.shuffle = false;
+  bo.dequantize = options.dequantize ? data::Dequantize::static_ : data::Dequantize::none;
+  bo.binarize_seed = options.dequantize_seed;
+  return bo;
+}
+
 template <class T>
 EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOptions& options) {
   const ModelConfig& c = model.config();
@@ -32,10 +45,7 @@ EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOption
                                             c.input_dim, set.dim()));
   data::ImageSet limited;
   const data::ImageSet& source = count == set.count ? set : (limited = data::take_first(set, count));
-  data::BatchOptions bo;
-  bo.batch = options.batch;
-  bo.shuffle = false;
-  data::Batcher<T> batches(source, bo);
+  data::Batcher<T> batches(source, eval_batches(options));
 
   Rng rng(options.seed);
   Tape<T> tape, iw_tape;

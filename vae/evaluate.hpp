@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "datasets/batcher.hpp"
 #include "datasets/mnist.hpp"
 #include "vae/model.hpp"
 
@@ -18,6 +19,8 @@ struct EvalOptions {
   std::uint64_t seed = 0;       // the eps of the ELBO and the importance samples
   std::size_t iw_samples = 0;   // K; 0 skips the importance-weighted estimate
   std::size_t limit = 0;        // evaluate the first `limit` examples (0: all)
+  bool dequantize = false;      // the 8-bit images as (v + u) / 256 with u fixed by dequantize_seed
+  std::uint64_t dequantize_seed = 0;
   std::function<void(std::size_t done, std::size_t total)> progress = nullptr;  // may be empty
 };
 
@@ -32,6 +35,13 @@ struct EvalResult {
   double iw_nll = std::numeric_limits<double>::quiet_NaN();  // -log p(x), K importance samples
   std::size_t iw_samples = 0;
 };
+
+// Bits per dimension of 8-bit data from the negative log-density (nats) of the dequantized pixels
+// x = (v + u) / 256 in [0, 1]^d: (nll + d ln 256) / (d ln 2).
+double bits_per_dim(double nll, std::size_t dim);
+
+// The batches evaluate() reads: the set in order, dequantized as the options say.
+data::BatchOptions eval_batches(const EvalOptions& options);
 
 // The set must already be in the form the model was trained on (binarized for Bernoulli).
 template <class T>

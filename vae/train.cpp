@@ -21,6 +21,8 @@ const char* name(Bound b) { return b == Bound::iwae ? "iwae" : "elbo"; }
 void validate_training(const TrainOptions& o, const ModelConfig& model) {
   if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
   if (o.k == 0) throw std::invalid_argument("--k must be at least 1");
+  if (o.dequantize && o.binarize != data::Binarize::none)
+    throw std::invalid_argument("--dequantize uniform is for greyscale images, not with --binarize");
   if (o.bound == Bound::elbo && o.k != 1)
     throw std::invalid_argument("--k is the sample count of --objective iwae; the ELBO takes one sample");
   if (o.bound == Bound::iwae && !model.variational())
@@ -55,7 +57,9 @@ Trainer<T>::Trainer(Model<T>& model, const data::ImageSet& train, const TrainOpt
                                          .binarize = options.binarize,
                                          .shuffle = true,
                                          .drop_last = false,
-                                         .binarize_seed = options.seed}),
+                                         .binarize_seed = options.seed,
+                                         .dequantize = options.dequantize ? data::Dequantize::dynamic
+                                                                          : data::Dequantize::none}),
       adam_(model.params(), AdamOptions<T>{.lr = T(options.lr)}),
       rng_(options.seed ^ 0x9e3779b97f4a7c15ULL) {
   validate_training(options, model.config());

@@ -23,6 +23,7 @@ struct TrainOptions {
   double lr = 1e-3;
   std::uint64_t seed = 1;
   data::Binarize binarize = data::Binarize::none;  // of the training images
+  bool dequantize = false;          // x = (v + u) / 256, u ~ U(0, 1) afresh for every batch
   double beta = 1;                  // weight of the KL term
   std::size_t warmup_epochs = 0;    // the KL weight rises linearly from 0 to beta over these
   double clip = 0;                  // clip gradients to this global norm (0: no clipping)
