@@ -131,7 +131,7 @@ nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
   std::vector<Gemm> gemms;
   auto step = [&] {
     tape.reset();
-    Var<float> eps = tape.constant_uninitialized(o.batch, mc.latent);
+    Var<float> eps = tape.constant_uninitialized(o.batch, mc.noise_width());
     for (float& e : eps.value()) e = normal(rng);
     auto terms = model.terms(tape.constant(x), std::nullopt, eps, 1.f, true);
     adam.zero_grad();

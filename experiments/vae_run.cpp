@@ -194,7 +194,7 @@ std::vector<float> sample_images(vae::Model<float>& model, std::size_t n, std::u
   NoGradGuard guard(tape);
   std::optional<Var<float>> y;
   if (c.conditional()) y = vae::one_hot_rows(tape, n, c.classes, [&](std::size_t i) { return i % c.classes; });
-  Var<float> z = vae::draw_z(tape, model.prior(tape, y), n, rng);  // p(z|y), or N(0, I)
+  Var<float> z = model.draw_prior(tape, y, n, rng);  // p(z|y), or p(z)
   Var<float> mean = model.mean_image(model.decode(z, y));
   std::vector<float> x(mean.node().value, mean.node().value + n * c.input_dim);
   if (with_noise && model.noise()) model.noise()->add_noise(model.params(), x, rng);

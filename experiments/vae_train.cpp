@@ -22,9 +22,9 @@ namespace {
 
 struct Options {
   std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
-  std::string arch = "mlp", objective = "elbo", dequantize, hidden, activation = "relu", condition = "encoder-decoder", data = data::default_data_dir, out;
+  std::string arch = "mlp", objective = "elbo", dequantize, hidden, hidden2 = "50,50", activation, condition = "encoder-decoder", data = data::default_data_dir, out;
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0;
-  std::size_t k = 1, latent = 0, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
+  std::size_t k = 1, latent = 0, latent2 = 50, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
   std::uint64_t seed = 1;
   int threads = 2;
 };
@@ -39,9 +39,14 @@ int train(const Options& o) {
   mc.architecture = vae::parse_architecture(o.arch);
   const bool conv = mc.architecture == vae::Architecture::conv;
   if (conv && !o.hidden.empty()) throw std::invalid_argument("--hidden is for --arch mlp; conv has fixed widths");
-  mc.hidden = conv ? std::vector<std::size_t>{} : programs::parse_widths(o.hidden.empty() ? "400" : o.hidden);
-  mc.latent = o.latent ? o.latent : conv ? 32 : 20;
-  mc.activation = parse_activation(o.activation);
+  // An hvae defaults to Burda et al.'s networks: 784-100-100-z(100), 100-50-50-z2(50), tanh.
+  const bool hvae = mc.objective == vae::Objective::hvae;
+  const std::string hidden = !o.hidden.empty() ? o.hidden : hvae ? "100,100" : "400";
+  mc.hidden = conv ? std::vector<std::size_t>{} : programs::parse_widths(hidden);
+  mc.latent = o.latent ? o.latent : conv ? 32 : hvae ? 100 : 20;
+  mc.hidden2 = programs::parse_widths(o.hidden2);
+  mc.latent2 = o.latent2;
+  mc.activation = parse_activation(!o.activation.empty() ? o.activation : hvae && !conv ? "tanh" : "relu");
   mc.condition = vae::parse_condition(o.condition);
   mc.embedding = o.embedding;
   const data::Binarize binarize = programs::parse_binarize(o.binarize);
@@ -87,7 +92,7 @@ int train(const Options& o) {
       : mc.has_sigma()  ? fmt::format("gaussian likelihood, {} sigma^2", vae::name(mc.sigma))
                         : "bernoulli likelihood";
   fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images\n", vae::name(mc.objective),
-             loss_name, mc.input_dim, conv ? "conv 32-64-256" : o.hidden.empty() ? "400" : o.hidden, mc.latent, model.params().size(),
+             loss_name, mc.input_dim, conv ? "conv 32-64-256" : hidden, mc.latent, model.params().size(),
              train_set.count);
 
   const json meta = {{"model", vae::to_json(mc)}};
@@ -129,7 +134,7 @@ int main(int argc, char** argv) {
       "Example: vae-train --model vae --likelihood gaussian --sigma learned --epochs 10 --out runs/vae\n"
       "Writes config.json, metrics.jsonl, final.json, checkpoint/ and PNG pictures into --out.");
   Options o;
-  cmd.option("--model", o.model, "ae | rae | vae | cvae");
+  cmd.option("--model", o.model, "ae | rae | vae | cvae | hvae (two stochastic layers: the prior of z is a VAE over z2)");
   cmd.option("--likelihood", o.likelihood, "p(x|z) of a VAE: gaussian | bernoulli");
   cmd.option("--sigma", o.sigma, "Gaussian noise model: learned | per-pixel | optimal | fixed");
   cmd.option("--sigma2", o.sigma2, "sigma^2 of --sigma fixed");
@@ -145,8 +150,10 @@ int main(int argc, char** argv) {
              "networks: mlp (widths from --hidden) | conv (28x28 images: convolutions 32, 64, then 256; "
              "the decoder mirrors them with transposed convolutions)");
   cmd.option("--hidden", o.hidden, "hidden widths of --arch mlp, a comma list (the decoder mirrors them; default 400)");
-  cmd.option("--latent", o.latent, "dimension of z (0: 20 for mlp, 32 for conv)");
-  cmd.option("--activation", o.activation, "relu | leaky_relu | elu | tanh | sigmoid | softplus");
+  cmd.option("--latent", o.latent, "dimension of z (0: 20 for mlp, 32 for conv, 100 for hvae)");
+  cmd.option("--hidden2", o.hidden2, "hvae: hidden widths of q(z2|z), mirrored by p(z|z2)");
+  cmd.option("--latent2", o.latent2, "hvae: dimension of z2");
+  cmd.option("--activation", o.activation, "an element-wise op of the list: relu (default; tanh for hvae), tanh, elu, swish, ...");
   cmd.option("--epochs", o.epochs, "passes over the training set");
   cmd.option("--batch", o.batch, "images per step");
   cmd.option("--lr", o.lr, "Adam learning rate");

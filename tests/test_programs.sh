@@ -133,6 +133,12 @@ check "the iwae run has a finite test NELBO" json_fields "$(cat "$tmp/iwae/final
 "$bin/vae-eval" --run "$tmp/iwae" --threads 1 --limit 20 --write-test "$tmp/test-b" >/dev/null 2>&1
 check "--write-test of a Bernoulli run writes the binarized images" npy_fields "$tmp/test-b/images.npy" \
   'shape == (20, 784) and set(x) == {0.0, 1.0}'
+"$bin/vae-train" --model hvae --hidden 32 --latent 8 --hidden2 16 --latent2 4 --limit 500 --epochs 1 \
+  --likelihood bernoulli --binarize dynamic --threads 1 --out "$tmp/hvae" >/dev/null 2>&1
+"$bin/vae-eval" --run "$tmp/hvae" --threads 1 --iw 8 --limit 20 >/dev/null 2>&1
+check "vae-eval rebuilds an hvae and estimates -log p(x) over both layers" json_fields "$(cat "$tmp/hvae/eval.json")" \
+  'math.isfinite(d["iw_nll"]) and d["iw_nll"] <= d["test_nelbo"] + 5'
+check "vae-sample draws from an hvae ancestrally" "$bin/vae-sample" --run "$tmp/hvae" --n 4 --out "$tmp/hvae.png"
 expect_error "--k 0" "--k must be at least 1" "$bin/vae-train" --objective iwae --k 0 --out "$tmp/k0"
 check "a bad flag leaves no run folder" test ! -e "$tmp/k0"
 expect_error "--k with the ELBO" "the ELBO takes one sample" "$bin/vae-train" --k 5 --out "$tmp/x"

@@ -59,6 +59,8 @@ inline ModelConfig small_config(Objective o, Likelihood l = Likelihood::gaussian
   c.hidden = {16};
   c.latent = 2;
   c.classes = o == Objective::cvae ? kClasses : 0;
+  c.hidden2 = {6};
+  c.latent2 = 2;
   return c;
 }
 
@@ -99,6 +101,8 @@ inline std::vector<Variant> all_variants() {
       {"vae gaussian fixed", fixed},
       {"vae bernoulli", small_config(Objective::vae, Likelihood::bernoulli)},
       {"cvae gaussian learned", small_config(Objective::cvae)},
+      {"hvae gaussian learned", small_config(Objective::hvae)},
+      {"hvae bernoulli", small_config(Objective::hvae, Likelihood::bernoulli)},
   };
 }
 

@@ -92,7 +92,7 @@ std::vector<float> sample_by_class(Model<float>& model, std::size_t classes, std
     NoGradGuard guard(tape);
     std::optional<Var<float>> yv;
     if (c.conditional()) yv = one_hot_rows(tape, per_class, classes, [y](std::size_t) { return y; });
-    Var<float> z = draw_z(tape, model.prior(tape, yv), per_class, rng);  // p(z|y), or N(0, I)
+    Var<float> z = model.draw_prior(tape, yv, per_class, rng);  // p(z|y), or p(z)
     Var<float> x = model.mean_image(model.decode(z, yv));
     out.insert(out.end(), x.node().value, x.node().value + per_class * c.input_dim);
   }

@@ -28,7 +28,8 @@ const char* lookup(E e, const std::pair<E, const char*> (&table)[N]) {
 }
 
 constexpr std::pair<Objective, const char*> kObjectives[] = {
-    {Objective::ae, "ae"}, {Objective::rae, "rae"}, {Objective::vae, "vae"}, {Objective::cvae, "cvae"}};
+    {Objective::ae, "ae"}, {Objective::rae, "rae"}, {Objective::vae, "vae"}, {Objective::cvae, "cvae"},
+    {Objective::hvae, "hvae"}};
 constexpr std::pair<Likelihood, const char*> kLikelihoods[] = {
     {Likelihood::gaussian, "gaussian"}, {Likelihood::bernoulli, "bernoulli"}};
 constexpr std::pair<Sigma, const char*> kSigmas[] = {
@@ -66,6 +67,11 @@ void ModelConfig::validate() const {
   if (!conditional() && classes != 0) fail("only --model cvae takes labels");
   if (!conditional() && condition != Condition::encoder_decoder) fail("only --model cvae takes --condition");
   if (condition == Condition::embedding && embedding == 0) fail("--embedding must be positive");
+  if (hierarchical()) {
+    if (latent2 == 0) fail("--latent2 must be positive");
+    for (std::size_t h : hidden2)
+      if (h == 0) fail("--hidden2 widths must be positive");
+  }
   if (architecture == Architecture::conv) {
     if (input_dim != 28 * 28) fail(fmt::format("--arch conv takes 28x28 single-channel images, the data has {} pixels", input_dim));
     if (conditional()) fail("--arch conv takes --model ae, rae or vae (conditional models are mlp only)");
@@ -87,7 +93,9 @@ nlohmann::json to_json(const ModelConfig& c) {
           {"lambda", c.lambda},
           {"classes", c.classes},
           {"condition", name(c.condition)},
-          {"embedding", c.embedding}};
+          {"embedding", c.embedding},
+          {"hidden2", c.hidden2},
+          {"latent2", c.latent2}};
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j) {
@@ -109,6 +117,8 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     // Absent in run folders written before the CVAE variants: those are encoder_decoder.
     c.condition = parse_condition(j.value("condition", std::string(name(Condition::encoder_decoder))));
     c.embedding = j.value("embedding", std::size_t(16));
+    c.hidden2 = j.value("hidden2", std::vector<std::size_t>{50, 50});
+    c.latent2 = j.value("latent2", std::size_t(50));
     c.validate();
     return c;
   } catch (const nlohmann::json::exception& e) {

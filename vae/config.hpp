@@ -17,6 +17,7 @@ enum class Objective {
   rae,   // ||x - D(E(x))||^2 + lambda ||E(x)||^2
   vae,   // KL(q(z|x) || N(0, I)) - E_q log p(x|z)
   cvae,  // the same, conditioned on the label y
+  hvae,  // a VAE with two stochastic layers: its prior p(z) is itself a VAE over z (latent2 wide)
 };
 
 enum class Likelihood { gaussian, bernoulli };
@@ -55,13 +56,18 @@ struct ModelConfig {
   std::size_t input_dim = 784;
   std::vector<std::size_t> hidden = {400};  // encoder widths; the decoder mirrors them
   std::size_t latent = 20;
+  std::vector<std::size_t> hidden2 = {50, 50};  // hvae: q(z2|z) and, mirrored, p(z|z2)
+  std::size_t latent2 = 50;                     // hvae: the width of z2
   Op activation = Op::relu;      // of the mlp networks; conv is ReLU throughout
   double lambda = 1e-3;          // the regularized AE's weight on ||z||^2
   std::size_t classes = 0;       // label size of a conditional model (0: unconditional)
   Condition condition = Condition::encoder_decoder;  // how a conditional model sees y
   std::size_t embedding = 16;    // width of the label embedding of Condition::embedding
 
-  bool variational() const { return objective == Objective::vae || objective == Objective::cvae; }
+  bool variational() const { return objective != Objective::ae && objective != Objective::rae; }
+  bool hierarchical() const { return objective == Objective::hvae; }
+  // Columns of eps ~ N(0, I) one sample of the model draws: z, and z2 for an hvae.
+  std::size_t noise_width() const { return latent + (hierarchical() ? latent2 : 0); }
   bool conditional() const { return objective == Objective::cvae; }
   bool label_in_encoder() const {
     return conditional() && condition != Condition::decoder;

@@ -18,7 +18,7 @@ double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y,
   NoGradGuard guard(tape);
   std::optional<Var<T>> y1;
   if (c.conditional()) y1 = tape.constant(y, 1, c.classes);
-  Var<T> eps = standard_normal(tape, k, c.latent, rng);
+  Var<T> eps = standard_normal(tape, k, c.noise_width(), rng);
   return -double(model.iwae_terms(tape.constant(x, 1, c.input_dim), y1, eps, k, T(1), false).loss.item());
 }
 
@@ -62,7 +62,7 @@ EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOption
     Var<T> x = tape.constant(batches.x());
     std::optional<Var<T>> y;
     if (c.conditional()) y = tape.constant(batches.y_onehot());
-    Var<T> eps = standard_normal(tape, m, c.latent, rng);
+    Var<T> eps = standard_normal(tape, m, c.noise_width(), rng);
     auto terms = model.terms(x, y, eps, T(1), false);
     for (std::size_t i = 0; i < m; ++i) {
       rec += terms.rec.node().value[i];

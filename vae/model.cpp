@@ -52,7 +52,7 @@ Model<T>::Model(const ModelConfig& config, std::uint64_t seed) : config_(config)
     embedding_ = store_.add("label_embedding.weight", c.classes, c.embedding);
     fill_normal<T>(rng, std::span<T>(store_.value_data(*embedding_), c.classes * c.embedding));
   }
-  prior_.emplace(store_, c.latent, c.learned_prior() ? c.classes : 0);
+  prior_.emplace(store_, rng, c);
 }
 
 template <class T>
@@ -100,6 +100,21 @@ typename Model<T>::Code Model<T>::prior(Tape<T>& tape, std::optional<Var<T>> y) 
 }
 
 template <class T>
+Var<T> Model<T>::draw_prior(Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng) {
+  if (prior_->learned()) require_label(y);
+  return prior_->draw(store_, tape, y, n, rng);
+}
+
+template <class T>
+std::pair<Var<T>, std::optional<Var<T>>> Model<T>::split_noise(Var<T> eps, std::size_t rows) const {
+  if (eps.rows() != rows || eps.cols() != config_.noise_width())
+    throw std::invalid_argument(fmt::format("eps must be [{}x{}], got [{}x{}]", rows, config_.noise_width(),
+                                            eps.rows(), eps.cols()));
+  if (!config_.hierarchical()) return {eps, std::nullopt};
+  return {slice_cols(eps, 0, config_.latent), slice_cols(eps, config_.latent, config_.noise_width())};
+}
+
+template <class T>
 Var<T> Model<T>::mean_image(Var<T> decoded) const {
   const bool logits = config_.variational() && config_.likelihood == Likelihood::bernoulli;
   return logits ? sigmoid(decoded) : decoded;
@@ -129,9 +144,10 @@ typename Model<T>::Terms Model<T>::terms(Var<T> x, std::optional<Var<T>> y, Var<
     t.loss = mean(per_row);
     return t;
   }
-  Var<T> z = reparameterize(code.mu, code.logvar, eps);
+  const auto [eps_z, eps_z2] = split_noise(eps, x.rows());
+  Var<T> z = reparameterize(code.mu, code.logvar, eps_z);
   t.rec = scale(log_likelihood(decode(z, y), x, training), T(-1));
-  t.kl = prior_->kl(store_, code, y);
+  t.kl = prior_->kl(store_, code, z, y, eps_z2);
   t.has_kl = true;
   t.loss = mean(add(t.rec, scale(t.kl, kl_weight)));
   return t;
@@ -142,16 +158,15 @@ typename Model<T>::Terms Model<T>::iwae_terms(Var<T> x, std::optional<Var<T>> y,
                                               T kl_weight, bool training) {
   if (!config_.variational()) throw std::invalid_argument("the importance-weighted bound needs a variational model");
   const std::size_t m = x.rows();
-  if (k == 0 || eps.rows() != k * m || eps.cols() != config_.latent)
-    throw std::invalid_argument(fmt::format("iwae: eps must be [{}x{}] for {} samples of {} examples, got [{}x{}]",
-                                            k * m, config_.latent, k, m, eps.rows(), eps.cols()));
+  if (k == 0) throw std::invalid_argument("iwae: k must be at least 1");
+  const auto [eps_z, eps_z2] = split_noise(eps, k * m);
   Tape<T>& tape = *x.tape;
   const Code q = encode(x, y);
   const Code q_k{tile_rows(q.mu, k), tile_rows(q.logvar, k)};
   const std::optional<Var<T>> y_k = y ? std::optional(tile_rows(*y, k)) : std::nullopt;
-  Var<T> z = reparameterize(q_k.mu, q_k.logvar, eps);
-  Var<T> ll = log_likelihood(decode(z, y_k), tile_rows(x, k), training);          // [k m, 1]
-  Var<T> log_ratio = sub(log_density(q_k, z), log_density(prior(tape, y_k), z));  // log q - log p
+  Var<T> z = reparameterize(q_k.mu, q_k.logvar, eps_z);
+  Var<T> ll = log_likelihood(decode(z, y_k), tile_rows(x, k), training);  // [k m, 1]
+  Var<T> log_ratio = prior_->log_ratio(store_, q_k, z, y_k, eps_z2);       // log q - log p
   Var<T> log_w = sub(ll, scale(log_ratio, kl_weight));
   Var<T> log_k = tape.constant_uninitialized(1, 1);
   log_k.node().value[0] = std::log(T(k));

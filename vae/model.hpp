@@ -36,8 +36,11 @@ class Model {
   // The decoder's output: the mean D(z) in [0, 1] for a Gaussian likelihood and the AEs, the
   // logits for a Bernoulli likelihood.
   Var<T> decode(Var<T> z, std::optional<Var<T>> y = std::nullopt);
-  // The prior p(z|y) for labels y [m, classes], or p(z) = N(0, I) as one row [1, latent].
+  // The prior p(z|y) for labels y [m, classes], or p(z) = N(0, I) as one row [1, latent]; not for
+  // an hvae, whose prior is no Gaussian.
   Code prior(Tape<T>& tape, std::optional<Var<T>> y = std::nullopt);
+  // n draws z ~ p(z|y) (p(z) without labels): reparameterized, or ancestral for an hvae.
+  Var<T> draw_prior(Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng);
   // The mean image E[x|z] of a decoder output.
   Var<T> mean_image(Var<T> decoded) const;
   // log p(x|z) per row from the decoder output: [m, 1].
@@ -50,11 +53,12 @@ class Model {
     bool has_kl = false;
     Var<T> mu;    // [m, latent]: the code E(x), or E_q[z] of a VAE
   };
-  // eps [m, latent] ~ N(0, I) (unused by the AEs).
+  // eps [m, noise_width] ~ N(0, I): the columns of z, then (hvae) those of z2; unused by the AEs.
   Terms terms(Var<T> x, std::optional<Var<T>> y, Var<T> eps, T kl_weight, bool training);
   // The importance-weighted bound (Burda et al. 2016) with k samples of z per example, the ELBO
   // at k = 1: loss = -mean_i [logsumexp_s (log p(x_i|z_si) + w (log p(z_si) - log q(z_si|x_i))) - log k]
-  // with w = kl_weight. eps [k m, latent] (row s m + i is sample s of example i). The encoder runs
+  // with w = kl_weight. eps [k m, noise_width] (row s m + i is sample s of example i); for an hvae
+  // the weight is over (z, z2) jointly. The encoder runs
   // once per example and the decoder on all k m rows; rec and kl are per-example averages over the
   // samples of -log p(x|z) and log q(z|x) - log p(z). Variational objectives only.
   Terms iwae_terms(Var<T> x, std::optional<Var<T>> y, Var<T> eps, std::size_t k, T kl_weight, bool training);
@@ -71,6 +75,8 @@ class Model {
 
  private:
   void require_label(const std::optional<Var<T>>& y) const;
+  // The columns of eps that draw z, and those that draw z2 (an hvae's), checking its shape.
+  std::pair<Var<T>, std::optional<Var<T>>> split_noise(Var<T> eps, std::size_t rows) const;
 
   ModelConfig config_;
   ParameterStore<T> store_;

@@ -93,7 +93,7 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
     std::optional<Var<T>> y;
     if (c.conditional()) y = tape_.constant(batches_.y_onehot());
     const bool iwae = options_.bound == Bound::iwae;
-    Var<T> eps = tape_.constant_uninitialized(iwae ? options_.k * m : m, c.latent);
+    Var<T> eps = tape_.constant_uninitialized(iwae ? options_.k * m : m, c.noise_width());
     for (T& e : eps.value()) e = normal(rng_);  // one generator through the run, so a seed fixes it
     auto terms = iwae ? model_.iwae_terms(x, y, eps, options_.k, T(kl_weight), true)
                       : model_.terms(x, y, eps, T(kl_weight), true);
