@@ -31,15 +31,25 @@ Modes:
          initialised unless --train-steps trains it first (untimed). Fields: peer, mode, arch,
          likelihood, threads, iw, iw_batch_images, train_steps, images, seconds,
          images_per_second, iw_nll.
+  quality  trains for --epochs on the epoch protocol (all training images), on the ELBO or with
+         --objective iwae --k K on the bound of Burda et al., -mean(logsumexp(log w) - log K) of
+         K samples per image (log w as in iw, drawn from torch's RNG; K = 1: the one-sample ELBO
+         with a Monte Carlo KL), then evaluates on the first --limit rows of --test DIR/images.npy
+         (see torch_quality.py): test_nelbo = mean of the closed-form KL + -log p(x|z) at one z
+         per image, as vaekit does; with --iw K, iw_nll as iw computes it. Both draw from one
+         torch.Generator seeded with --seed. Fields: peer, mode, arch, likelihood, objective, k,
+         epochs, seed, threads, train_seconds, test_count, test_nelbo, iw_samples, iw_nll.
 
 Exits with code 3 when torch is not installed, and with a one-line message and code 1 when the
-data files are missing or malformed. On a busy machine, OMP_WAIT_POLICY=PASSIVE in the
-environment keeps --threads 2 from collapsing (torch's OpenMP threads otherwise spin at barriers
-while their peer waits for a core).
+data files or the --test folder are missing or malformed. On a busy machine,
+OMP_WAIT_POLICY=PASSIVE in the environment keeps --threads 2 from collapsing (torch's OpenMP
+threads otherwise spin at barriers while their peer waits for a core).
 
 Examples:
   OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/torch_peer.py --mode epoch --threads 2
   OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/torch_peer.py --arch conv --batch 128
+  OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/torch_peer.py --mode quality --epochs 20 \
+      --test runs/test-set --iw 1000 --limit 2000 --threads 2
 """
 import argparse
 import gzip
@@ -59,6 +69,8 @@ except ImportError as e:
     print(f"torch_peer: {e.name or 'torch'} is not installed (apt-get install python3-torch)",
           file=sys.stderr)
     sys.exit(3)
+
+from torch_quality import TestSetError, load_test_images, test_nelbo  # noqa: E402 (after the check)
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -141,10 +153,11 @@ class Vae(torch.nn.Module):
         sq = (x - torch.sigmoid(logits)) ** 2
         return -0.5 * (sq.sum(-1) * torch.exp(-lv) + logits.shape[-1] * (lv + LOG_2PI))
 
-    def loss(self, x):
-        """The negative ELBO per image, averaged over the batch, with one sample of z."""
+    def loss(self, x, eps=None):
+        """The negative ELBO per image, averaged over the batch: the closed-form KL and the
+        reconstruction at one sample of z (from eps [B, Z], or drawn from torch's RNG)."""
         mu, logvar = self.encode(x)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        z = mu + torch.exp(0.5 * logvar) * (torch.randn_like(mu) if eps is None else eps)
         logits = self.decode(z)
         kl = 0.5 * torch.sum(logvar.exp() + mu * mu - 1 - logvar)
         if self.log_sigma2 is None:
@@ -154,6 +167,12 @@ class Vae(torch.nn.Module):
             lv = self.log_sigma2
             rec = 0.5 * torch.sum((x - mean) ** 2 * torch.exp(-lv) + lv + LOG_2PI)
         return (rec + kl) / x.shape[0]
+
+    def iwae_loss(self, x, k):
+        """The negative importance-weighted bound of Burda et al. with k samples of z per image,
+        averaged over the batch (k = 1: the one-sample ELBO with a Monte Carlo KL)."""
+        log_w = log_weights(self, x, k)
+        return -(torch.logsumexp(log_w, dim=1) - math.log(k)).mean()
 
 
 def run_step(a, model, opt):
@@ -177,9 +196,10 @@ def run_step(a, model, opt):
             "images_per_second": a.batch / med}
 
 
-def train_epoch(model, opt, images, batch, binarize, max_steps=None):
-    """One pytorch/examples epoch over `images` (or its first max_steps batches); returns the
-    summed loss (over images)."""
+def train_epoch(model, opt, images, batch, binarize, max_steps=None, objective=None):
+    """One pytorch/examples epoch over `images` (or its first max_steps batches) on the mean loss
+    per image `objective(x)` (default model.loss); returns the loss summed over the images."""
+    objective = objective or model.loss
     n = images.shape[0]
     perm = torch.randperm(n)
     total = torch.zeros((), dtype=torch.float64)
@@ -190,40 +210,62 @@ def train_epoch(model, opt, images, batch, binarize, max_steps=None):
         if binarize:
             x = torch.bernoulli(x)
         opt.zero_grad()
-        loss = model.loss(x)
+        loss = objective(x)
         loss.backward()
         opt.step()
         total += loss.detach() * x.shape[0]
     return total.item()
 
 
-def run_epoch(a, model, opt):
+def train_epochs(a, model, opt, limit, objective=None):
+    """--epochs pytorch/examples epochs on the first `limit` training images (0 or None: all);
+    returns the seconds, the images trained on per epoch and the last epoch's summed loss."""
     images = load_idx_images(a.data, "train-images-idx3-ubyte")
-    if a.limit:
-        images = images[:a.limit].contiguous()
+    if limit:
+        images = images[:limit].contiguous()
     binarize = a.likelihood == "bernoulli"
     t = time.perf_counter()
     for _ in range(a.epochs):
-        last = train_epoch(model, opt, images, a.batch, binarize)
-    seconds = time.perf_counter() - t
-    count = a.epochs * images.shape[0]
+        last = train_epoch(model, opt, images, a.batch, binarize, objective=objective)
+    return time.perf_counter() - t, images.shape[0], last
+
+
+def run_epoch(a, model, opt):
+    seconds, n, last = train_epochs(a, model, opt, a.limit)
+    count = a.epochs * n
     return {"batch": a.batch, "threads": a.threads, "epochs": a.epochs, "images": count,
-            "seconds": seconds, "images_per_second": count / seconds,
-            "final_loss": last / images.shape[0]}
+            "seconds": seconds, "images_per_second": count / seconds, "final_loss": last / n}
 
 
-@torch.no_grad()
-def iw_nll_sum(model, x, k, generator):
-    """The sum over the rows of x [B, 784] of -log p(x) estimated with k importance samples each."""
+def log_weights(model, x, k, generator=None):
+    """log w = log p(x|z) + log p(z) - log q(z|x) [B, K] of k samples z = mu + exp(logvar / 2) eps
+    per row of x [B, 784], eps ~ N(0, I) from `generator` (default: torch's RNG). The full
+    Gaussian log-densities, written with (z - mu) / sigma = eps and the log 2 pi terms cancelled:
+    the same value and gradient. The decoder runs the B k samples as one batch."""
     b = x.shape[0]
     mu, logvar = model.encode(x)
     eps = torch.randn(b, k, mu.shape[1], generator=generator)
     z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps
     log_ratio = torch.sum(-0.5 * z * z + 0.5 * eps * eps + 0.5 * logvar[:, None], dim=-1)  # [B, K]
     logits = model.decode(z.reshape(b * k, -1)).reshape(b, k, -1)
-    log_w = model.log_likelihood(logits, x) + log_ratio
+    return model.log_likelihood(logits, x) + log_ratio
+
+
+@torch.no_grad()
+def iw_nll_sum(model, x, k, generator):
+    """The sum over the rows of x [B, 784] of -log p(x) estimated with k importance samples each."""
+    log_w = log_weights(model, x, k, generator)
     estimate = torch.logsumexp(log_w, dim=1).double() - math.log(k)
     return -estimate.sum().item()
+
+
+def iw_nll(model, images, k, per_pass, generator):
+    """The mean over the rows of images of -log p(x) estimated with k importance samples each,
+    the k samples of per_pass images through the decoder together."""
+    total = 0.0
+    for start in range(0, images.shape[0], per_pass):
+        total += iw_nll_sum(model, images[start:start + per_pass], k, generator)
+    return total / images.shape[0]
 
 
 def run_iw(a, model, opt):
@@ -241,21 +283,32 @@ def run_iw(a, model, opt):
             train_epoch(model, opt, train, a.batch, a.likelihood == "bernoulli",
                         min(per_epoch, a.train_steps - done))
     generator = torch.Generator().manual_seed(a.seed)
-    n, total = images.shape[0], 0.0
     t = time.perf_counter()
-    for start in range(0, n, a.iw_batch_images):
-        total += iw_nll_sum(model, images[start:start + a.iw_batch_images], a.iw, generator)
+    nll = iw_nll(model, images, a.iw, a.iw_batch_images, generator)
     seconds = time.perf_counter() - t
+    n = images.shape[0]
     return {"threads": a.threads, "iw": a.iw, "iw_batch_images": a.iw_batch_images,
             "train_steps": a.train_steps, "images": n, "seconds": seconds,
-            "images_per_second": n / seconds, "iw_nll": total / n}
+            "images_per_second": n / seconds, "iw_nll": nll}
+
+
+def run_quality(a, model, opt):
+    images = load_test_images(a.test, a.limit)  # before training: a bad DIR fails at once
+    objective = (lambda x: model.iwae_loss(x, a.k)) if a.objective == "iwae" else None
+    seconds, _, _ = train_epochs(a, model, opt, None, objective)
+    generator = torch.Generator().manual_seed(a.seed)
+    nelbo = test_nelbo(model, images, generator)
+    nll = iw_nll(model, images, a.iw, a.iw_batch_images, generator) if a.iw else None
+    return {"objective": a.objective, "k": a.k, "epochs": a.epochs, "seed": a.seed,
+            "threads": a.threads, "train_seconds": seconds, "test_count": images.shape[0],
+            "test_nelbo": nelbo, "iw_samples": a.iw, "iw_nll": nll}
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mode", default="step", choices=["step", "epoch", "iw"],
-                   help="what to time (see above; default: step)")
+    p.add_argument("--mode", default="step", choices=["step", "epoch", "iw", "quality"],
+                   help="what to time or measure (see above; default: step)")
     p.add_argument("--likelihood", default="bernoulli", choices=["bernoulli", "gaussian"],
                    help="p(x|z): Bernoulli from logits, or Gaussian with a learned scalar sigma^2 "
                         "(default: bernoulli)")
@@ -266,24 +319,35 @@ def main():
                                     "512,256; the decoder mirrors them (default: 400)")
     p.add_argument("--latent", type=int, help="mlp: latent dimensions Z (default: 20)")
     p.add_argument("--batch", type=int, default=128,
-                   help="training batch size of step, epoch and --train-steps (default: 128)")
+                   help="training batch size of step, epoch, quality and --train-steps "
+                        "(default: 128)")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default: 1)")
     p.add_argument("--seed", type=int, default=1,
                    help="seed of torch's RNG and of the importance samples (default: 1)")
     p.add_argument("--seconds", type=float, default=2.0,
                    help="step: time steps for at least this long (default: 2)")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist",
-                   help="epoch, iw: the directory of the Fashion-MNIST IDX files, raw or .gz "
+                   help="epoch, iw, quality: the directory of the Fashion-MNIST IDX files, raw or .gz "
                         "(default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=1, help="epoch: epochs to time (default: 1)")
+    p.add_argument("--epochs", type=int, default=1,
+                   help="epoch: epochs to time; quality: epochs to train (default: 1)")
     p.add_argument("--limit", type=int, default=None,
-                   help="epoch: train on the first N training images; iw: evaluate the first N "
-                        "test images; 0 = all (default: all for epoch, 2000 for iw)")
-    p.add_argument("--iw", type=int, default=1000,
-                   help="iw: importance samples K per image (default: 1000)")
-    p.add_argument("--iw-batch-images", type=int, default=1,
-                   help="iw: images whose K samples go through the decoder together, as B*K rows "
-                        "(default: 1)")
+                   help="epoch: train on the first N training images; iw, quality: evaluate the "
+                        "first N test images; 0 = all (default: all; 2000 for iw)")
+    p.add_argument("--iw", type=int, default=None,
+                   help="iw, quality: importance samples K per image (default: 1000 for iw; "
+                        "quality: no IW estimate)")
+    p.add_argument("--iw-batch-images", type=int, default=None,
+                   help="iw, quality: images whose K samples go through the decoder together, as "
+                        "B*K rows (default: 1 for iw; quality: max(1, 4000 // K))")
+    p.add_argument("--objective", default="elbo", choices=["elbo", "iwae"],
+                   help="quality: train on the ELBO or the importance-weighted bound with --k "
+                        "samples (default: elbo)")
+    p.add_argument("--k", type=int, default=1,
+                   help="quality: samples of z per image of --objective iwae (default: 1)")
+    p.add_argument("--test", metavar="DIR",
+                   help="quality: the test folder of vaekit's vae-eval --write-test DIR "
+                        "(images.npy, labels.npy, info.json)")
     p.add_argument("--train-steps", type=int, default=0,
                    help="iw: Adam steps of training (untimed) before the evaluation (default: 0)")
     a = p.parse_args()
@@ -298,8 +362,16 @@ def main():
         hidden = [int(h) for h in a.hidden.split(",")]
     except ValueError:
         p.error(f"--hidden must be comma-separated integers, not {a.hidden!r}")
-    for name in ("latent", "batch", "threads", "epochs", "iw", "iw_batch_images"):
-        if getattr(a, name) < 1:
+    if a.mode == "iw" and a.iw is None:
+        a.iw = 1000
+    if a.iw_batch_images is None:
+        a.iw_batch_images = max(1, 4000 // a.iw) if a.mode == "quality" and a.iw else 1
+    if a.mode == "quality" and not a.test:
+        p.error("--mode quality needs --test DIR")
+    if a.objective == "elbo" and a.k != 1:
+        p.error("--k is the number of samples of --objective iwae")
+    for name in ("latent", "batch", "threads", "epochs", "iw", "iw_batch_images", "k"):
+        if getattr(a, name) is not None and getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if min(hidden) < 1 or (a.limit or 0) < 0 or a.train_steps < 0:
         p.error("--hidden widths must be positive, --limit and --train-steps not negative")
@@ -318,9 +390,11 @@ def main():
             out = run_step(a, model, opt)
         elif a.mode == "epoch":
             out = run_epoch(a, model, opt)
-        else:
+        elif a.mode == "iw":
             out = run_iw(a, model, opt)
-    except DataError as e:
+        else:
+            out = run_quality(a, model, opt)
+    except (DataError, TestSetError) as e:
         sys.exit(f"torch_peer: {e}")
     print(json.dumps({**head, **out}))
 
