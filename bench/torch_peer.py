@@ -178,10 +178,11 @@ class Vae(torch.nn.Module):
 def run_step(a, model, opt):
     """The median time of one training step on a fixed random binary batch."""
     x = (torch.rand(a.batch, 784) < 0.5).float()
+    loss = (lambda x: model.iwae_loss(x, a.k)) if a.objective == "iwae" else model.loss
 
     def step():
         opt.zero_grad()
-        model.loss(x).backward()
+        loss(x).backward()
         opt.step()
 
     for _ in range(3):
@@ -344,7 +345,7 @@ def main():
                    help="quality: train on the ELBO or the importance-weighted bound with --k "
                         "samples (default: elbo)")
     p.add_argument("--k", type=int, default=1,
-                   help="quality: samples of z per image of --objective iwae (default: 1)")
+                   help="step, quality: samples of z per image of --objective iwae (default: 1)")
     p.add_argument("--test", metavar="DIR",
                    help="quality: the test folder of vaekit's vae-eval --write-test DIR "
                         "(images.npy, labels.npy, info.json)")

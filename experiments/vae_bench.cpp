@@ -102,8 +102,8 @@ Roofline time_gemms(const std::vector<Gemm>& gemms, double seconds) {
 }
 
 struct Options {
-  std::string arch = "784-400-20", likelihood = "bernoulli";
-  std::size_t batch = 128, iw = 0;
+  std::string arch = "784-400-20", likelihood = "bernoulli", model = "vae", objective = "elbo";
+  std::size_t batch = 128, iw = 0, k = 1;
   int threads = 1;
   double seconds = 2;
 };
@@ -131,9 +131,11 @@ nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
   std::vector<Gemm> gemms;
   auto step = [&] {
     tape.reset();
-    Var<float> eps = tape.constant_uninitialized(o.batch, mc.noise_width());
+    const bool iwae = o.objective == "iwae";
+    Var<float> eps = tape.constant_uninitialized(iwae ? o.k * o.batch : o.batch, mc.noise_width());
     for (float& e : eps.value()) e = normal(rng);
-    auto terms = model.terms(tape.constant(x), std::nullopt, eps, 1.f, true);
+    auto terms = iwae ? model.iwae_terms(tape.constant(x), std::nullopt, eps, o.k, 1.f, true)
+                      : model.terms(tape.constant(x), std::nullopt, eps, 1.f, true);
     adam.zero_grad();
     tape.backward(terms.loss);
     adam.step();
@@ -142,7 +144,7 @@ nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
   };
   const double s = median(time_repeatedly(step, o.seconds));
   nlohmann::json out = report(o, "step", o.batch, s, time_gemms(gemms, o.seconds), gemms.size());
-  out["batch"] = o.batch;
+  out.update({{"batch", o.batch}, {"model", o.model}, {"objective", o.objective}, {"k", o.k}});
   return out;
 }
 
@@ -186,6 +188,9 @@ int main(int argc, char** argv) {
   cmd.option("--arch", o.arch, "input-hidden...-latent widths of an MLP VAE, or conv (vae-train --arch conv)");
   cmd.option("--likelihood", o.likelihood, "bernoulli | gaussian (learned sigma^2)");
   cmd.option("--batch", o.batch, "images per training step");
+  cmd.option("--model", o.model, "vae | hvae (--arch then gives x-hidden...-z; z2 is 50 wide behind 50,50)");
+  cmd.option("--objective", o.objective, "elbo | iwae (with --k samples per image)");
+  cmd.option("--k", o.k, "samples per image of --objective iwae");
   cmd.option("--iw", o.iw, "time importance-weighted evaluation with K samples instead of training (0: train)");
   cmd.option("--threads", o.threads, "OpenBLAS threads");
   cmd.option("--seconds", o.seconds, "time spent on each measurement");
@@ -195,6 +200,11 @@ int main(int argc, char** argv) {
     blas::set_threads(o.threads);
     vae::ModelConfig mc;
     mc.likelihood = vae::parse_likelihood(o.likelihood);
+    mc.objective = vae::parse_objective(o.model);
+    if (mc.objective != vae::Objective::vae && mc.objective != vae::Objective::hvae)
+      throw std::invalid_argument("--model must be vae or hvae");
+    if (mc.hierarchical()) mc.activation = Op::tanh;
+    vae::validate_training({.bound = vae::parse_bound(o.objective), .k = o.k}, mc);
     if (o.arch == "conv") {
       mc.architecture = vae::Architecture::conv;
       mc.hidden = {};

@@ -73,6 +73,12 @@ check "vae-bench --iw times the IW estimate" json_fields "$iw" \
 conv=$("$bin/vae-bench" --arch conv --batch 2 --seconds 0.02 2>/dev/null)
 check "vae-bench --arch conv counts the convolutions' GEMMs" json_fields "$conv" \
   'd["arch"] == "conv" and d["images_per_second"] > 0 and d["gemms"] == 26'
+iwae=$("$bin/vae-bench" --arch 16-8-2 --batch 4 --objective iwae --k 3 --seconds 0.02 2>/dev/null)
+check "vae-bench times iwae steps (the decoder on k times the batch)" json_fields "$iwae" \
+  'd["objective"] == "iwae" and d["k"] == 3 and d["gemms"] == 14 and d["images_per_second"] > 0'
+hvae=$("$bin/vae-bench" --model hvae --arch 16-8-4 --batch 4 --seconds 0.02 2>/dev/null)
+check "vae-bench times hvae steps" json_fields "$hvae" 'd["model"] == "hvae" and d["gemms"] > 14'
+expect_error "vae-bench --k with the ELBO" "the ELBO takes one sample" "$bin/vae-bench" --k 3
 expect_error "bad --arch" "--arch is not" "$bin/vae-bench" --arch 784-x
 expect_error "unknown flag" "bogus" "$bin/vae-bench" --bogus
 
