@@ -10,7 +10,7 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
           const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc);
 
-// Threads OpenBLAS may use for one GEMM, and parallel::for_range for element loops.
+// Threads of the one pool (parallel.hpp) that GEMMs and large element loops split over.
 void set_threads(int threads);
 
 // How a product runs on several threads: one block of C per thread of parallel's pool, each a

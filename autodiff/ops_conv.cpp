@@ -15,9 +15,9 @@
 namespace vk {
 namespace {
 
-// Visits every (im2col row, patch slot) pair that reads a pixel inside the large image:
-// f(col_offset, image_offset) with `channels` contiguous values at each. Slots on the padding are
-// skipped (zero_padding says whether to zero them first).
+// Visits every (im2col row, patch slot) pair: f(col_offset, image_offset) where the slot reads
+// `channels` contiguous values inside the large image, zero_padding(col_offset) where it falls on
+// the padding.
 template <class F, class Z>
 void for_each_patch(const ConvParams& g, std::size_t batch, F f, Z zero_padding) {
   const std::ptrdiff_t h = g.height, w = g.width, k = g.kernel, s = g.stride, p = g.padding;

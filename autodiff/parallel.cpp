@@ -95,11 +95,11 @@ void set_threads(int threads) {
 int threads() { return thread_count; }
 
 void for_range(std::size_t n, RangeFn f, void* context) {
-  if (!pool || n < kMinElements) {
+  if (n < kMinElements) {
     if (n) f(context, 0, n);
     return;
   }
-  pool->run(n, f, context);
+  for_parts(n, f, context);
 }
 
 void for_parts(std::size_t n, RangeFn f, void* context) {

@@ -1,0 +1,47 @@
+// blas::gemm against a direct product, on one thread and split into blocks over two: every
+// transpose flag, a split by rows (tall C) and by columns (wide C), leading dimensions wider than
+// the matrices, and beta = 1 adding onto C.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "autodiff/blas.hpp"
+#include "autodiff/random.hpp"
+
+using namespace vk;
+
+TEST_CASE("gemm split into blocks over two threads equals the direct product") {
+  struct Case {
+    std::size_t m, n, k;
+  };
+  // Each at least the 2^20 multiply-adds from which gemm splits; tall, then wide.
+  const Case cases[] = {{300, 40, 100}, {40, 300, 100}};
+  Rng rng(9);
+  for (const Case& s : cases)
+    for (const bool ta : {false, true})
+      for (const bool tb : {false, true})
+        for (const int threads : {1, 2}) {
+          CAPTURE(s.m); CAPTURE(s.n); CAPTURE(ta); CAPTURE(tb); CAPTURE(threads);
+          // op(A) is [m, k]: A is stored [m, lda] or, transposed, [k, lda]; likewise B.
+          const std::size_t lda = (ta ? s.m : s.k) + 3, ldb = (tb ? s.k : s.n) + 5, ldc = s.n + 2;
+          std::vector<double> a((ta ? s.k : s.m) * lda), b((tb ? s.n : s.k) * ldb), c(s.m * ldc);
+          fill_uniform<double>(rng, a, -1.0, 1.0);
+          fill_uniform<double>(rng, b, -1.0, 1.0);
+          fill_uniform<double>(rng, c, -1.0, 1.0);
+          std::vector<double> want = c;
+          for (std::size_t i = 0; i < s.m; ++i)
+            for (std::size_t j = 0; j < s.n; ++j) {
+              double sum = 0;
+              for (std::size_t q = 0; q < s.k; ++q)
+                sum += (ta ? a[q * lda + i] : a[i * lda + q]) * (tb ? b[j * ldb + q] : b[q * ldb + j]);
+              want[i * ldc + j] += 0.5 * sum;
+            }
+          blas::set_threads(threads);
+          blas::gemm<double>(ta, tb, s.m, s.n, s.k, 0.5, a.data(), lda, b.data(), ldb, 1.0, c.data(), ldc);
+          blas::set_threads(1);
+          double worst = 0;
+          for (std::size_t e = 0; e < c.size(); ++e) worst = std::max(worst, std::abs(c[e] - want[e]));
+          CHECK(worst < 1e-12);  // the padding columns of C included: a block writing past its edge fails
+        }
+}
