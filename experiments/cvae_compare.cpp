@@ -13,7 +13,8 @@
 #include "autodiff/ops.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
-#include "experiments/support/plots.hpp"
+#include "experiments/report/figures.hpp"
+#include "experiments/report/run_report.hpp"
 #include "experiments/support/png.hpp"
 #include "experiments/support/progress.hpp"
 #include "experiments/vae_run.hpp"
@@ -195,8 +196,9 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
   std::vector<std::string> labels = class_names;
   if (!v.conditional)
     for (auto& l : labels) l = "seen as " + l;
-  support::write_png(dir / "samples_by_class.png",
-                     support::labelled_rows_grid(shown.data(), classes, kShown, rd.test.rows, rd.test.cols, labels, 2, 2));
+  support::write_png(dir / "samples_by_class.png", report::labelled_rows(shown, classes, kShown, rd.test.rows, rd.test.cols, labels));
+  report::write_run_pictures(model, rd.test, class_names, dir, o.seed);
+  report::write_run_report(dir);
   fmt::print(stderr, "   nelbo {:.2f}  kl {:.2f}  active {}  iw nll {:.2f}  mixture {:.2f}  accuracy {:.3f}  diversity {:.3f}  {:.1f} s\n",
              row.nelbo, row.kl, row.active_units, row.iw_nll, row.mixture_nll, row.accuracy, row.diversity, row.seconds);
   return row;
