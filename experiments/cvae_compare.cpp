@@ -13,6 +13,7 @@
 #include "autodiff/ops.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
+#include "experiments/report/comparison_report.hpp"
 #include "experiments/report/figures.hpp"
 #include "experiments/report/run_report.hpp"
 #include "experiments/support/png.hpp"
@@ -308,8 +309,9 @@ int compare(const Options& o) {
   for (const Variant& v : variants) {
     rows.push_back(run_variant(v, o, gauss, binary, classifier, class_names));
     write_outputs(rows, o, accuracy);  // a partial table survives an interrupted comparison
+    report::write_comparison_report(o.out);
   }
-  fmt::print(stderr, "results in {}/ (comparison.md, comparison.csv, comparison.json, <variant>/)\n", o.out);
+  fmt::print(stderr, "results in {}/ (report.html, comparison.md, comparison.csv, comparison.json, <variant>/)\n", o.out);
   return 0;
 }
 

@@ -171,6 +171,9 @@ check "cvae-compare writes its tables and a picture per variant" test -s "$tmp/c
   -a -s "$tmp/cc/comparison.md" -a -s "$tmp/cc/comparison.json" -a -s "$tmp/cc/prior-gaussian/samples_by_class.png"
 check "each variant's folder has its report with its pictures" grep -q '<figure id="samples_by_class"><img' \
   "$tmp/cc/prior-gaussian/report.html"
+check "and the comparison's report shows every variant's samples" grep -q '<figure id="vae-bernoulli"><img' "$tmp/cc/report.html"
+cp "$tmp/cc/report.html" "$tmp/report-cc.html" && "$bin/vae-report" --run "$tmp/cc" 2>/dev/null
+check "vae-report rebuilds the comparison's report byte for byte" cmp "$tmp/cc/report.html" "$tmp/report-cc.html"
 check "the table has a row per variant" test "$(grep -c -e vae-bernoulli -e prior-gaussian "$tmp/cc/comparison.csv")" -eq 2
 expect_error "unknown cvae variant" "unknown variant" "$bin/cvae-compare" --variants nope --out "$tmp/cc2"
 expect_error "unknown --model" "unknown model 'gan'" "$bin/vae-train" --model gan --out "$tmp/x"

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "experiments/report/charts.hpp"
+#include "experiments/report/comparison_report.hpp"
 #include "experiments/report/html.hpp"
 #include "experiments/report/run_report.hpp"
 #include "experiments/support/image.hpp"
@@ -170,4 +171,30 @@ TEST_CASE("run_report names the file and line of bad input and leaves no page be
   write_text(run / "config.json", "{\"training\": {}}");
   CHECK(contains(io_error_of([&] { rp::write_run_report(run); }), "config.json: not a run's settings"));
   for (const auto& e : fs::directory_iterator(run)) CHECK_MESSAGE(!contains(e.path().string(), ".tmp"), e.path());
+}
+
+TEST_CASE("comparison_report tables the variants and shows each one's samples by class") {
+  TempDir tmp;
+  const fs::path dir = tmp / "cc";
+  fake_run(dir / "prior-gaussian", kMetrics);
+  fs::copy_file(dir / "prior-gaussian" / "samples.png", dir / "prior-gaussian" / "samples_by_class.png");
+  json variants = json::array();
+  variants.push_back({{"variant", "prior-gaussian"}, {"likelihood", "gaussian"}, {"test_nelbo", -595.371},
+                      {"iw_nll", nullptr}, {"active_units", 20}});
+  variants.push_back({{"variant", "vae-<b>"}, {"likelihood", "bernoulli"}, {"test_nelbo", 245.75}});
+  write_text(dir / "comparison.json", json{{"epochs", 5}, {"seed", 1}, {"iw_samples", 100}, {"iw_images", 1000},
+                                           {"samples_per_class", 1000}, {"classifier_test_accuracy", 0.8655},
+                                           {"variants", variants}}
+                                          .dump());
+  rp::write_comparison_report(dir);
+  const std::string html = read_text(dir / "report.html");
+  CHECK(contains(html, "<td>prior-gaussian</td><td>gaussian</td><td class=\"num\">-595.371</td><td class=\"num\">–</td>"));
+  CHECK(contains(html, "<td>vae-&lt;b&gt;</td>"));
+  CHECK(contains(html, "<figure id=\"prior-gaussian\"><img"));
+  CHECK(!contains(html, "<figure id=\"vae-&lt;b&gt;\">"));  // it has no picture
+  CHECK(contains(html, "<a href=\"prior-gaussian/report.html\">"));
+  CHECK(rp::comparison_report(dir).html() == html);
+  write_text(dir / "comparison.json", "{\"epochs\": 5}");
+  CHECK(contains(io_error_of([&] { rp::write_comparison_report(dir); }), "comparison.json: not a comparison"));
+  CHECK(contains(io_error_of([&] { rp::write_comparison_report(tmp / "none"); }), "no comparison.json"));
 }

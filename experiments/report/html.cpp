@@ -56,6 +56,7 @@ constexpr std::string_view kStyle = R"(
 body { font-family: sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.2em 0.8em; text-align: left; }
+td:first-child { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .figures { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
 figure { margin: 0; max-width: 100%; }

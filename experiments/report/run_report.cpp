@@ -1,8 +1,6 @@
 #include "experiments/report/run_report.hpp"
 
 #include <cmath>
-#include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -104,12 +102,6 @@ void numbers(Page& page, const json& j, const std::string& id) {
            "active_units counts the dimensions above 0.01.");
 }
 
-std::vector<std::uint8_t> bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 std::string summary(const json& config) {
   const json& m = config.at("model");
   const json& t = config.at("training");
@@ -155,7 +147,7 @@ Page run_report(const fs::path& dir) {
   std::size_t shown = 0;
   for (const PictureKind& p : kRunPictures)
     if (fs::exists(dir / p.file)) {
-      page.png(fs::path(p.file).stem().string(), bytes_of(dir / p.file), p.caption);
+      page.png(fs::path(p.file).stem().string(), support::read_file_bytes(dir / p.file), p.caption);
       ++shown;
     }
   if (shown == 0) page.paragraph("The folder holds no pictures.");

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,14 @@ void write_text_atomic(const fs::path& path, std::string_view text) {
 void write_json_atomic(const fs::path& path, const nlohmann::json& value) {
   // Invalid UTF-8 in a string (say, a file name) is replaced rather than losing the file.
   write_text_atomic(path, value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+std::vector<std::uint8_t> read_file_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open: " + errno_text());
+  std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) fail(path, "read failed");
+  return bytes;
 }
 
 json read_json_file(const fs::path& path) {

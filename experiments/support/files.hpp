@@ -2,6 +2,7 @@
 // and JSON-lines logs appended a line at a time.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string_view>
@@ -20,6 +21,8 @@ void write_text_atomic(const std::filesystem::path& path, std::string_view text)
 // Pretty-printed with 2-space indents and a final newline.
 void write_json_atomic(const std::filesystem::path& path, const nlohmann::json& value);
 
+// A file's bytes (a picture to embed). Throws IoError naming path.
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path);
 // A JSON file, read whole. Throws IoError naming path when it cannot be read or parsed.
 nlohmann::json read_json_file(const std::filesystem::path& path);
 // A JSON-lines file (one document per line; blank lines skipped). Throws IoError naming path and
