@@ -1,7 +1,6 @@
-// The figures of a model, each drawn by one call: every program that shows what a model does
-// (vae-train, vae-eval, vae-sample, cvae-compare, and the reports that embed them) draws it here.
-// Pictures are support::Image canvases (support/plots draws the grids and scatter plots); the
-// per-epoch curves are SVG (report/charts).
+// The pictures of a model, each drawn by one call, for every program that shows what a model does
+// (vae-train, vae-sample, cvae-compare; the reports embed the PNG files they leave). They are
+// support::Image canvases laid out by support/plots; curves and bars are SVG (report/charts).
 #pragma once
 
 #include <cstdint>

@@ -105,12 +105,15 @@ void numbers(Page& page, const json& j, const std::string& id) {
 std::string summary(const json& config) {
   const json& m = config.at("model");
   const json& t = config.at("training");
-  std::string text = fmt::format("{} on {} networks, {} likelihood", m.value("objective", "?"),
-                                 m.value("architecture", "mlp"), m.value("likelihood", "?"));
-  if (m.value("likelihood", "") == "gaussian") text += fmt::format(" ({} σ²)", m.value("sigma", "?"));
+  const std::string objective = m.value("objective", "?");
+  std::string text = fmt::format("{} on {} networks", objective, m.value("architecture", "mlp"));
+  // An autoencoder's config carries the default likelihood, which it does not use.
+  if (objective != "ae" && objective != "rae") text += fmt::format(", {} likelihood", m.value("likelihood", "?"));
+  if (objective != "ae" && objective != "rae" && m.value("likelihood", "") == "gaussian")
+    text += fmt::format(" ({} σ²)", m.value("sigma", "?"));
   text += fmt::format(", latent dimension {}; {} epochs of batch {}, seed {}", text_of(m.value("latent", json())),
                       text_of(t.value("epochs", json())), text_of(t.value("batch", json())), text_of(t.value("seed", json())));
-  return text + ". Rebuilt from the folder's files by vae-report --run <folder>.";
+  return text + ". vae-report --run <this folder> rebuilds this page from the folder's files.";
 }
 
 }  // namespace
