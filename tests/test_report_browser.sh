@@ -28,7 +28,7 @@ chrome() {
 }
 # verdict PAGE: prints "ok" or why the page failed, then the page's "N of M" figures drawn.
 verdict() {
-  chrome --virtual-time-budget=10000 --dump-dom "file://$1" >"$tmp/dom" 2>"$tmp/log"
+  chrome --window-size=1280,1000 --virtual-time-budget=10000 --dump-dom "file://$1" >"$tmp/dom" 2>"$tmp/log"
   python3 - "$tmp/dom" "$tmp/log" <<'PY'
 import html, re, sys
 dom = open(sys.argv[1], errors="replace").read()
