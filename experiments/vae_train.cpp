@@ -8,6 +8,8 @@
 
 #include "autodiff/blas.hpp"
 #include "io/checkpoint.hpp"
+#include "experiments/report/figures.hpp"
+#include "experiments/report/run_report.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/support/progress.hpp"
@@ -120,9 +122,11 @@ int train(const Options& o) {
   final.update({{"train_seconds", train_seconds}, {"images_per_second", double(trained) / train_seconds},
                 {"epochs", o.epochs}, {"peak_rss_mb", programs::peak_rss_mb()}});
   support::write_json_atomic(out / "final.json", final);
-  programs::write_pictures(model, rd.test, rd.dataset.class_names, out, o.seed);
+  report::write_run_pictures(model, rd.test, rd.dataset.class_names, out, o.seed);
+  report::write_run_report(out);
   fmt::print("{}\n", final.dump());
-  fmt::print(stderr, "results in {}/ (final.json, metrics.jsonl, config.json, checkpoint/, *.png)\n", out.string());
+  fmt::print(stderr, "results in {}/ (report.html, final.json, metrics.jsonl, config.json, checkpoint/, *.png)\n",
+             out.string());
   return 0;
 }
 
@@ -132,7 +136,7 @@ int main(int argc, char** argv) {
   support::Command cmd("vae-train",
                        "Train an autoencoder, regularized AE, VAE or conditional VAE on MNIST-format images.",
       "Example: vae-train --model vae --likelihood gaussian --sigma learned --epochs 10 --out runs/vae\n"
-      "Writes config.json, metrics.jsonl, final.json, checkpoint/ and PNG pictures into --out.");
+      "Writes config.json, metrics.jsonl, final.json, checkpoint/, PNG pictures and report.html into --out.");
   Options o;
   cmd.option("--model", o.model, "ae | rae | vae | cvae | hvae (two stochastic layers: the prior of z is a VAE over z2)");
   cmd.option("--likelihood", o.likelihood, "p(x|z) of a VAE: gaussian | bernoulli");
