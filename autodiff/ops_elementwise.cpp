@@ -7,6 +7,7 @@
 
 #include "autodiff/ops.hpp"
 #include "autodiff/ops_backward.hpp"
+#include "autodiff/parallel.hpp"
 #include "autodiff/simd.hpp"
 
 namespace vk {
@@ -117,6 +118,9 @@ struct softsign {
 
 namespace {
 
+// Elements per unit of a split over threads: a multiple of every SIMD width.
+constexpr std::size_t kGrain = 64;
+
 template <class K, class V, class P>
 V unary_forward(V x, const P& p) {
   if constexpr (std::is_empty_v<P>) return K::forward(x);
@@ -134,8 +138,12 @@ V unary_backward(V g, V x, V y, const P& p) {
   template <class T>                                                                       \
   Var<T> name(Var<T> x, P settings) {                                                      \
     Var<T> y = x.tape->template push<Op::name>({x}, x.rows(), x.cols(), settings);          \
-    simd::map(x.node().value, y.node().value, x.node().size(),                             \
-              [settings](auto v) { return unary_forward<fn::name>(v, settings); });          \
+    const T* in = x.node().value;                                                          \
+    T* out = y.node().value;                                                               \
+    auto part = [&](std::size_t b, std::size_t e) {                                        \
+      simd::map(in + b, out + b, e - b, [settings](auto v) { return unary_forward<fn::name>(v, settings); }); \
+    };                                                                                     \
+    parallel::for_range(x.node().size(), kGrain, part);                                    \
     return y;                                                                              \
   }                                                                                        \
   template <class T>                                                                       \
@@ -144,9 +152,11 @@ V unary_backward(V g, V x, V y, const P& p) {
     if (!xn.grad) return;                                                                  \
     P settings{};                                                                          \
     if constexpr (!std::is_empty_v<P>) settings = params<Op::name>(yn);                      \
-    simd::map_add(yn.grad, xn.value, yn.value, xn.grad, xn.size(), [settings](auto g, auto x, auto y) { \
-      return unary_backward<fn::name>(g, x, y, settings);                                  \
-    });                                                                                    \
+    auto part = [&](std::size_t b, std::size_t e) {                                        \
+      simd::map_add(yn.grad + b, xn.value + b, yn.value + b, xn.grad + b, e - b,           \
+                    [settings](auto g, auto x, auto y) { return unary_backward<fn::name>(g, x, y, settings); }); \
+    };                                                                                     \
+    parallel::for_range(xn.size(), kGrain, part);                                          \
   }
 VK_OPS_UNARY(VK_DEFINE_UNARY)
 #undef VK_DEFINE_UNARY

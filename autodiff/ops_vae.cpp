@@ -11,6 +11,7 @@
 
 #include "autodiff/ops.hpp"
 #include "autodiff/ops_backward.hpp"
+#include "autodiff/parallel.hpp"
 #include "autodiff/simd.hpp"
 
 namespace vk {
@@ -120,7 +121,10 @@ Var<T> bernoulli_loglik(Var<T> logits, Var<T> x) {
   const T* pl = logits.node().value;
   const T* px = x.node().value;
   T* out = y.node().value;
-  for (std::size_t i = 0; i < m; ++i) out[i] = simd::bernoulli_row(pl + i * d, px + i * d, d);
+  auto rows = [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) out[i] = simd::bernoulli_row(pl + i * d, px + i * d, d);
+  };
+  parallel::for_rows(m, d, rows);
   return y;
 }
 
@@ -198,14 +202,17 @@ void backward_bernoulli_loglik(Tape<T>& t, const Node<T>& y) {
   const Node<T>& l = t.node(y.in[0]);
   const Node<T>& x = t.node(y.in[1]);
   const std::size_t m = x.rows, d = x.cols;
-  for (std::size_t i = 0; i < m; ++i) {
-    const T g = y.grad[i];
-    if (l.grad) simd::add_bernoulli_row_grad(g, l.value + i * d, x.value + i * d, l.grad + i * d, d);
-    if (x.grad) {
-      auto gx = view(x.grad + i * d, 1, d);
-      xt::noalias(gx) += g * view(l.value + i * d, 1, d);
+  auto rows = [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const T g = y.grad[i];
+      if (l.grad) simd::add_bernoulli_row_grad(g, l.value + i * d, x.value + i * d, l.grad + i * d, d);
+      if (x.grad) {
+        auto gx = view(x.grad + i * d, 1, d);
+        xt::noalias(gx) += g * view(l.value + i * d, 1, d);
+      }
     }
-  }
+  };
+  parallel::for_rows(m, d, rows);
 }
 
 template <class T>

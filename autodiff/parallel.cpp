@@ -102,6 +102,22 @@ void for_range(std::size_t n, RangeFn f, void* context) {
   for_parts(n, f, context);
 }
 
+void for_range(std::size_t n, std::size_t grain, RangeFn f, void* context) {
+  if (n < kMinElements || !pool) {
+    if (n) f(context, 0, n);
+    return;
+  }
+  struct Grains {
+    std::size_t n, grain;
+    RangeFn f;
+    void* context;
+  } g{n, grain, f, context};
+  for_parts((n + grain - 1) / grain, [](void* c, std::size_t b, std::size_t e) {
+    const auto& g = *static_cast<const Grains*>(c);
+    g.f(g.context, b * g.grain, std::min(g.n, e * g.grain));
+  }, &g);
+}
+
 void for_parts(std::size_t n, RangeFn f, void* context) {
   if (!pool) {
     if (n) f(context, 0, n);

@@ -20,9 +20,28 @@ void for_range(std::size_t n, RangeFn f, void* context);
 // As for_range, but splits whatever n is: for work that is large per index (rows of a GEMM).
 void for_parts(std::size_t n, RangeFn f, void* context);
 
+// As for_range over n elements, with every range but the last starting and ending at a multiple
+// of `grain`: a SIMD loop with a scalar tail then computes each element with the same
+// instructions however the range is split, so results do not depend on the thread count.
+void for_range(std::size_t n, std::size_t grain, RangeFn f, void* context);
+
 template <class F>
 void for_range(std::size_t n, F& f) {  // f(begin, end)
   for_range(n, [](void* c, std::size_t b, std::size_t e) { (*static_cast<F*>(c))(b, e); }, &f);
+}
+
+template <class F>
+void for_range(std::size_t n, std::size_t grain, F& f) {  // f(begin, end)
+  for_range(n, grain, [](void* c, std::size_t b, std::size_t e) { (*static_cast<F*>(c))(b, e); }, &f);
+}
+
+// f(first_row, end_row) over the rows of an m x d array, split as for_range splits its m d
+// elements but never inside a row: a row's sum is the same whatever the thread count.
+template <class F>
+void for_rows(std::size_t m, std::size_t d, F& f) {
+  if (d == 0) return f(0, m);
+  auto elements = [&](std::size_t b, std::size_t e) { f(b / d, e / d); };
+  for_range(m * d, d, elements);
 }
 
 }  // namespace vk::parallel
