@@ -4,6 +4,8 @@
 // generation (judged by a classifier trained on the real training images).
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -16,6 +18,7 @@
 #include "experiments/support/plots.hpp"
 #include "experiments/support/png.hpp"
 #include "experiments/support/progress.hpp"
+#include "experiments/resume.hpp"
 #include "experiments/vae_run.hpp"
 #include "vae/classifier.hpp"
 #include "vae/evaluate.hpp"
@@ -33,7 +36,16 @@ struct Options {
   double lr = 1e-3;
   std::uint64_t seed = 1;
   int threads = 2;
+  bool resume = false;
 };
+
+// What a comparison's rows depend on: --resume reuses a finished variant only under the same.
+json settings_json(const Options& o) {
+  return {{"data", std::filesystem::absolute(o.data).string()}, {"epochs", o.epochs}, {"limit", o.limit},
+          {"iw", o.iw}, {"iw_limit", o.iw_limit}, {"per_class", o.per_class}, {"hidden", o.hidden},
+          {"latent", o.latent}, {"embedding", o.embedding}, {"classifier_epochs", o.classifier_epochs},
+          {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed}};
+}
 
 struct Variant {
   std::string name;
@@ -133,8 +145,8 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
   const std::filesystem::path dir = std::filesystem::path(o.out) / v.name;
   support::ensure_run_dir(dir);
   vae::Model<float> model(mc, o.seed);
-  vae::Trainer<float> trainer(model, rd.dataset.train,
-                              {.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize});
+  const vae::TrainOptions training{.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize};
+  vae::Trainer<float> trainer(model, rd.dataset.train, training);
   fmt::print(stderr, "== {}: {} parameters\n", v.name, model.params().size());
   Row row{v};
   for (std::size_t e = 1; e <= o.epochs; ++e) {
@@ -148,9 +160,7 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
   // A run folder vae-eval and vae-sample can read.
   support::write_json_atomic(dir / "config.json",
       {{"model", vae::to_json(mc)},
-       {"training", {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed},
-                     {"binarize", programs::name(binarize)}, {"beta", 1}, {"warmup_epochs", 0}, {"clip", 0},
-                     {"threads", o.threads}}},
+       {"training", programs::training_json(training, o.epochs, o.threads)},
        {"data", {{"dir", std::filesystem::absolute(o.data).string()}, {"train_count", rd.dataset.train.count},
                  {"test_count", rd.test.count}, {"limit", o.limit}}},
        {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
@@ -218,6 +228,41 @@ constexpr Column kColumns[] = {
     {"train_seconds", "training s", -1, &Row::seconds},
 };
 
+json row_json(const Row& r) {
+  auto num = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
+  return {{"variant", r.variant.name}, {"likelihood", vae::name(r.variant.likelihood)},
+          {"conditional", r.variant.conditional},
+          {"condition", r.variant.conditional ? json(vae::name(r.variant.condition)) : json(nullptr)},
+          {"test_nelbo", r.nelbo}, {"iw_nll", num(r.iw_nll)}, {"mixture_nll", num(r.mixture_nll)},
+          {"kl", r.kl}, {"active_units", r.active_units}, {"conditional_accuracy", num(r.accuracy)},
+          {"diversity", num(r.diversity)}, {"train_seconds", r.seconds}};
+}
+
+// A finished variant's row as its folder's row.json holds it (with the settings it ran under),
+// or nothing when it has not finished under `settings`.
+std::optional<Row> finished_row(const Variant& v, const std::filesystem::path& dir, const json& settings) {
+  std::ifstream in(dir / "row.json");
+  if (!in) return std::nullopt;
+  try {
+    const json j = json::parse(in);
+    if (j.at("settings") != settings) return std::nullopt;
+    const json& r = j.at("row");
+    auto num = [](const json& x) { return x.is_null() ? NAN : x.get<double>(); };
+    Row row{v};
+    row.nelbo = r.at("test_nelbo");
+    row.kl = r.at("kl");
+    row.iw_nll = num(r.at("iw_nll"));
+    row.mixture_nll = num(r.at("mixture_nll"));
+    row.accuracy = num(r.at("conditional_accuracy"));
+    row.diversity = num(r.at("diversity"));
+    row.seconds = r.at("train_seconds");
+    row.active_units = r.at("active_units");
+    return row;
+  } catch (const json::exception&) {
+    return std::nullopt;  // half a file cannot be: it is written atomically; another format: rerun
+  }
+}
+
 std::string cell(double v) { return std::isnan(v) ? "–" : fmt::format("{:.3f}", v); }
 
 void write_outputs(const std::vector<Row>& rows, const Options& o, double classifier_accuracy) {
@@ -227,18 +272,12 @@ void write_outputs(const std::vector<Row>& rows, const Options& o, double classi
             {"iw_images", o.iw_limit}, {"samples_per_class", o.per_class},
             {"classifier_test_accuracy", classifier_accuracy}, {"variants", json::array()}};
   for (const Row& r : rows) {
-    auto num = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
     csv += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.variant.name, vae::name(r.variant.likelihood), r.nelbo,
                        std::isnan(r.iw_nll) ? "" : fmt::format("{}", r.iw_nll),
                        std::isnan(r.mixture_nll) ? "" : fmt::format("{}", r.mixture_nll), r.kl, r.active_units,
                        std::isnan(r.accuracy) ? "" : fmt::format("{}", r.accuracy),
                        std::isnan(r.diversity) ? "" : fmt::format("{}", r.diversity), r.seconds);
-    j["variants"].push_back({{"variant", r.variant.name}, {"likelihood", vae::name(r.variant.likelihood)},
-                             {"conditional", r.variant.conditional},
-                             {"condition", r.variant.conditional ? json(vae::name(r.variant.condition)) : json(nullptr)},
-                             {"test_nelbo", r.nelbo}, {"iw_nll", num(r.iw_nll)}, {"mixture_nll", num(r.mixture_nll)},
-                             {"kl", r.kl}, {"active_units", r.active_units}, {"conditional_accuracy", num(r.accuracy)},
-                             {"diversity", num(r.diversity)}, {"train_seconds", r.seconds}});
+    j["variants"].push_back(row_json(r));
   }
   support::write_text_atomic(out / "comparison.csv", csv);
   support::write_json_atomic(out / "comparison.json", j);
@@ -283,6 +322,15 @@ int compare(const Options& o) {
   if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
   if (o.per_class < 2) throw std::invalid_argument("--per-class must be at least 2");
   if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
+  if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
+  if (o.latent == 0) throw std::invalid_argument("--latent must be at least 1");
+  if (o.embedding == 0) throw std::invalid_argument("--embedding must be at least 1");
+  if (!(o.lr > 0)) throw std::invalid_argument("--lr must be positive");
+  if (o.classifier_epochs == 0) throw std::invalid_argument("--classifier-epochs must be at least 1");
+  if (o.iw > 0 && o.iw_limit == 0) throw std::invalid_argument("--iw-limit must be at least 1 when --iw is given");
+  programs::parse_widths(o.hidden);
+  if (o.resume && !std::filesystem::is_directory(o.out))
+    throw std::invalid_argument(fmt::format("--resume: {} holds no comparison to continue", o.out));
   blas::set_threads(o.threads);
   support::ensure_run_dir(o.out);
   const programs::RunData gauss = programs::load_run_data(o.data, o.limit, data::Binarize::none);
@@ -303,10 +351,20 @@ int compare(const Options& o) {
   fmt::print(stderr, "classifier test accuracy {:.4f}\n", accuracy);
 
   std::vector<Row> rows;
+  const json settings = settings_json(o);
   for (const Variant& v : variants) {
+    const std::filesystem::path dir = std::filesystem::path(o.out) / v.name;
+    if (o.resume)
+      if (std::optional<Row> done = finished_row(v, dir, settings)) {
+        fmt::print(stderr, "== {}: finished before, kept\n", v.name);
+        rows.push_back(*done);
+        continue;
+      }
     rows.push_back(run_variant(v, o, gauss, binary, classifier, class_names));
+    support::write_json_atomic(dir / "row.json", {{"settings", settings}, {"row", row_json(rows.back())}});
     write_outputs(rows, o, accuracy);  // a partial table survives an interrupted comparison
   }
+  write_outputs(rows, o, accuracy);
   fmt::print(stderr, "results in {}/ (comparison.md, comparison.csv, comparison.json, <variant>/)\n", o.out);
   return 0;
 }
@@ -338,5 +396,6 @@ int main(int argc, char** argv) {
   cmd.option("--classifier-epochs", o.classifier_epochs, "training epochs of the judging classifier");
   cmd.option("--threads", o.threads, "OpenBLAS threads");
   cmd.option("--out", o.out, "folder to write").required();
+  cmd.flag("--resume", o.resume, "keep the variants an earlier run into --out finished with the same settings");
   return support::run_main(cmd, argc, argv, [&] { return compare(o); });
 }

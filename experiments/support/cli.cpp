@@ -62,6 +62,13 @@ Command& Command::range(double lo, double hi) {
   return *this;
 }
 
+std::vector<std::string> Command::given() const {
+  std::vector<std::string> names;
+  for (const CLI::Option* o : impl_->app.get_options())
+    if (o->count() > 0) names.push_back(o->get_name());
+  return names;
+}
+
 std::optional<int> Command::parse(int argc, char** argv) {
   try {
     impl_->app.parse(argc, argv);

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace vk::support {
 
@@ -42,6 +43,8 @@ class Command {
   Command& range(double lo, double hi);
 
   const std::string& name() const { return name_; }
+  // The options the command line gave after parse(), by their first name (e.g. "--epochs").
+  std::vector<std::string> given() const;
   // --help prints the usage and gives 0; a usage error is reported as one line and gives its
   // non-zero code; nothing (continue) when argv parsed.
   std::optional<int> parse(int argc, char** argv);
