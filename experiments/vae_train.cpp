@@ -204,9 +204,9 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
     save_checkpoint(checkpoint, model.params(), meta, &state);
     saved_at = where;
   };
+  programs::catch_stop_signals();
   if (!resumed) save(saved_at);
   else saved_at = "where it was resumed from";
-  programs::catch_stop_signals();
   const std::atomic<bool>& stop = programs::stop_requested();
   auto stopped = [&] {
     fmt::print(stderr, "vae-train: stopped by {} {}; checkpoint in {} (continue with: vae-train --resume {})\n",
