@@ -321,7 +321,6 @@ int compare(const Options& o) {
   const std::vector<Variant> variants = select_variants(o.variants);
   if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
   if (o.per_class < 2) throw std::invalid_argument("--per-class must be at least 2");
-  if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
   if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
   if (o.latent == 0) throw std::invalid_argument("--latent must be at least 1");
   if (o.embedding == 0) throw std::invalid_argument("--embedding must be at least 1");
@@ -385,16 +384,16 @@ int main(int argc, char** argv) {
   cmd.option("--seed", o.seed, "seed of every variant");
   cmd.option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
   cmd.option("--limit", o.limit, "train the VAEs on the first N training images (0: all)");
-  cmd.option("--iw", o.iw, "importance samples K of the NLL estimates (0: skip)");
+  cmd.option("--iw", o.iw, "importance samples K of the NLL estimates (0: skip)").range(0, 100000);
   cmd.option("--iw-limit", o.iw_limit, "test images of the NLL estimates");
   cmd.option("--per-class", o.per_class, "samples per class for accuracy and diversity");
   cmd.option("--hidden", o.hidden, "hidden widths, a comma list (the decoder mirrors them)");
   cmd.option("--latent", o.latent, "dimension of z");
   cmd.option("--embedding", o.embedding, "label embedding width of the embedding variant");
-  cmd.option("--batch", o.batch, "images per step");
+  cmd.option("--batch", o.batch, "images per step").range(1, 65536);
   cmd.option("--lr", o.lr, "Adam learning rate");
   cmd.option("--classifier-epochs", o.classifier_epochs, "training epochs of the judging classifier");
-  cmd.option("--threads", o.threads, "OpenBLAS threads");
+  cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
   cmd.option("--out", o.out, "folder to write").required();
   cmd.flag("--resume", o.resume, "keep the variants an earlier run into --out finished with the same settings");
   return support::run_main(cmd, argc, argv, [&] { return compare(o); });

@@ -47,7 +47,6 @@ void check_new_run_flags(const Options& o, const std::vector<std::string>& given
   if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
   if (!(o.lr > 0)) throw std::invalid_argument("--lr must be positive");
   if (!(o.clip >= 0)) throw std::invalid_argument("--max-grad-norm must be positive (0: no clipping)");
-  if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
   if (o.checkpoint_every == 0) throw std::invalid_argument("--checkpoint-every must be at least 1 (epochs)");
   if (!(o.beta >= 0)) throw std::invalid_argument("--beta must be non-negative");
   if (has(given, "--latent") && o.latent == 0) throw std::invalid_argument("--latent must be at least 1");
@@ -55,6 +54,8 @@ void check_new_run_flags(const Options& o, const std::vector<std::string>& given
     throw std::invalid_argument("--sigma fixed needs --sigma2 (the fixed noise variance, e.g. 0.01)");
   if (o.sigma != "fixed" && has(given, "--sigma2"))
     throw std::invalid_argument("--sigma2 is the variance of --sigma fixed; --sigma is " + o.sigma);
+  if (o.condition != "embedding" && has(given, "--embedding"))
+    throw std::invalid_argument("--embedding is the label embedding width of --condition embedding");
   if (o.model != "rae" && has(given, "--lambda")) throw std::invalid_argument("--lambda is for --model rae");
   if (o.model != "hvae" && (has(given, "--hidden2") || has(given, "--latent2")))
     throw std::invalid_argument("--hidden2 and --latent2 are for --model hvae");
@@ -135,10 +136,7 @@ std::pair<json, TrainingState> resumed_run(const Options& o, const std::vector<s
     if (!(o.clip >= 0)) throw std::invalid_argument("--max-grad-norm must be positive (0: no clipping)");
     t["max_grad_norm"] = o.clip;
   }
-  if (has(given, "--threads")) {
-    if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
-    t["threads"] = o.threads;
-  }
+  if (has(given, "--threads")) t["threads"] = o.threads;
   if (has(given, "--checkpoint-every")) {
     if (o.checkpoint_every == 0) throw std::invalid_argument("--checkpoint-every must be at least 1 (epochs)");
     config["checkpoint_every"] = o.checkpoint_every;
@@ -153,7 +151,8 @@ programs::RunData run_data(const json& config) {
                                  programs::training_options(config.at("training")).binarize);
 }
 
-// Trains the run of dir/config.json on rd (its data) from scratch, or on from `resumed`.
+// Trains the run that config (written to dir/config.json) describes on rd, its data, from
+// scratch or on from `resumed`.
 int train(const fs::path& dir, const json& config, const programs::RunData& rd, const TrainingState* resumed) {
   const vae::ModelConfig mc = vae::model_config_from_json(config.at("model"));
   const json& t = config.at("training");
@@ -167,6 +166,9 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
 
   vae::Model<float> model(mc, training.seed);
   vae::Trainer<float> trainer(model, train_set, training);
+  // Only now, with everything the flags ask for built, is the run folder written.
+  if (!resumed) support::ensure_run_dir(dir);
+  support::write_json_atomic(dir / "config.json", config);
   const fs::path checkpoint = dir / "checkpoint";
   json metrics_so_far = json::array();
   double train_seconds = 0;
@@ -261,16 +263,11 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
 int run(const Options& o, const std::vector<std::string>& given) {
   if (!o.resume.empty()) {
     auto [config, state] = resumed_run(o, given);
-    const programs::RunData rd = run_data(config);
-    support::write_json_atomic(fs::path(o.resume) / "config.json", config);
-    return train(o.resume, config, rd, &state);
+    return train(o.resume, config, run_data(config), &state);
   }
   check_new_run_flags(o, given);
   const programs::RunData rd = programs::load_run_data(o.data, o.limit, programs::parse_binarize(o.binarize));
-  const json config = new_run_config(o, rd);
-  support::ensure_run_dir(o.out);
-  support::write_json_atomic(fs::path(o.out) / "config.json", config);
-  return train(o.out, config, rd, nullptr);
+  return train(o.out, new_run_config(o, rd), rd, nullptr);
 }
 
 }  // namespace
@@ -304,19 +301,19 @@ int main(int argc, char** argv) {
   cmd.option("--latent2", o.latent2, "hvae: dimension of z2");
   cmd.option("--activation", o.activation, "an element-wise op of the list: relu (default; tanh for hvae), tanh, elu, swish, ...");
   cmd.option("--epochs", o.epochs, "passes over the training set (with --resume: the total to reach)");
-  cmd.option("--batch", o.batch, "images per step");
+  cmd.option("--batch", o.batch, "images per step").range(1, 65536);
   cmd.option("--lr", o.lr, "Adam learning rate");
   cmd.option("--objective", o.objective,
              "elbo | iwae (the importance-weighted bound of Burda et al. with --k samples of z per image)");
-  cmd.option("--k", o.k, "samples per image of --objective iwae (1: the ELBO)");
+  cmd.option("--k", o.k, "samples per image of --objective iwae (1: the ELBO)").range(0, 10000);
   cmd.option("--beta", o.beta, "weight of the KL term (of log q - log p in the iwae bound)");
   cmd.option("--warmup", o.warmup, "epochs of linear KL warm-up (0: none)");
   cmd.option("--max-grad-norm,--clip", o.clip, "clip gradients to this global norm (0: none)");
   cmd.option("--seed", o.seed, "seed of initialisation, batch order, noise");
-  cmd.option("--threads", o.threads, "OpenBLAS threads");
+  cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
   cmd.option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
   cmd.option("--limit", o.limit, "use the first N training images (0: all)");
-  cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)");
+  cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)").range(0, 100000);
   cmd.option("--checkpoint-every", o.checkpoint_every,
              "write checkpoint/ every N epochs (and before the first, after the last, and when stopped)");
   cmd.option("--out", o.out, "run folder to write (a new run)");

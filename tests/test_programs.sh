@@ -115,4 +115,44 @@ cp -r "$tmp/a" "$tmp/bad" && cp "$tmp/bad/checkpoint/encoder.mu.bias.npy" "$tmp/
 expect_error "checkpoint that does not match its manifest" "decoder.0.bias" "$bin/vae-eval" --run "$tmp/bad"
 expect_error "vae-sample without a run" "not a run folder" "$bin/vae-sample" --run "$tmp/none" --out "$tmp/y.png"
 
+# Every program checks its flags' types, ranges and combinations before it writes anything:
+# one line naming the flag, a non-zero exit. (PROGRAM | PATTERN | ARGUMENTS...)
+while IFS='|' read -r program pattern args; do
+  read -ra argv <<<"$args"
+  expect_error "$program$args" "$pattern" "$bin/$program" "${argv[@]}"
+done <<FLAGS
+vae-train|--batch: must be between 1 and 65536, got 0| --batch 0 --out $tmp/bad1
+vae-train|--batch: '-1' is not a whole number| --batch -1 --out $tmp/bad1
+vae-train|--latent must be at least 1| --latent 0 --out $tmp/bad1
+vae-train|--sigma fixed needs --sigma2| --sigma fixed --out $tmp/bad1
+vae-train|--sigma2 is the variance of --sigma fixed| --sigma2 0.1 --out $tmp/bad1
+vae-train|--sigma2 must be positive| --sigma fixed --sigma2 0 --out $tmp/bad1
+vae-train|--lr: 'inf' is not a finite number| --lr inf --out $tmp/bad1
+vae-train|--lr must be positive| --lr 0 --out $tmp/bad1
+vae-train|--epochs: '1.5' is not a whole number| --epochs 1.5 --out $tmp/bad1
+vae-train|--threads: must be between 1 and 256| --threads 0 --out $tmp/bad1
+vae-train|--max-grad-norm must be positive| --max-grad-norm -1 --out $tmp/bad1
+vae-train|--checkpoint-every must be at least 1| --checkpoint-every 0 --out $tmp/bad1
+vae-train|--lambda is for --model rae| --lambda 0.1 --out $tmp/bad1
+vae-train|--embedding is the label embedding width| --model cvae --embedding 4 --out $tmp/bad1
+vae-train|--hidden2 and --latent2 are for --model hvae| --latent2 3 --out $tmp/bad1
+vae-train|--iw: must be between 0 and 100000| --iw 1000000 --out $tmp/bad1
+vae-eval|--iw: '-5' is not a whole number| --run $tmp/a --iw -5
+vae-eval|--threads: must be between 1 and 256| --run $tmp/a --threads 0
+vae-eval|--limit: 'all' is not a whole number| --run $tmp/a --limit all
+vae-sample|--n must be between 1 and 10000| --run $tmp/a --n 0 --out $tmp/bad.png
+vae-sample|--seed: '-2' is not a whole number| --run $tmp/a --seed -2 --out $tmp/bad.png
+vae-sample|the run in $tmp/iwae has none (its likelihood is bernoulli)| --run $tmp/iwae --noise --out $tmp/bad.png
+vae-bench|--batch: must be between 1 and 65536| --batch 0
+vae-bench|--seconds: must be between 0.001 and 3600| --seconds 0
+vae-bench|--k must be at least 1| --objective iwae --k 0
+vae-bench|--model must be vae or hvae| --model ae
+cvae-compare|--latent must be at least 1| --latent 0 --out $tmp/bad1
+cvae-compare|--batch: must be between 1 and 65536| --batch 0 --out $tmp/bad1
+cvae-compare|--epochs must be at least 1| --epochs 0 --out $tmp/bad1
+cvae-compare|--iw-limit must be at least 1| --iw 5 --iw-limit 0 --out $tmp/bad1
+cvae-compare|--resume: $tmp/bad1 holds no comparison| --resume --out $tmp/bad1
+FLAGS
+check "no bad flag left a folder or a file behind" test ! -e "$tmp/bad1" -a ! -e "$tmp/bad.png"
+
 finish programs

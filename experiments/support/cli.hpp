@@ -14,6 +14,7 @@
 
 #include <exception>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,6 +74,9 @@ template <class F>
 int run_main(std::string_view program, F&& body) {
   try {
     return detail::invoke_main_body(body);
+  } catch (const std::bad_alloc&) {
+    report_error(program, "not enough memory for what the flags ask (sizes such as --batch, --k, --iw, --n)");
+    return 1;
   } catch (const std::exception& e) {
     report_error(program, e.what());
     return 1;
