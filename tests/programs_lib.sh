@@ -61,3 +61,48 @@ finish() {
   if [ $fails -eq 0 ]; then echo "$1: all checks passed"; exit 0; fi
   echo "$1: $fails checks failed"; exit 1
 }
+# A PNG reader with zlib alone (8-bit grey, RGB or RGBA, not interlaced: what libpng's simplified
+# API writes): read_png(path) gives width, height and the rows of bytes, unfiltered.
+read -r -d '' png_reader <<'PY'
+import struct, zlib
+def read_png(path):
+    raw = open(path, "rb").read()
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat = 8, b""
+    while pos < len(raw):
+        n, kind = struct.unpack(">I4s", raw[pos:pos + 8])
+        body = raw[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    assert depth == 8 and interlace == 0 and color in (0, 2, 6)
+    bpp = {0: 1, 2: 3, 6: 4}[color]
+    data, stride, px, prev = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
+    for r in range(height):
+        f, row = data[r * (stride + 1)], bytearray(data[r * (stride + 1) + 1:(r + 1) * (stride + 1)])
+        for i in range(stride):
+            a = row[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            p = a + b - c
+            paeth = a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else b if abs(p - b) <= abs(p - c) else c
+            row[i] = (row[i] + [0, a, b, (a + b) // 2, paeth][f]) & 255
+        px.append(bytes(row))
+        prev = row
+    return width, height, px
+PY
+# png_fields FILE.png PYTHON-CONDITION: on width, height and px (rows of bytes).
+png_fields() {
+  python3 -c "$png_reader
+import sys
+width, height, px = read_png(sys.argv[1])
+sys.exit(0 if eval(sys.argv[2]) else 1)" "$1" "$2"
+}
+# png_pair A.png B.png PYTHON-CONDITION: on a and b, the two files' rows of bytes.
+png_pair() {
+  python3 -c "$png_reader
+import sys
+a, b = read_png(sys.argv[1])[2], read_png(sys.argv[2])[2]
+sys.exit(0 if eval(sys.argv[3]) else 1)" "$1" "$2" "$3"
+}

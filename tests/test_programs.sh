@@ -61,8 +61,17 @@ check "with other Monte Carlo samples it agrees within noise" close "$tmp/a/fina
 
 "$bin/vae-train" --limit 1000 --epochs 1 --hidden 32 --latent 2 --threads 1 --out "$tmp/two" >/dev/null 2>&1
 check "a 2-D latent space gets latent.png and manifold.png" test -s "$tmp/two/latent.png" -a -s "$tmp/two/manifold.png"
-check "vae-sample writes a PNG" "$bin/vae-sample" --run "$tmp/a" --n 16 --out "$tmp/s.png" --noise
-check "the PNG is there" test -s "$tmp/s.png"
+# 12 samples of 28x28 at scale 2 in rows of 4 with 2 pixels between: 2 + 4 * 58 wide, 2 + 3 * 58 high.
+"$bin/vae-sample" --run "$tmp/a" --n 12 --out "$tmp/s.png" 2>/dev/null
+"$bin/vae-sample" --run "$tmp/a" --n 12 --out "$tmp/s2.png" 2>/dev/null
+"$bin/vae-sample" --run "$tmp/a" --n 12 --out "$tmp/noise.png" --noise 2>/dev/null
+check "vae-sample's grid has the size of 12 samples in rows of 4" png_fields "$tmp/s.png" 'width == 234 and height == 176'
+check "the samples are not blank: the first one's middle row has many shades" png_fields "$tmp/s.png" 'len(set(px[30][6:174])) > 10'
+check "the same seed draws the same samples" cmp -s "$tmp/s.png" "$tmp/s2.png"
+# The first sample spans rows and columns 2..57 (RGB, 3 bytes a pixel): with noise of sigma^2 most
+# of its pixels change, and outside the samples the white background does not.
+check "--noise adds sigma^2's noise: most pixels of the first sample change" png_pair "$tmp/s.png" "$tmp/noise.png" \
+  'sum(a[r][j] != b[r][j] for r in range(2, 58) for j in range(6, 174)) > 0.5 * 56 * 168 and a[0] == b[0]'
 
 # The conv VAE: a run folder that vae-eval and vae-sample rebuild from its manifest.
 "$bin/vae-train" --arch conv --limit 256 --epochs 1 --latent 4 --likelihood bernoulli --binarize dynamic \
