@@ -6,9 +6,10 @@
 Conv2d(32, 64, 4, 2, 1), ReLU, flatten (3136), Linear(3136, 256), ReLU, heads Linear(256, 32) for
 mu and log-variance; decoder Linear(32, 256), ReLU, Linear(256, 3136), ReLU, reshape [64, 7, 7],
 ConvTranspose2d(64, 32, 4, 2, 1), ReLU, ConvTranspose2d(32, 1, 4, 2, 1), flatten to 784 logits.
-Both: PyTorch's default init, Adam 1e-3; Bernoulli likelihood from logits (as pytorch/examples)
-or Gaussian with a learned scalar log sigma^2 on the sigmoid mean. Prints one JSON line per run,
-in vaekit's field names (arch: 784-H-Z or conv).
+--model hvae: vaekit's two stochastic layers on 784-H-Z with tanh, z2 of 50 behind 50-50 (see
+torch_models.py, where the models live). All: PyTorch's default init, Adam 1e-3; Bernoulli
+likelihood from logits (as pytorch/examples) or Gaussian with a learned scalar log sigma^2 on the
+sigmoid mean. Prints one JSON line per run, in vaekit's field names (arch: 784-H-Z or conv).
 
 Modes:
   step   (default) the median time of one training step on a fixed random binary batch, after
@@ -63,16 +64,14 @@ import zlib
 
 try:
     import torch
-    import torch.nn.functional as F
     import numpy as np
 except ImportError as e:
     print(f"torch_peer: {e.name or 'torch'} is not installed (apt-get install python3-torch)",
           file=sys.stderr)
     sys.exit(3)
 
-from torch_quality import TestSetError, load_test_images, test_nelbo  # noqa: E402 (after the check)
-
-LOG_2PI = math.log(2 * math.pi)
+from torch_models import Hvae, Vae, log_weights  # noqa: E402 (after the check)
+from torch_quality import TestSetError, load_test_images, test_nelbo  # noqa: E402
 
 
 class DataError(Exception):
@@ -101,78 +100,6 @@ def load_idx_images(directory, stem):
                         f"found {rows}x{cols} and {len(raw)} bytes")
     pixels = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, 784)
     return torch.from_numpy(pixels.astype(np.float32) / np.float32(255))
-
-
-def relu_linears(widths):
-    """Linear layers through `widths`, each followed by a ReLU."""
-    nn = torch.nn
-    return [m for a, b in zip(widths, widths[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
-
-
-class Vae(torch.nn.Module):
-    def __init__(self, arch, hidden, latent, gaussian):
-        super().__init__()
-        nn = torch.nn
-        # Built trunk, heads, decoder: the default init draws from the seeded RNG in this order,
-        # which keeps the MLP's initial weights for a --seed what they were before conv existed.
-        if arch == "conv":
-            self.trunk = nn.Sequential(
-                nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 32, 4, 2, 1), nn.ReLU(),
-                nn.Conv2d(32, 64, 4, 2, 1), nn.ReLU(), nn.Flatten(), *relu_linears([3136, hidden[-1]]))
-        else:
-            self.trunk = nn.Sequential(*relu_linears([784] + hidden))
-        self.mu = nn.Linear(hidden[-1], latent)
-        self.logvar = nn.Linear(hidden[-1], latent)
-        if arch == "conv":
-            self.dec = nn.Sequential(
-                *relu_linears([latent, hidden[-1], 3136]), nn.Unflatten(1, (64, 7, 7)),
-                nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(32, 1, 4, 2, 1),
-                nn.Flatten())
-        else:
-            self.dec = nn.Sequential(*relu_linears([latent] + hidden[::-1] + [784])[:-1])
-        self.log_sigma2 = torch.nn.Parameter(torch.zeros(1)) if gaussian else None
-
-    def encode(self, x):
-        h = self.trunk(x)
-        return self.mu(h), self.logvar(h)
-
-    def decode(self, z):
-        """The decoder's logits [rows, 784] (Gaussian: the mean is their sigmoid)."""
-        return self.dec(z)
-
-    def log_likelihood(self, logits, x):
-        """log p(x|z) of each row of logits [B, K, 784] given x [B, 784], summed over the pixels.
-
-        Bernoulli: -BCE-with-logits = x l - softplus(l), computed as a matrix-vector product and
-        a softplus: the same quantity (up to rounding) in under half the time of the expanded BCE.
-        """
-        if self.log_sigma2 is None:
-            return torch.matmul(logits, x[:, :, None])[..., 0] - F.softplus(logits).sum(-1)
-        x = x[:, None]
-        lv = self.log_sigma2
-        sq = (x - torch.sigmoid(logits)) ** 2
-        return -0.5 * (sq.sum(-1) * torch.exp(-lv) + logits.shape[-1] * (lv + LOG_2PI))
-
-    def loss(self, x, eps=None):
-        """The negative ELBO per image, averaged over the batch: the closed-form KL and the
-        reconstruction at one sample of z (from eps [B, Z], or drawn from torch's RNG)."""
-        mu, logvar = self.encode(x)
-        z = mu + torch.exp(0.5 * logvar) * (torch.randn_like(mu) if eps is None else eps)
-        logits = self.decode(z)
-        kl = 0.5 * torch.sum(logvar.exp() + mu * mu - 1 - logvar)
-        if self.log_sigma2 is None:
-            rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-        else:
-            mean = torch.sigmoid(logits)
-            lv = self.log_sigma2
-            rec = 0.5 * torch.sum((x - mean) ** 2 * torch.exp(-lv) + lv + LOG_2PI)
-        return (rec + kl) / x.shape[0]
-
-    def iwae_loss(self, x, k):
-        """The negative importance-weighted bound of Burda et al. with k samples of z per image,
-        averaged over the batch (k = 1: the one-sample ELBO with a Monte Carlo KL)."""
-        log_w = log_weights(self, x, k)
-        return -(torch.logsumexp(log_w, dim=1) - math.log(k)).mean()
 
 
 def run_step(a, model, opt):
@@ -236,20 +163,6 @@ def run_epoch(a, model, opt):
     count = a.epochs * n
     return {"batch": a.batch, "threads": a.threads, "epochs": a.epochs, "images": count,
             "seconds": seconds, "images_per_second": count / seconds, "final_loss": last / n}
-
-
-def log_weights(model, x, k, generator=None):
-    """log w = log p(x|z) + log p(z) - log q(z|x) [B, K] of k samples z = mu + exp(logvar / 2) eps
-    per row of x [B, 784], eps ~ N(0, I) from `generator` (default: torch's RNG). The full
-    Gaussian log-densities, written with (z - mu) / sigma = eps and the log 2 pi terms cancelled:
-    the same value and gradient. The decoder runs the B k samples as one batch."""
-    b = x.shape[0]
-    mu, logvar = model.encode(x)
-    eps = torch.randn(b, k, mu.shape[1], generator=generator)
-    z = mu[:, None] + torch.exp(0.5 * logvar)[:, None] * eps
-    log_ratio = torch.sum(-0.5 * z * z + 0.5 * eps * eps + 0.5 * logvar[:, None], dim=-1)  # [B, K]
-    logits = model.decode(z.reshape(b * k, -1)).reshape(b, k, -1)
-    return model.log_likelihood(logits, x) + log_ratio
 
 
 @torch.no_grad()
@@ -316,6 +229,9 @@ def main():
     p.add_argument("--arch", default="mlp", choices=["mlp", "conv"],
                    help="mlp: 784-H-Z with --hidden and --latent; conv: the convolutional VAE "
                         "above, of fixed widths (default: mlp)")
+    p.add_argument("--model", default="vae", choices=["vae", "hvae"],
+                   help="vae, or hvae: vaekit's --model hvae, two stochastic layers (torch_models.py) "
+                        "on --arch mlp with tanh (default: vae)")
     p.add_argument("--hidden", help="mlp: hidden widths of the encoder, comma-separated, e.g. "
                                     "512,256; the decoder mirrors them (default: 400)")
     p.add_argument("--latent", type=int, help="mlp: latent dimensions Z (default: 20)")
@@ -352,6 +268,8 @@ def main():
     p.add_argument("--train-steps", type=int, default=0,
                    help="iw: Adam steps of training (untimed) before the evaluation (default: 0)")
     a = p.parse_args()
+    if a.model == "hvae" and a.arch == "conv":
+        p.error("--model hvae is an MLP: use --arch mlp")
     if a.arch == "conv":
         if a.hidden is not None or a.latent is not None:
             p.error("--hidden and --latent are for --arch mlp; conv's widths are fixed")
@@ -379,13 +297,16 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    model = Vae(a.arch, hidden, a.latent, a.likelihood == "gaussian")
+    gaussian = a.likelihood == "gaussian"
+    model = Hvae(hidden, a.latent, gaussian) if a.model == "hvae" else Vae(a.arch, hidden, a.latent, gaussian)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     head = {"peer": "torch " + torch.__version__}
     if a.mode != "step":
         head["mode"] = a.mode
     arch = "conv" if a.arch == "conv" else "-".join(str(w) for w in [784, *hidden, a.latent])
     head.update({"arch": arch, "likelihood": a.likelihood})
+    if a.model != "vae":
+        head["model"] = a.model
     try:
         if a.mode == "step":
             out = run_step(a, model, opt)

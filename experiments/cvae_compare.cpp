@@ -15,7 +15,9 @@
 #include "autodiff/ops.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
-#include "experiments/support/plots.hpp"
+#include "experiments/report/comparison_report.hpp"
+#include "experiments/report/figures.hpp"
+#include "experiments/report/run_report.hpp"
 #include "experiments/support/png.hpp"
 #include "experiments/support/progress.hpp"
 #include "experiments/resume.hpp"
@@ -205,8 +207,9 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
   std::vector<std::string> labels = class_names;
   if (!v.conditional)
     for (auto& l : labels) l = "seen as " + l;
-  support::write_png(dir / "samples_by_class.png",
-                     support::labelled_rows_grid(shown.data(), classes, kShown, rd.test.rows, rd.test.cols, labels, 2, 2));
+  support::write_png(dir / "samples_by_class.png", report::labelled_rows(shown, classes, kShown, rd.test.rows, rd.test.cols, labels));
+  report::write_run_pictures(model, rd.test, class_names, dir, o.seed);
+  report::write_run_report(dir);
   fmt::print(stderr, "   nelbo {:.2f}  kl {:.2f}  active {}  iw nll {:.2f}  mixture {:.2f}  accuracy {:.3f}  diversity {:.3f}  {:.1f} s\n",
              row.nelbo, row.kl, row.active_units, row.iw_nll, row.mixture_nll, row.accuracy, row.diversity, row.seconds);
   return row;
@@ -362,9 +365,11 @@ int compare(const Options& o) {
     rows.push_back(run_variant(v, o, gauss, binary, classifier, class_names));
     support::write_json_atomic(dir / "row.json", {{"settings", settings}, {"row", row_json(rows.back())}});
     write_outputs(rows, o, accuracy);  // a partial table survives an interrupted comparison
+    report::write_comparison_report(o.out);
   }
-  write_outputs(rows, o, accuracy);
-  fmt::print(stderr, "results in {}/ (comparison.md, comparison.csv, comparison.json, <variant>/)\n", o.out);
+  write_outputs(rows, o, accuracy);  // also when every variant was kept from before
+  report::write_comparison_report(o.out);
+  fmt::print(stderr, "results in {}/ (report.html, comparison.md, comparison.csv, comparison.json, <variant>/)\n", o.out);
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/blas.hpp"
+#include "experiments/report/run_report.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/support/progress.hpp"
@@ -18,7 +19,8 @@ int main(int argc, char** argv) {
                        "Evaluate a trained run on the test set: negative ELBO and its parts, active units, "
                        "and the importance-weighted estimate of -log p(x).",
                        "Example: vae-eval --run runs/vae --iw 1000 --limit 2000\n"
-                       "Prints the results (and the seconds the evaluation took) and writes them to RUN/eval.json.");
+                       "Prints the results (and the seconds the evaluation took), writes them to RUN/eval.json and adds\n"
+                       "them to RUN/report.html.");
   std::string run, data, write_test;
   std::size_t iw = 0, limit = 0;
   std::uint64_t seed = programs::kEvalSeed;
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
     json out = programs::eval_json(r, loaded.model.config().input_dim, dequantized);
     out.update({{"seed", seed}, {"seconds", seconds}, {"threads", threads}});
     support::write_json_atomic(std::filesystem::path(run) / "eval.json", out);
+    report::write_run_report(run);  // adds the evaluation to the run's page
     fmt::print("{}\n", out.dump());
   });
 }

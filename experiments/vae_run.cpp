@@ -11,10 +11,7 @@
 #include <fmt/format.h>
 
 #include "io/checkpoint.hpp"
-#include "autodiff/ops.hpp"
-#include "experiments/support/plots.hpp"
 #include "experiments/support/files.hpp"
-#include "experiments/support/png.hpp"
 #include "io/npy.hpp"
 
 namespace vk::programs {
@@ -106,6 +103,7 @@ nlohmann::json eval_json(const vae::EvalResult& r, std::size_t dim, bool dequant
   nlohmann::json j = {{"test_nelbo", r.nelbo}, {"test_rec", r.rec}, {"test_kl", r.kl},
                       {"active_units", r.active_units}, {"test_count", r.count}};
   j["sigma2"] = std::isnan(r.sigma2) ? nlohmann::json(nullptr) : nlohmann::json(r.sigma2);
+  j["latent_variance"] = r.latent_variance;  // what active_units counts, drawn by the run's report
   if (dequantized) j["bits_per_dim"] = vae::bits_per_dim(r.nelbo, dim);
   if (r.iw_samples) {
     j["iw_nll"] = r.iw_nll;
@@ -132,17 +130,11 @@ void write_test_set(const data::ImageSet& test, const vae::EvalOptions& options,
 }
 
 nlohmann::json read_run_config(const std::filesystem::path& dir) {
-  const auto config_path = dir / "config.json";
-  std::ifstream in(config_path);
-  if (!in) throw std::runtime_error(fmt::format("{}: not a run folder (no config.json)", dir.string()));
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(fmt::format("{}: malformed JSON: {}", config_path.string(), e.what()));
-  }
+  if (!std::filesystem::exists(dir / "config.json"))
+    throw std::runtime_error(fmt::format("{}: not a run folder (no config.json)", dir.string()));
+  nlohmann::json config = support::read_json_file(dir / "config.json");
   if (!config.is_object() || !config.contains("model") || !config.contains("training") || !config.contains("data"))
-    throw std::runtime_error(fmt::format("{}: not a run's config (no model, training and data)", config_path.string()));
+    throw std::runtime_error(fmt::format("{}: not a run's config (no model, training and data)", (dir / "config.json").string()));
   return config;
 }
 
@@ -160,105 +152,6 @@ LoadedRun load_run(const std::filesystem::path& dir) {
   vae::Model<float> model(vae::model_config_from_json(manifest["metadata"]["model"]), 0);
   load_checkpoint(checkpoint, model.params());
   return {std::move(config), std::move(model)};
-}
-
-namespace {
-
-// Decoder means for a batch of latent codes [n, latent], labelled label_of(i) when conditional.
-template <class F>
-std::vector<float> decode_means(vae::Model<float>& model, const float* z, std::size_t n, F label_of) {
-  const auto& c = model.config();
-  Tape<float> tape;
-  NoGradGuard guard(tape);
-  std::optional<Var<float>> y;
-  if (c.conditional()) y = vae::one_hot_rows(tape, n, c.classes, label_of);
-  Var<float> mean = model.mean_image(model.decode(tape.constant(z, n, c.latent), y));
-  return {mean.node().value, mean.node().value + n * c.input_dim};
-}
-
-// mu(x) of the first n images of a set, [n, latent].
-std::vector<float> encode_means(vae::Model<float>& model, const data::ImageSet& set, std::size_t n) {
-  const auto& c = model.config();
-  data::ImageSet first = data::take_first(set, n);
-  data::Batcher<float> b(first, {.batch = n, .shuffle = false});
-  b.next();
-  Tape<float> tape;
-  NoGradGuard guard(tape);
-  std::optional<Var<float>> y;
-  if (c.conditional()) y = tape.constant(b.y_onehot());
-  Var<float> mu = model.encode(tape.constant(b.x()), y).mu;
-  return {mu.node().value, mu.node().value + n * c.latent};
-}
-
-std::vector<float> images_of(const data::ImageSet& set, std::size_t n) {
-  std::vector<float> out(n * set.dim());
-  for (std::size_t e = 0; e < out.size(); ++e) out[e] = set.pixels[e] / 255.f;
-  return out;
-}
-
-}  // namespace
-
-std::vector<float> sample_images(vae::Model<float>& model, std::size_t n, std::uint64_t seed, bool with_noise) {
-  const auto& c = model.config();
-  Rng rng(seed);
-  Tape<float> tape;
-  NoGradGuard guard(tape);
-  std::optional<Var<float>> y;
-  if (c.conditional()) y = vae::one_hot_rows(tape, n, c.classes, [&](std::size_t i) { return i % c.classes; });
-  Var<float> z = model.draw_prior(tape, y, n, rng);  // p(z|y), or p(z)
-  Var<float> mean = model.mean_image(model.decode(z, y));
-  std::vector<float> x(mean.node().value, mean.node().value + n * c.input_dim);
-  if (with_noise && model.noise()) model.noise()->add_noise(model.params(), x, rng);
-  for (float& v : x) v = std::clamp(v, 0.f, 1.f);
-  return x;
-}
-
-void write_pictures(vae::Model<float>& model, const data::ImageSet& test,
-                    const std::vector<std::string>& class_names, const std::filesystem::path& dir,
-                    std::uint64_t seed) {
-  const auto& c = model.config();
-  const std::size_t h = test.rows, w = test.cols, k = c.latent;
-  auto by_index = [&](std::size_t i) { return i % std::max<std::size_t>(1, c.classes); };
-  using support::image_grid;
-  using support::write_png;
-
-  write_png(dir / "samples.png", image_grid(sample_images(model, 64, seed, false).data(), 64, h, w, 8, 2, 2));
-
-  // Reconstructions through mu: 16 inputs in the first row, their decodings below.
-  const std::size_t n = std::min<std::size_t>(16, test.count);
-  std::vector<float> mu = encode_means(model, test, n);
-  std::vector<float> pair = images_of(test, n);
-  std::vector<float> rec = decode_means(model, mu.data(), n, [&](std::size_t i) { return test.labels[i]; });
-  pair.insert(pair.end(), rec.begin(), rec.end());
-  write_png(dir / "reconstructions.png", image_grid(pair.data(), 2 * n, h, w, n, 2, 2));
-
-  if (!c.conditional()) {
-    // Interpolations: 8 rows, each from test image 2i to 2i+1 in 10 steps through mu.
-    const std::size_t rows = std::min<std::size_t>(8, n / 2), steps = 10;
-    std::vector<float> z(rows * steps * k);
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t s = 0; s < steps; ++s) {
-        const float t = float(s) / float(steps - 1);
-        for (std::size_t j = 0; j < k; ++j)
-          z[(r * steps + s) * k + j] = (1 - t) * mu[2 * r * k + j] + t * mu[(2 * r + 1) * k + j];
-      }
-    write_png(dir / "interpolations.png",
-              image_grid(decode_means(model, z.data(), rows * steps, by_index).data(), rows * steps, h, w, steps, 2, 2));
-  }
-
-  if (k == 2 && !c.conditional()) {
-    const std::size_t m = std::min<std::size_t>(5000, test.count);
-    std::vector<float> means = encode_means(model, test, m);
-    write_png(dir / "latent.png", support::scatter_plot(means.data(), m, test.labels.data(), class_names, 640));
-    const std::size_t g = 20;
-    std::vector<float> z(g * g * 2);
-    for (std::size_t i = 0; i < g; ++i)
-      for (std::size_t j = 0; j < g; ++j) {
-        z[(i * g + j) * 2] = -3.f + 6.f * float(j) / float(g - 1);
-        z[(i * g + j) * 2 + 1] = 3.f - 6.f * float(i) / float(g - 1);
-      }
-    write_png(dir / "manifold.png", image_grid(decode_means(model, z.data(), g * g, by_index).data(), g * g, h, w, g, 0, 1));
-  }
 }
 
 }  // namespace vk::programs

@@ -1,5 +1,5 @@
-// What the VAE programs share: the data a run was trained on, rebuilding a run's model from its
-// folder, and the pictures a run leaves behind.
+// What the VAE programs share: the data a run was trained on and rebuilding a run's model from its
+// folder (the pictures and the report of a run are in report/).
 #pragma once
 
 #include <cstdint>
@@ -66,16 +66,5 @@ struct LoadedRun {
   vae::Model<float> model;
 };
 LoadedRun load_run(const std::filesystem::path& dir);
-
-// samples.png, reconstructions.png, interpolations.png, and for a 2-D latent space latent.png
-// and manifold.png, into dir.
-void write_pictures(vae::Model<float>& model, const data::ImageSet& test,
-                    const std::vector<std::string>& class_names, const std::filesystem::path& dir,
-                    std::uint64_t seed);
-
-// Decoder means of n draws z ~ p(z) (labels 0, 1, 2, ... for a conditional model, z ~ p(z|y)), optionally
-// with the Gaussian noise e ~ N(0, sigma^2 I) added, as [n, d] floats clamped to [0, 1].
-std::vector<float> sample_images(vae::Model<float>& model, std::size_t n, std::uint64_t seed,
-                                 bool with_noise);
 
 }  // namespace vk::programs

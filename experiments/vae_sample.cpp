@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "experiments/support/cli.hpp"
-#include "experiments/support/plots.hpp"
+#include "experiments/report/figures.hpp"
 #include "experiments/support/png.hpp"
 #include "experiments/vae_run.hpp"
 
@@ -31,9 +31,7 @@ int main(int argc, char** argv) {
     const std::size_t d = loaded.model.config().input_dim;
     const std::size_t side = std::size_t(std::lround(std::sqrt(double(d))));
     if (side * side != d) throw std::invalid_argument(fmt::format("images of {} pixels are not square", d));
-    std::vector<float> x = programs::sample_images(loaded.model, n, seed, noise);
-    const std::size_t columns = std::size_t(std::ceil(std::sqrt(double(n))));
-    support::write_png(out, support::image_grid(x.data(), n, side, side, columns, 2, 2));
+    support::write_png(out, report::samples(loaded.model, n, side, side, seed, noise));
     fmt::print(stderr, "wrote {} samples to {}\n", n, out);
   });
 }

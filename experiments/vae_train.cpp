@@ -9,6 +9,8 @@
 
 #include "autodiff/blas.hpp"
 #include "io/checkpoint.hpp"
+#include "experiments/report/figures.hpp"
+#include "experiments/report/run_report.hpp"
 #include "experiments/resume.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
@@ -254,9 +256,11 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   final.update({{"train_seconds", train_seconds}, {"images_per_second", double(trained) / train_seconds},
                 {"epochs", epochs}, {"peak_rss_mb", programs::peak_rss_mb()}});
   support::write_json_atomic(dir / "final.json", final);
-  programs::write_pictures(model, rd.test, rd.dataset.class_names, dir, training.seed);
+  report::write_run_pictures(model, rd.test, rd.dataset.class_names, dir, training.seed);
+  report::write_run_report(dir);
   fmt::print("{}\n", final.dump());
-  fmt::print(stderr, "results in {}/ (final.json, metrics.jsonl, config.json, checkpoint/, *.png)\n", dir.string());
+  fmt::print(stderr, "results in {}/ (report.html, final.json, metrics.jsonl, config.json, checkpoint/, *.png)\n",
+             dir.string());
   return 0;
 }
 
@@ -276,7 +280,7 @@ int main(int argc, char** argv) {
   support::Command cmd("vae-train",
                        "Train an autoencoder, regularized AE, VAE or conditional VAE on MNIST-format images.",
       "Example: vae-train --model vae --likelihood gaussian --sigma learned --epochs 10 --out runs/vae\n"
-      "Writes config.json, metrics.jsonl, final.json, checkpoint/ and PNG pictures into --out.\n"
+      "Writes config.json, metrics.jsonl, final.json, checkpoint/, PNG pictures and report.html into --out.\n"
       "SIGINT or SIGTERM stops after the current step with a checkpoint; vae-train --resume DIR continues\n"
       "exactly where it stopped (--epochs N trains on to N epochs).");
   Options o;

@@ -9,9 +9,13 @@ packages=(
   dataset-fashion-mnist
 )
 
+# The browser of the report test (tests/test_report_browser.sh); only scripts/test asks for it.
+test_packages=(chromium)
+
+# install_missing [EXTRA-PACKAGE...]: the packages above and the extra ones; exits on failure.
 install_missing() {
   local missing=()
-  for p in "${packages[@]}"; do
+  for p in "${packages[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -23,6 +27,14 @@ install_missing() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# install_optional PACKAGE...: installs them if it can; otherwise says so and goes on (the tests
+# that need them skip with a message).
+install_optional() {
+  if ! (install_missing "$@") >&2; then
+    echo "warning: could not install $*; the tests that need it will be skipped" >&2
+  fi
 }
 
 # OpenBLAS builds older than the CPU misdetect it; Haswell kernels are correct here.

@@ -6,7 +6,7 @@ bin="$1/experiments"
 data=/usr/share/datasets/fashion-mnist
 source "$(dirname "$0")/programs_lib.sh"
 
-for p in vae-train vae-eval vae-sample vae-bench cvae-compare data-bench; do
+for p in vae-train vae-eval vae-sample vae-bench cvae-compare data-bench vae-report; do
   check "$p --help" "$bin/$p" --help >/dev/null
 done
 
@@ -41,6 +41,19 @@ check "vae-train writes every result file" test -s "$tmp/a/config.json" -a -s "$
   -a -s "$tmp/a/reconstructions.png" -a -s "$tmp/a/interpolations.png"
 check "metrics.jsonl has one line per epoch" test "$(wc -l <"$tmp/a/metrics.jsonl")" -eq 2
 check "same seed, one thread: identical final.json (but for timings)" json_equal_except_time "$tmp/a/final.json" "$tmp/b/final.json"
+cp "$tmp/a/report.html" "$tmp/report-a.html"
+"$bin/vae-report" --run "$tmp/a/" 2>/dev/null
+check "vae-report rebuilds the report.html vae-train wrote, byte for byte" cmp "$tmp/a/report.html" "$tmp/report-a.html"
+pngs=$(ls "$tmp/a"/*.png | wc -l)
+check "the report embeds the folder's $pngs pictures and draws 5 charts (4 curves, latent activity)" json_fields \
+  "$(python3 -c 'import json, sys; p = open(sys.argv[1]).read()
+print(json.dumps([p.count("data:image/png;base64,"), p.count("<svg")]))' "$tmp/a/report.html")" \
+  "d[0] == $pngs and d[1] == 5"
+cp -r "$tmp/a" "$tmp/badm" && echo '{"epoch": 3,' >>"$tmp/badm/metrics.jsonl"
+expect_error "vae-report on a broken metrics.jsonl names the file and line" "metrics.jsonl:3: malformed JSON" \
+  "$bin/vae-report" --run "$tmp/badm"
+check "and leaves the old report as it was" cmp "$tmp/badm/report.html" "$tmp/report-a.html"
+expect_error "vae-report without a run" "not a run folder" "$bin/vae-report" --run "$tmp/none"
 
 check "a Gaussian run dequantizes by default" json_fields "$(cat "$tmp/a/config.json")" \
   'd["training"]["dequantize"] == "uniform"'
@@ -56,6 +69,7 @@ expect_error "bad --dequantize" "expected none or uniform" "$bin/vae-train" --de
 expect_error "--dequantize with --binarize" "not with --binarize" "$bin/vae-train" --dequantize uniform --binarize static --out "$tmp/x"
 "$bin/vae-eval" --run "$tmp/a" --threads 1 >/dev/null 2>&1
 check "vae-eval reproduces final.json's test NELBO" close "$tmp/a/final.json" test_nelbo "$tmp/a/eval.json" test_nelbo 1e-9
+check "vae-eval adds its evaluation to report.html" grep -q '<figure id="eval-latent-activity">' "$tmp/a/report.html"
 "$bin/vae-eval" --run "$tmp/a" --threads 1 --seed 99 >/dev/null 2>&1
 check "with other Monte Carlo samples it agrees within noise" close "$tmp/a/final.json" test_nelbo "$tmp/a/eval.json" test_nelbo 0.01
 
@@ -110,6 +124,11 @@ expect_error "unknown --objective" "unknown objective 'mle'" "$bin/vae-train" --
   --per-class 5 --classifier-epochs 1 --hidden 32 --latent 4 --threads 1 --out "$tmp/cc" >/dev/null 2>&1
 check "cvae-compare writes its tables and a picture per variant" test -s "$tmp/cc/comparison.csv" \
   -a -s "$tmp/cc/comparison.md" -a -s "$tmp/cc/comparison.json" -a -s "$tmp/cc/prior-gaussian/samples_by_class.png"
+check "each variant's folder has its report with its pictures" grep -q '<figure id="samples_by_class"><img' \
+  "$tmp/cc/prior-gaussian/report.html"
+check "and the comparison's report shows every variant's samples" grep -q '<figure id="vae-bernoulli"><img' "$tmp/cc/report.html"
+cp "$tmp/cc/report.html" "$tmp/report-cc.html" && "$bin/vae-report" --run "$tmp/cc" 2>/dev/null
+check "vae-report rebuilds the comparison's report byte for byte" cmp "$tmp/cc/report.html" "$tmp/report-cc.html"
 check "the table has a row per variant" test "$(grep -c -e vae-bernoulli -e prior-gaussian "$tmp/cc/comparison.csv")" -eq 2
 expect_error "unknown cvae variant" "unknown variant" "$bin/cvae-compare" --variants nope --out "$tmp/cc2"
 expect_error "unknown --model" "unknown model 'gan'" "$bin/vae-train" --model gan --out "$tmp/x"

@@ -119,6 +119,16 @@ TEST_CASE("PNG files read back with libpng with the same size and pixels") {
   CHECK(contains(e, (tmp.path / "no" / "x.png").string()));
 }
 
+TEST_CASE("encode_png gives the bytes write_png writes") {
+  TempDir tmp;
+  sp::Image img(5, 3, sp::kWhite);
+  img.set_pixel(2, 1, {10, 20, 30});
+  sp::write_png(tmp / "a.png", img);
+  const std::vector<std::uint8_t> bytes = sp::encode_png(img);
+  CHECK(read_text(tmp / "a.png") == std::string(bytes.begin(), bytes.end()));
+  CHECK(read_png(tmp / "a.png", PNG_FORMAT_RGB).pixels[(1 * 5 + 2) * 3 + 1] == 20);
+}
+
 TEST_CASE("the font has a distinct, non-empty glyph for every printable character") {
   std::set<sp::Glyph> seen;
   for (char c = 33; c < 127; ++c) {

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 namespace vk::support {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 
 namespace {
 
@@ -35,6 +37,40 @@ void write_text_atomic(const fs::path& path, std::string_view text) {
 void write_json_atomic(const fs::path& path, const nlohmann::json& value) {
   // Invalid UTF-8 in a string (say, a file name) is replaced rather than losing the file.
   write_text_atomic(path, value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+std::vector<std::uint8_t> read_file_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open: " + errno_text());
+  std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) fail(path, "read failed");
+  return bytes;
+}
+
+json read_json_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open: " + errno_text());
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    fail(path, std::string("malformed JSON: ") + e.what());
+  }
+}
+
+std::vector<json> read_json_lines(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open: " + errno_text());
+  std::vector<json> lines;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      lines.push_back(json::parse(line));
+    } catch (const json::exception& e) {
+      fail(path.string() + ":" + std::to_string(number), std::string("malformed JSON: ") + e.what());
+    }
+  }
+  return lines;
 }
 
 void ensure_run_dir(const fs::path& path) {

@@ -2,9 +2,11 @@
 // and JSON-lines logs appended a line at a time.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -18,6 +20,14 @@ namespace vk::support {
 void write_text_atomic(const std::filesystem::path& path, std::string_view text);
 // Pretty-printed with 2-space indents and a final newline.
 void write_json_atomic(const std::filesystem::path& path, const nlohmann::json& value);
+
+// A file's bytes (a picture to embed). Throws IoError naming path.
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path);
+// A JSON file, read whole. Throws IoError naming path when it cannot be read or parsed.
+nlohmann::json read_json_file(const std::filesystem::path& path);
+// A JSON-lines file (one document per line; blank lines skipped). Throws IoError naming path and
+// the line when a line does not parse.
+std::vector<nlohmann::json> read_json_lines(const std::filesystem::path& path);
 
 // Creates path and its parents if needed. Throws IoError if it (or a parent) is not a folder.
 void ensure_run_dir(const std::filesystem::path& path);

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <vector>
 
 #include "io/error.hpp"
 #include "experiments/support/image.hpp"
@@ -18,5 +19,7 @@ void write_png_gray(const std::filesystem::path& path, const std::uint8_t* pixel
 void write_png_rgb(const std::filesystem::path& path, const std::uint8_t* rgb, std::size_t width,
                    std::size_t height);
 void write_png(const std::filesystem::path& path, const Image& image);
+// The bytes write_png writes, for a page to embed a picture it has not written (report/html).
+std::vector<std::uint8_t> encode_png(const Image& image);
 
 }  // namespace vk::support
