@@ -4,7 +4,6 @@
 // generation (judged by a classifier trained on the real training images).
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <optional>
 #include <sstream>
 
@@ -21,6 +20,7 @@
 #include "experiments/support/png.hpp"
 #include "experiments/support/progress.hpp"
 #include "experiments/resume.hpp"
+#include "experiments/cvae_variants.hpp"
 #include "experiments/vae_run.hpp"
 #include "vae/classifier.hpp"
 #include "vae/evaluate.hpp"
@@ -28,6 +28,9 @@
 
 using namespace vk;
 using nlohmann::json;
+
+using programs::Row;
+using programs::Variant;
 
 namespace {
 
@@ -48,49 +51,6 @@ json settings_json(const Options& o) {
           {"latent", o.latent}, {"embedding", o.embedding}, {"classifier_epochs", o.classifier_epochs},
           {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed}};
 }
-
-struct Variant {
-  std::string name;
-  bool conditional;
-  vae::Condition condition;
-  vae::Likelihood likelihood;
-};
-
-std::vector<Variant> all_variants() {
-  std::vector<Variant> out;
-  for (auto lik : {vae::Likelihood::gaussian, vae::Likelihood::bernoulli}) {
-    const std::string suffix = std::string("-") + vae::name(lik);
-    out.push_back({"vae" + suffix, false, vae::Condition::encoder_decoder, lik});
-    for (auto cond : {vae::Condition::encoder_decoder, vae::Condition::decoder, vae::Condition::embedding,
-                      vae::Condition::prior})
-      out.push_back({vae::name(cond) + suffix, true, cond, lik});
-  }
-  return out;
-}
-
-std::vector<Variant> select_variants(const std::string& list) {
-  const std::vector<Variant> all = all_variants();
-  if (list.empty()) return all;
-  std::vector<Variant> chosen;
-  std::stringstream in(list);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const Variant& v) { return v.name == part; });
-    if (it == all.end()) {
-      std::string names;
-      for (const Variant& v : all) names += (names.empty() ? "" : ", ") + v.name;
-      throw std::invalid_argument(fmt::format("unknown variant '{}' (expected a comma list of: {})", part, names));
-    }
-    chosen.push_back(*it);
-  }
-  return chosen;
-}
-
-struct Row {
-  Variant variant;
-  double nelbo = 0, kl = 0, iw_nll = NAN, mixture_nll = NAN, accuracy = NAN, diversity = NAN, seconds = 0;
-  std::size_t active_units = 0;
-};
 
 // -log p(x|y) with the true label and -log sum_y p(y) p(x|y) with p(y) = 1/classes, averaged
 // over the first n test images (a VAE: -log p(x) in the first, the second NaN).
@@ -231,41 +191,6 @@ constexpr Column kColumns[] = {
     {"train_seconds", "training s", -1, &Row::seconds},
 };
 
-json row_json(const Row& r) {
-  auto num = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
-  return {{"variant", r.variant.name}, {"likelihood", vae::name(r.variant.likelihood)},
-          {"conditional", r.variant.conditional},
-          {"condition", r.variant.conditional ? json(vae::name(r.variant.condition)) : json(nullptr)},
-          {"test_nelbo", r.nelbo}, {"iw_nll", num(r.iw_nll)}, {"mixture_nll", num(r.mixture_nll)},
-          {"kl", r.kl}, {"active_units", r.active_units}, {"conditional_accuracy", num(r.accuracy)},
-          {"diversity", num(r.diversity)}, {"train_seconds", r.seconds}};
-}
-
-// A finished variant's row as its folder's row.json holds it (with the settings it ran under),
-// or nothing when it has not finished under `settings`.
-std::optional<Row> finished_row(const Variant& v, const std::filesystem::path& dir, const json& settings) {
-  std::ifstream in(dir / "row.json");
-  if (!in) return std::nullopt;
-  try {
-    const json j = json::parse(in);
-    if (j.at("settings") != settings) return std::nullopt;
-    const json& r = j.at("row");
-    auto num = [](const json& x) { return x.is_null() ? NAN : x.get<double>(); };
-    Row row{v};
-    row.nelbo = r.at("test_nelbo");
-    row.kl = r.at("kl");
-    row.iw_nll = num(r.at("iw_nll"));
-    row.mixture_nll = num(r.at("mixture_nll"));
-    row.accuracy = num(r.at("conditional_accuracy"));
-    row.diversity = num(r.at("diversity"));
-    row.seconds = r.at("train_seconds");
-    row.active_units = r.at("active_units");
-    return row;
-  } catch (const json::exception&) {
-    return std::nullopt;  // half a file cannot be: it is written atomically; another format: rerun
-  }
-}
-
 std::string cell(double v) { return std::isnan(v) ? "–" : fmt::format("{:.3f}", v); }
 
 void write_outputs(const std::vector<Row>& rows, const Options& o, double classifier_accuracy) {
@@ -280,7 +205,7 @@ void write_outputs(const std::vector<Row>& rows, const Options& o, double classi
                        std::isnan(r.mixture_nll) ? "" : fmt::format("{}", r.mixture_nll), r.kl, r.active_units,
                        std::isnan(r.accuracy) ? "" : fmt::format("{}", r.accuracy),
                        std::isnan(r.diversity) ? "" : fmt::format("{}", r.diversity), r.seconds);
-    j["variants"].push_back(row_json(r));
+    j["variants"].push_back(programs::row_json(r));
   }
   support::write_text_atomic(out / "comparison.csv", csv);
   support::write_json_atomic(out / "comparison.json", j);
@@ -321,7 +246,7 @@ void write_outputs(const std::vector<Row>& rows, const Options& o, double classi
 }
 
 int compare(const Options& o) {
-  const std::vector<Variant> variants = select_variants(o.variants);
+  const std::vector<Variant> variants = programs::select_variants(o.variants);
   if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
   if (o.per_class < 2) throw std::invalid_argument("--per-class must be at least 2");
   if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
@@ -357,13 +282,13 @@ int compare(const Options& o) {
   for (const Variant& v : variants) {
     const std::filesystem::path dir = std::filesystem::path(o.out) / v.name;
     if (o.resume)
-      if (std::optional<Row> done = finished_row(v, dir, settings)) {
+      if (std::optional<Row> done = programs::finished_row(v, dir, settings)) {
         fmt::print(stderr, "== {}: finished before, kept\n", v.name);
         rows.push_back(*done);
         continue;
       }
     rows.push_back(run_variant(v, o, gauss, binary, classifier, class_names));
-    support::write_json_atomic(dir / "row.json", {{"settings", settings}, {"row", row_json(rows.back())}});
+    support::write_json_atomic(dir / "row.json", {{"settings", settings}, {"row", programs::row_json(rows.back())}});
     write_outputs(rows, o, accuracy);  // a partial table survives an interrupted comparison
     report::write_comparison_report(o.out);
   }
@@ -377,7 +302,7 @@ int compare(const Options& o) {
 
 int main(int argc, char** argv) {
   std::string names;
-  for (const Variant& v : all_variants()) names += (names.empty() ? "" : ", ") + v.name;
+  for (const Variant& v : programs::all_variants()) names += (names.empty() ? "" : ", ") + v.name;
   support::Command cmd("cvae-compare", "Train and compare conditional VAE variants and an unconditional baseline.",
       "Variants: " + names + ".\n"
       "Example: cvae-compare --epochs 5 --out runs/cvae-compare\n"
