@@ -104,3 +104,11 @@ TEST_CASE("--max-grad-norm: gradients clipped to a tiny norm move the parameters
   CHECK(clipped < 0.01 * free);
   CHECK(moved(1e6) == free);  // a bound the gradients never reach changes nothing
 }
+
+TEST_CASE("parameters a gradient made infinite in an epoch's last step stop training before any checkpoint") {
+  const data::ImageSet set = blobs(20, 5);
+  Model<float> model(small_config(Objective::vae), 2);
+  // One batch per epoch: the loss of that step is finite, the step with an infinite rate is not.
+  Trainer<float> trainer(model, set, {.batch = 20, .lr = INFINITY, .seed = 4});
+  CHECK_THROWS_WITH_AS(trainer.run_epoch(), doctest::Contains("after epoch 1, batch 1 of 1"), Diverged);
+}

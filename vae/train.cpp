@@ -121,6 +121,7 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
     seen_ += m;
     if (on_batch) on_batch(seen_, total, loss_sum_ / double(seen_));
     if (stop && stop->load()) {
+      require_finite_parameters(per_epoch);
       tape_.reset();
       seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
       s.finished = false;
@@ -129,6 +130,7 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
     }
   }
   tape_.reset();
+  require_finite_parameters(per_epoch);
   model_.end_epoch();
   in_epoch_ = false;
   s.batch = batch_index_;
@@ -138,6 +140,15 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
   s.seconds = seconds_ + std::chrono::duration<double>(Clock::now() - start).count();
   s.images_per_second = double(seen_) / s.seconds;
   return s;
+}
+
+template <class T>
+void Trainer<T>::require_finite_parameters(std::size_t per_epoch) const {
+  for (T v : model_.params().values())
+    if (!std::isfinite(v))
+      throw Diverged(fmt::format(
+          "training diverged: a parameter is {} after epoch {}, batch {} of {} (a gradient was not finite)",
+          std::isnan(v) ? "nan" : "inf", epoch_, batch_index_, per_epoch));
 }
 
 namespace {

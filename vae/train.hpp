@@ -63,8 +63,9 @@ class Trainer {
   // One pass over the training set, or the rest of one that was stopped. on_batch(done, total,
   // running mean loss) may be empty. When *stop turns true, returns after the step it is in with
   // finished false; state() then holds the middle of the epoch, and the next call continues it.
-  // Throws Diverged naming the epoch and batch if the loss is not finite; the
-  // parameters are left as they were before that step.
+  // Throws Diverged naming the epoch and batch if the loss is not finite (the parameters are
+  // left as they were before that step), or if the parameters are not at the end of the epoch
+  // or where it stops.
   EpochStats run_epoch(const std::function<void(std::size_t, std::size_t, double)>& on_batch = {},
                        const std::atomic<bool>* stop = nullptr);
 
@@ -80,6 +81,10 @@ class Trainer {
   void restore(const TrainingState& state);
 
  private:
+  // The loss of the next step catches a gradient that was not finite within an epoch; at its
+  // end, or where it stops, this does, so that no checkpoint keeps such parameters.
+  void require_finite_parameters(std::size_t batches_per_epoch) const;
+
   Model<T>& model_;
   TrainOptions options_;
   data::Batcher<T> batches_;
