@@ -1,6 +1,8 @@
 #include "autodiff/optim.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <stdexcept>
 
 #include "autodiff/parallel.hpp"
@@ -63,6 +65,16 @@ void Adam<T>::step() {
     }
   };
   parallel::for_range(m_.size(), update);
+}
+
+template <class T>
+void Adam<T>::restore(std::span<const T> m, std::span<const T> v, std::size_t steps) {
+  if (m.size() != m_.size() || v.size() != v_.size())
+    throw std::invalid_argument("Adam: saved moments of " + std::to_string(m.size()) + " values for " +
+                                std::to_string(m_.size()) + " parameter values");
+  std::copy(m.begin(), m.end(), m_.begin());
+  std::copy(v.begin(), v.end(), v_.begin());
+  t_ = steps;
 }
 
 template <class T>

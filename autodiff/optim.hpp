@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <vector>
 
 #include "autodiff/params.hpp"
@@ -51,6 +52,11 @@ class Adam {
   void zero_grad() { store_.zero_grad(); }
   AdamOptions<T>& options() { return options_; }
   std::size_t steps() const { return t_; }
+  // The moments, one per parameter value, and the step count: what continuing a run needs.
+  const std::vector<T>& first_moments() const { return m_; }
+  const std::vector<T>& second_moments() const { return v_; }
+  // Throws std::invalid_argument unless m and v have one value per parameter value.
+  void restore(std::span<const T> m, std::span<const T> v, std::size_t steps);
 
  private:
   ParameterStore<T>& store_;

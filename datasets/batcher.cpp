@@ -76,6 +76,34 @@ void Batcher<T>::start_epoch() {
 }
 
 template <class T>
+BatcherState Batcher<T>::state() const {
+  return {state_text(order_rng_), state_text(noise_rng_), order_, start_, size_, epoch_, in_epoch_};
+}
+
+template <class T>
+void Batcher<T>::restore(const BatcherState& s) {
+  if (s.order.size() != count_ || s.start + s.size > count_ || s.size > options_.batch)
+    throw DataError(fmt::format("Batcher: a saved state of {} rows does not fit a set of {}", s.order.size(), count_));
+  std::vector<bool> seen(count_, false);
+  for (std::size_t i : s.order) {
+    if (i >= count_ || seen[i]) throw DataError("Batcher: a saved order is not a permutation of the rows");
+    seen[i] = true;
+  }
+  try {
+    restore_state(order_rng_, s.order_rng);
+    restore_state(noise_rng_, s.noise_rng);
+  } catch (const std::invalid_argument& e) {
+    throw DataError(std::string("Batcher: saved generator: ") + e.what());
+  }
+  std::copy(s.order.begin(), s.order.end(), order_.begin());
+  start_ = s.start;
+  size_ = s.size;
+  epoch_ = s.epoch;
+  in_epoch_ = s.in_epoch;
+  tail_ = size_ < options_.batch;
+}
+
+template <class T>
 bool Batcher<T>::next() {
   std::size_t start = start_ + size_;
   if (!in_epoch_) {

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <xtensor/xbuilder.hpp>
@@ -49,6 +50,14 @@ struct BatchOptions {
   Dequantize dequantize = Dequantize::none;  // of byte images; only with Binarize::none
 };
 
+// Where a batcher is in its passes: enough to draw exactly the batches it would have drawn next.
+struct BatcherState {
+  std::string order_rng, noise_rng;  // vk::state_text of the generators
+  std::vector<std::size_t> order;    // the current permutation (each epoch reshuffles the last)
+  std::size_t start = 0, size = 0, epoch = 0;
+  bool in_epoch = false;
+};
+
 template <class T>
 class Batcher {
  public:
@@ -69,6 +78,12 @@ class Batcher {
   bool next();
   // Abandons the current epoch; the next call to next() draws the first batch of a new one.
   void start_epoch();
+
+  BatcherState state() const;
+  // Continues from a state of a batcher over the same data and options; the batch it was on is
+  // not refilled (the next call to next() draws the one after it). Throws DataError if the state
+  // does not fit.
+  void restore(const BatcherState& state);
 
   const Matrix<T>& x() const { return tail_ ? x_tail_ : x_; }                 // [size(), dim()]
   const Matrix<T>& y_onehot() const { return tail_ ? y_tail_ : y_; }          // [size(), classes()]

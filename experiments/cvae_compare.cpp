@@ -4,6 +4,7 @@
 // generation (judged by a classifier trained on the real training images).
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -18,6 +19,8 @@
 #include "experiments/report/run_report.hpp"
 #include "experiments/support/png.hpp"
 #include "experiments/support/progress.hpp"
+#include "experiments/resume.hpp"
+#include "experiments/cvae_variants.hpp"
 #include "experiments/vae_run.hpp"
 #include "vae/classifier.hpp"
 #include "vae/evaluate.hpp"
@@ -25,6 +28,9 @@
 
 using namespace vk;
 using nlohmann::json;
+
+using programs::Row;
+using programs::Variant;
 
 namespace {
 
@@ -35,50 +41,16 @@ struct Options {
   double lr = 1e-3;
   std::uint64_t seed = 1;
   int threads = 2;
+  bool resume = false;
 };
 
-struct Variant {
-  std::string name;
-  bool conditional;
-  vae::Condition condition;
-  vae::Likelihood likelihood;
-};
-
-std::vector<Variant> all_variants() {
-  std::vector<Variant> out;
-  for (auto lik : {vae::Likelihood::gaussian, vae::Likelihood::bernoulli}) {
-    const std::string suffix = std::string("-") + vae::name(lik);
-    out.push_back({"vae" + suffix, false, vae::Condition::encoder_decoder, lik});
-    for (auto cond : {vae::Condition::encoder_decoder, vae::Condition::decoder, vae::Condition::embedding,
-                      vae::Condition::prior})
-      out.push_back({vae::name(cond) + suffix, true, cond, lik});
-  }
-  return out;
+// What a comparison's rows depend on: --resume reuses a finished variant only under the same.
+json settings_json(const Options& o) {
+  return {{"data", std::filesystem::absolute(o.data).string()}, {"epochs", o.epochs}, {"limit", o.limit},
+          {"iw", o.iw}, {"iw_limit", o.iw_limit}, {"per_class", o.per_class}, {"hidden", o.hidden},
+          {"latent", o.latent}, {"embedding", o.embedding}, {"classifier_epochs", o.classifier_epochs},
+          {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed}};
 }
-
-std::vector<Variant> select_variants(const std::string& list) {
-  const std::vector<Variant> all = all_variants();
-  if (list.empty()) return all;
-  std::vector<Variant> chosen;
-  std::stringstream in(list);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const Variant& v) { return v.name == part; });
-    if (it == all.end()) {
-      std::string names;
-      for (const Variant& v : all) names += (names.empty() ? "" : ", ") + v.name;
-      throw std::invalid_argument(fmt::format("unknown variant '{}' (expected a comma list of: {})", part, names));
-    }
-    chosen.push_back(*it);
-  }
-  return chosen;
-}
-
-struct Row {
-  Variant variant;
-  double nelbo = 0, kl = 0, iw_nll = NAN, mixture_nll = NAN, accuracy = NAN, diversity = NAN, seconds = 0;
-  std::size_t active_units = 0;
-};
 
 // -log p(x|y) with the true label and -log sum_y p(y) p(x|y) with p(y) = 1/classes, averaged
 // over the first n test images (a VAE: -log p(x) in the first, the second NaN).
@@ -135,8 +107,8 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
   const std::filesystem::path dir = std::filesystem::path(o.out) / v.name;
   support::ensure_run_dir(dir);
   vae::Model<float> model(mc, o.seed);
-  vae::Trainer<float> trainer(model, rd.dataset.train,
-                              {.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize});
+  const vae::TrainOptions training{.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize};
+  vae::Trainer<float> trainer(model, rd.dataset.train, training);
   fmt::print(stderr, "== {}: {} parameters\n", v.name, model.params().size());
   Row row{v};
   for (std::size_t e = 1; e <= o.epochs; ++e) {
@@ -150,9 +122,7 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
   // A run folder vae-eval and vae-sample can read.
   support::write_json_atomic(dir / "config.json",
       {{"model", vae::to_json(mc)},
-       {"training", {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed},
-                     {"binarize", programs::name(binarize)}, {"beta", 1}, {"warmup_epochs", 0}, {"clip", 0},
-                     {"threads", o.threads}}},
+       {"training", programs::training_json(training, o.epochs, o.threads)},
        {"data", {{"dir", std::filesystem::absolute(o.data).string()}, {"train_count", rd.dataset.train.count},
                  {"test_count", rd.test.count}, {"limit", o.limit}}},
        {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
@@ -230,18 +200,12 @@ void write_outputs(const std::vector<Row>& rows, const Options& o, double classi
             {"iw_images", o.iw_limit}, {"samples_per_class", o.per_class},
             {"classifier_test_accuracy", classifier_accuracy}, {"variants", json::array()}};
   for (const Row& r : rows) {
-    auto num = [](double v) { return std::isnan(v) ? json(nullptr) : json(v); };
     csv += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.variant.name, vae::name(r.variant.likelihood), r.nelbo,
                        std::isnan(r.iw_nll) ? "" : fmt::format("{}", r.iw_nll),
                        std::isnan(r.mixture_nll) ? "" : fmt::format("{}", r.mixture_nll), r.kl, r.active_units,
                        std::isnan(r.accuracy) ? "" : fmt::format("{}", r.accuracy),
                        std::isnan(r.diversity) ? "" : fmt::format("{}", r.diversity), r.seconds);
-    j["variants"].push_back({{"variant", r.variant.name}, {"likelihood", vae::name(r.variant.likelihood)},
-                             {"conditional", r.variant.conditional},
-                             {"condition", r.variant.conditional ? json(vae::name(r.variant.condition)) : json(nullptr)},
-                             {"test_nelbo", r.nelbo}, {"iw_nll", num(r.iw_nll)}, {"mixture_nll", num(r.mixture_nll)},
-                             {"kl", r.kl}, {"active_units", r.active_units}, {"conditional_accuracy", num(r.accuracy)},
-                             {"diversity", num(r.diversity)}, {"train_seconds", r.seconds}});
+    j["variants"].push_back(programs::row_json(r));
   }
   support::write_text_atomic(out / "comparison.csv", csv);
   support::write_json_atomic(out / "comparison.json", j);
@@ -282,10 +246,18 @@ void write_outputs(const std::vector<Row>& rows, const Options& o, double classi
 }
 
 int compare(const Options& o) {
-  const std::vector<Variant> variants = select_variants(o.variants);
+  const std::vector<Variant> variants = programs::select_variants(o.variants);
   if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
   if (o.per_class < 2) throw std::invalid_argument("--per-class must be at least 2");
-  if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
+  if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
+  if (o.latent == 0) throw std::invalid_argument("--latent must be at least 1");
+  if (o.embedding == 0) throw std::invalid_argument("--embedding must be at least 1");
+  if (!(o.lr > 0)) throw std::invalid_argument("--lr must be positive");
+  if (o.classifier_epochs == 0) throw std::invalid_argument("--classifier-epochs must be at least 1");
+  if (o.iw > 0 && o.iw_limit == 0) throw std::invalid_argument("--iw-limit must be at least 1 when --iw is given");
+  programs::parse_widths(o.hidden);
+  if (o.resume && !std::filesystem::is_directory(o.out))
+    throw std::invalid_argument(fmt::format("--resume: {} holds no comparison to continue", o.out));
   blas::set_threads(o.threads);
   support::ensure_run_dir(o.out);
   const programs::RunData gauss = programs::load_run_data(o.data, o.limit, data::Binarize::none);
@@ -306,11 +278,22 @@ int compare(const Options& o) {
   fmt::print(stderr, "classifier test accuracy {:.4f}\n", accuracy);
 
   std::vector<Row> rows;
+  const json settings = settings_json(o);
   for (const Variant& v : variants) {
+    const std::filesystem::path dir = std::filesystem::path(o.out) / v.name;
+    if (o.resume)
+      if (std::optional<Row> done = programs::finished_row(v, dir, settings)) {
+        fmt::print(stderr, "== {}: finished before, kept\n", v.name);
+        rows.push_back(*done);
+        continue;
+      }
     rows.push_back(run_variant(v, o, gauss, binary, classifier, class_names));
+    support::write_json_atomic(dir / "row.json", {{"settings", settings}, {"row", programs::row_json(rows.back())}});
     write_outputs(rows, o, accuracy);  // a partial table survives an interrupted comparison
     report::write_comparison_report(o.out);
   }
+  write_outputs(rows, o, accuracy);  // also when every variant was kept from before
+  report::write_comparison_report(o.out);
   fmt::print(stderr, "results in {}/ (report.html, comparison.md, comparison.csv, comparison.json, <variant>/)\n", o.out);
   return 0;
 }
@@ -319,7 +302,7 @@ int compare(const Options& o) {
 
 int main(int argc, char** argv) {
   std::string names;
-  for (const Variant& v : all_variants()) names += (names.empty() ? "" : ", ") + v.name;
+  for (const Variant& v : programs::all_variants()) names += (names.empty() ? "" : ", ") + v.name;
   support::Command cmd("cvae-compare", "Train and compare conditional VAE variants and an unconditional baseline.",
       "Variants: " + names + ".\n"
       "Example: cvae-compare --epochs 5 --out runs/cvae-compare\n"
@@ -331,16 +314,17 @@ int main(int argc, char** argv) {
   cmd.option("--seed", o.seed, "seed of every variant");
   cmd.option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
   cmd.option("--limit", o.limit, "train the VAEs on the first N training images (0: all)");
-  cmd.option("--iw", o.iw, "importance samples K of the NLL estimates (0: skip)");
+  cmd.option("--iw", o.iw, "importance samples K of the NLL estimates (0: skip)").range(0, 100000);
   cmd.option("--iw-limit", o.iw_limit, "test images of the NLL estimates");
   cmd.option("--per-class", o.per_class, "samples per class for accuracy and diversity");
   cmd.option("--hidden", o.hidden, "hidden widths, a comma list (the decoder mirrors them)");
   cmd.option("--latent", o.latent, "dimension of z");
   cmd.option("--embedding", o.embedding, "label embedding width of the embedding variant");
-  cmd.option("--batch", o.batch, "images per step");
+  cmd.option("--batch", o.batch, "images per step").range(1, 65536);
   cmd.option("--lr", o.lr, "Adam learning rate");
   cmd.option("--classifier-epochs", o.classifier_epochs, "training epochs of the judging classifier");
-  cmd.option("--threads", o.threads, "OpenBLAS threads");
+  cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
   cmd.option("--out", o.out, "folder to write").required();
+  cmd.flag("--resume", o.resume, "keep the variants an earlier run into --out finished with the same settings");
   return support::run_main(cmd, argc, argv, [&] { return compare(o); });
 }

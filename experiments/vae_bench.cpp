@@ -187,16 +187,15 @@ int main(int argc, char** argv) {
   Options o;
   cmd.option("--arch", o.arch, "input-hidden...-latent widths of an MLP VAE, or conv (vae-train --arch conv)");
   cmd.option("--likelihood", o.likelihood, "bernoulli | gaussian (learned sigma^2)");
-  cmd.option("--batch", o.batch, "images per training step");
+  cmd.option("--batch", o.batch, "images per training step").range(1, 65536);
   cmd.option("--model", o.model, "vae | hvae (--arch then gives x-hidden...-z; z2 is 50 wide behind 50,50)");
   cmd.option("--objective", o.objective, "elbo | iwae (with --k samples per image)");
-  cmd.option("--k", o.k, "samples per image of --objective iwae");
-  cmd.option("--iw", o.iw, "time importance-weighted evaluation with K samples instead of training (0: train)");
-  cmd.option("--threads", o.threads, "OpenBLAS threads");
-  cmd.option("--seconds", o.seconds, "time spent on each measurement");
+  cmd.option("--k", o.k, "samples per image of --objective iwae").range(0, 10000);
+  cmd.option("--iw", o.iw, "time importance-weighted evaluation with K samples instead of training (0: train)").range(0, 100000);
+  cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
+  cmd.option("--seconds", o.seconds, "time spent on each measurement").range(1e-3, 3600);
   return support::run_main(cmd, argc, argv, [&] {
-    if (o.batch == 0 || o.threads < 1 || !(o.seconds > 0))
-      throw std::invalid_argument("--batch, --threads and --seconds must be positive");
+    if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
     blas::set_threads(o.threads);
     vae::ModelConfig mc;
     mc.likelihood = vae::parse_likelihood(o.likelihood);

@@ -26,16 +26,15 @@ int main(int argc, char** argv) {
   std::uint64_t seed = programs::kEvalSeed;
   int threads = 2;
   cmd.option("--run", run, "run folder written by vae-train").required();
-  cmd.option("--iw", iw, "importance samples K (0: skip the estimate)");
+  cmd.option("--iw", iw, "importance samples K (0: skip the estimate)").range(0, 100000);
   cmd.option("--limit", limit, "evaluate the first N test images (0: all)");
   cmd.option("--seed", seed, "seed of the Monte Carlo samples");
   cmd.option("--data", data, "data folder (default: the one the run was trained on)");
-  cmd.option("--threads", threads, "OpenBLAS threads");
+  cmd.option("--threads", threads, "OpenBLAS threads").range(1, 256);
   cmd.option("--write-test", write_test,
              "also write the test images evaluated, as evaluated (binarized or dequantized with the fixed seed; "
              "the first --limit), to this folder: images.npy, labels.npy, info.json");
   return support::run_main(cmd, argc, argv, [&] {
-    if (threads < 1) throw std::invalid_argument("--threads must be at least 1");
     blas::set_threads(threads);
     programs::LoadedRun loaded = programs::load_run(run);
     const json& cfg = loaded.config;

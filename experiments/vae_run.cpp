@@ -129,17 +129,28 @@ void write_test_set(const data::ImageSet& test, const vae::EvalOptions& options,
   support::write_json_atomic(dir / "info.json", {{"form", form}, {"count", n}, {"seed", kTestBinarizeSeed}});
 }
 
-LoadedRun load_run(const std::filesystem::path& dir) {
+nlohmann::json read_run_config(const std::filesystem::path& dir) {
   if (!std::filesystem::exists(dir / "config.json"))
     throw std::runtime_error(fmt::format("{}: not a run folder (no config.json)", dir.string()));
   nlohmann::json config = support::read_json_file(dir / "config.json");
-  if (!std::filesystem::exists(dir / "checkpoint" / "manifest.json"))
+  if (!config.is_object() || !config.contains("model") || !config.contains("training") || !config.contains("data"))
+    throw std::runtime_error(fmt::format("{}: not a run's config (no model, training and data)", (dir / "config.json").string()));
+  return config;
+}
+
+LoadedRun load_run(const std::filesystem::path& dir) {
+  nlohmann::json config = read_run_config(dir);
+  std::filesystem::path checkpoint;
+  try {
+    checkpoint = find_checkpoint(dir / "checkpoint");
+  } catch (const IoError&) {
     throw std::runtime_error(fmt::format("{}: the run has no checkpoint (no checkpoint/manifest.json)", dir.string()));
-  const nlohmann::json manifest = read_checkpoint_manifest(dir / "checkpoint");
+  }
+  const nlohmann::json manifest = read_checkpoint_manifest(checkpoint);
   if (!manifest.contains("metadata") || !manifest["metadata"].contains("model"))
-    throw std::runtime_error(fmt::format("{}: the manifest does not describe the model", (dir / "checkpoint").string()));
+    throw std::runtime_error(fmt::format("{}: the manifest does not describe the model", checkpoint.string()));
   vae::Model<float> model(vae::model_config_from_json(manifest["metadata"]["model"]), 0);
-  load_checkpoint(dir / "checkpoint", model.params());
+  load_checkpoint(checkpoint, model.params());
   return {std::move(config), std::move(model)};
 }
 

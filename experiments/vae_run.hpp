@@ -55,7 +55,11 @@ nlohmann::json eval_json(const vae::EvalResult& r, std::size_t dim, bool dequant
 void write_test_set(const data::ImageSet& test, const vae::EvalOptions& options, const char* form,
                     const std::filesystem::path& dir);
 
-// The model of a run folder: its config.json and checkpoint/. Throws with a clear message when
+// A run folder's config.json. Throws naming the folder when it is not a run's.
+nlohmann::json read_run_config(const std::filesystem::path& dir);
+
+// The model of a run folder: its config.json and checkpoint/ (or the newest whole checkpoint a
+// killed save left beside it, see find_checkpoint). Throws with a clear message when
 // either is missing or they do not match.
 struct LoadedRun {
   nlohmann::json config;

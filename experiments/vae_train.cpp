@@ -1,8 +1,9 @@
 // vae-train: trains an AE, regularized AE, VAE or CVAE on MNIST-format data and leaves a run
-// folder with its settings, per-epoch metrics, final numbers, checkpoint and pictures.
-#include <chrono>
+// folder with its settings, per-epoch metrics, final numbers, checkpoint and pictures. With
+// --resume it continues a run from its latest checkpoint as if it had never stopped.
+#include <algorithm>
 #include <cmath>
-#include <sstream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -10,6 +11,7 @@
 #include "io/checkpoint.hpp"
 #include "experiments/report/figures.hpp"
 #include "experiments/report/run_report.hpp"
+#include "experiments/resume.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/support/progress.hpp"
@@ -19,19 +21,50 @@
 
 using namespace vk;
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
 struct Options {
   std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
-  std::string arch = "mlp", objective = "elbo", dequantize, hidden, hidden2 = "50,50", activation, condition = "encoder-decoder", data = data::default_data_dir, out;
+  std::string arch = "mlp", objective = "elbo", dequantize, hidden, hidden2 = "50,50", activation, condition = "encoder-decoder", data = data::default_data_dir, out, resume;
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0;
   std::size_t k = 1, latent = 0, latent2 = 50, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
+  std::size_t checkpoint_every = 1;
   std::uint64_t seed = 1;
   int threads = 2;
 };
 
-int train(const Options& o) {
+// What a resumed run may change: how long and how fast it trains, not what it is.
+const std::vector<std::string> kResumeFlags = {"--resume", "--epochs", "--lr", "--max-grad-norm", "--threads",
+                                               "--checkpoint-every", "--data"};
+
+bool has(const std::vector<std::string>& given, const char* flag) {
+  return std::find(given.begin(), given.end(), flag) != given.end();
+}
+
+// Flags that only one setting of another flag reads, and counts a flag gives explicitly.
+void check_new_run_flags(const Options& o, const std::vector<std::string>& given) {
+  if (o.out.empty()) throw std::invalid_argument("--out DIR (a new run) or --resume DIR (continue one) is required");
+  if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
+  if (!(o.lr > 0)) throw std::invalid_argument("--lr must be positive");
+  if (!(o.clip >= 0)) throw std::invalid_argument("--max-grad-norm must be positive (0: no clipping)");
+  if (o.checkpoint_every == 0) throw std::invalid_argument("--checkpoint-every must be at least 1 (epochs)");
+  if (!(o.beta >= 0)) throw std::invalid_argument("--beta must be non-negative");
+  if (has(given, "--latent") && o.latent == 0) throw std::invalid_argument("--latent must be at least 1");
+  if (o.sigma == "fixed" && !has(given, "--sigma2"))
+    throw std::invalid_argument("--sigma fixed needs --sigma2 (the fixed noise variance, e.g. 0.01)");
+  if (o.sigma != "fixed" && has(given, "--sigma2"))
+    throw std::invalid_argument("--sigma2 is the variance of --sigma fixed; --sigma is " + o.sigma);
+  if (o.condition != "embedding" && has(given, "--embedding"))
+    throw std::invalid_argument("--embedding is the label embedding width of --condition embedding");
+  if (o.model != "rae" && has(given, "--lambda")) throw std::invalid_argument("--lambda is for --model rae");
+  if (o.model != "hvae" && (has(given, "--hidden2") || has(given, "--latent2")))
+    throw std::invalid_argument("--hidden2 and --latent2 are for --model hvae");
+}
+
+// A new run's config.json from its (checked) flags; the run then reads only that.
+json new_run_config(const Options& o, const programs::RunData& rd) {
   vae::ModelConfig mc;
   mc.objective = vae::parse_objective(o.model);
   mc.likelihood = vae::parse_likelihood(o.likelihood);
@@ -52,14 +85,9 @@ int train(const Options& o) {
   mc.condition = vae::parse_condition(o.condition);
   mc.embedding = o.embedding;
   const data::Binarize binarize = programs::parse_binarize(o.binarize);
-  if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
-  if (!(o.lr > 0)) throw std::invalid_argument("--lr must be positive");
-  if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
-
-  programs::RunData rd = programs::load_run_data(o.data, o.limit, binarize);
-  const data::ImageSet& train_set = rd.dataset.train;
-  mc.input_dim = train_set.dim();
-  if (mc.conditional()) mc.classes = train_set.classes;
+  const data::Dataset& dataset = rd.dataset;
+  mc.input_dim = dataset.train.dim();
+  if (mc.conditional()) mc.classes = dataset.train.classes;
   mc.validate();
   // Greyscale images as a density's data need dequantizing; the AEs' squared error and the
   // Bernoulli likelihood take the pixels as they are unless asked.
@@ -70,41 +98,145 @@ int train(const Options& o) {
                                    .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
                                    .bound = vae::parse_bound(o.objective), .k = o.k};
   vae::validate_training(training, mc);
+  const std::size_t train_count = dataset.train.count;
+  return {{"model", vae::to_json(mc)},
+          {"training", programs::training_json(training, o.epochs, o.threads)},
+          {"data", {{"dir", fs::absolute(o.data).string()}, {"train_count", train_count},
+                    {"test_count", dataset.test.count}, {"limit", o.limit}}},
+          {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
+                    {"iw_samples", o.iw}}},
+          {"checkpoint_every", o.checkpoint_every}};
+}
 
-  blas::set_threads(o.threads);
-  const std::filesystem::path out = o.out;
-  support::ensure_run_dir(out);
-  json config = {{"model", vae::to_json(mc)},
-                 {"training", {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed},
-                               {"binarize", programs::name(binarize)}, {"beta", o.beta},
-                               {"warmup_epochs", o.warmup}, {"clip", o.clip},
-                               {"objective", o.objective}, {"k", o.k},
-                               {"dequantize", dequantize ? "uniform" : "none"}, {"threads", o.threads}}},
-                 {"data", {{"dir", std::filesystem::absolute(o.data).string()}, {"train_count", train_set.count},
-                           {"test_count", rd.test.count}, {"limit", o.limit}}},
-                 {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
-                           {"iw_samples", o.iw}}}};
-  support::write_json_atomic(out / "config.json", config);
-  support::JsonLines metrics(out / "metrics.jsonl", true);
+// The run folder's config.json with what the flags of --resume change, and its latest
+// checkpoint's training state, once the checkpoint is in place.
+std::pair<json, TrainingState> resumed_run(const Options& o, const std::vector<std::string>& given) {
+  for (const std::string& flag : given)
+    if (std::find(kResumeFlags.begin(), kResumeFlags.end(), flag) == kResumeFlags.end())
+      throw std::invalid_argument(fmt::format(
+          "{} cannot be given with --resume: the run continues as {}/config.json says (with --resume only "
+          "--epochs, --lr, --max-grad-norm, --threads, --checkpoint-every and --data)", flag, o.resume));
+  const fs::path dir = o.resume;
+  json config = programs::read_run_config(dir);
+  recover_checkpoint(dir / "checkpoint");
+  TrainingState state = load_training_state(dir / "checkpoint");
+  json& t = config["training"];
+  const std::size_t done = state.info.at("epoch").get<std::size_t>() - (state.info.at("in_epoch").get<bool>() ? 1 : 0);
+  if (has(given, "--epochs")) {
+    if (o.epochs < done)
+      throw std::invalid_argument(fmt::format("--epochs {} is fewer than the {} the run has trained", o.epochs, done));
+    t["epochs"] = o.epochs;
+  }
+  if (done >= t.at("epochs").get<std::size_t>() && fs::exists(dir / "final.json"))
+    throw std::invalid_argument(fmt::format("{}: the run has finished its {} epochs (give --epochs N > {} to train on)",
+                                            dir.string(), done, done));
+  if (has(given, "--lr")) {
+    if (!(o.lr > 0)) throw std::invalid_argument("--lr must be positive");
+    t["lr"] = o.lr;
+  }
+  if (has(given, "--max-grad-norm")) {
+    if (!(o.clip >= 0)) throw std::invalid_argument("--max-grad-norm must be positive (0: no clipping)");
+    t["max_grad_norm"] = o.clip;
+  }
+  if (has(given, "--threads")) t["threads"] = o.threads;
+  if (has(given, "--checkpoint-every")) {
+    if (o.checkpoint_every == 0) throw std::invalid_argument("--checkpoint-every must be at least 1 (epochs)");
+    config["checkpoint_every"] = o.checkpoint_every;
+  }
+  if (has(given, "--data")) config["data"]["dir"] = fs::absolute(o.data).string();
+  return {std::move(config), std::move(state)};
+}
 
-  vae::Model<float> model(mc, o.seed);
+// The data of a run as its config.json says.
+programs::RunData run_data(const json& config) {
+  return programs::load_run_data(config.at("data").at("dir").get<std::string>(), config.at("data").at("limit"),
+                                 programs::training_options(config.at("training")).binarize);
+}
+
+// Trains the run that config (written to dir/config.json) describes on rd, its data, from
+// scratch or on from `resumed`.
+int train(const fs::path& dir, const json& config, const programs::RunData& rd, const TrainingState* resumed) {
+  const vae::ModelConfig mc = vae::model_config_from_json(config.at("model"));
+  const json& t = config.at("training");
+  const vae::TrainOptions training = programs::training_options(t);
+  const std::size_t epochs = t.at("epochs"), every = config.value("checkpoint_every", std::size_t(1));
+  const bool dequantize = training.dequantize;
+  const data::ImageSet& train_set = rd.dataset.train;
+  if (train_set.count != config["data"].value("train_count", train_set.count))
+    throw std::invalid_argument(fmt::format("{}: the data folder has other training images than the run's", dir.string()));
+  blas::set_threads(t.value("threads", 1));
+
+  vae::Model<float> model(mc, training.seed);
   vae::Trainer<float> trainer(model, train_set, training);
+  // Only now, with everything the flags ask for built, is the run folder written.
+  if (!resumed) support::ensure_run_dir(dir);
+  support::write_json_atomic(dir / "config.json", config);
+  const fs::path checkpoint = dir / "checkpoint";
+  json metrics_so_far = json::array();
+  double train_seconds = 0;
+  std::size_t trained = 0;
+  if (resumed) {
+    load_checkpoint(checkpoint, model.params());
+    try {
+      trainer.restore(*resumed);
+      const json& run = resumed->info.at("run");
+      metrics_so_far = run.at("metrics");
+      train_seconds = run.at("train_seconds");
+      trained = run.at("trained");
+    } catch (const std::exception& e) {  // json's or the trainer's
+      fail(checkpoint, e.what());
+    }
+    std::string lines;
+    for (const json& m : metrics_so_far) lines += m.dump() + "\n";
+    support::write_text_atomic(dir / "metrics.jsonl", lines);  // drops epochs after the checkpoint
+  }
+  support::JsonLines metrics(dir / "metrics.jsonl", !resumed);
   const std::string loss_name =
       !mc.variational() ? "squared error"
       : mc.has_sigma()  ? fmt::format("gaussian likelihood, {} sigma^2", vae::name(mc.sigma))
                         : "bernoulli likelihood";
-  fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images\n", vae::name(mc.objective),
-             loss_name, mc.input_dim, conv ? "conv 32-64-256" : hidden, mc.latent, model.params().size(),
-             train_set.count);
+  fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images{}\n", vae::name(mc.objective),
+             loss_name, mc.input_dim, mc.architecture == vae::Architecture::conv ? "conv 32-64-256" : fmt::format("{}", fmt::join(mc.hidden, ",")),
+             mc.latent, model.params().size(), train_set.count,
+             resumed ? fmt::format(", resumed after epoch {}", trainer.epochs_done()) : "");
 
   const json meta = {{"model", vae::to_json(mc)}};
-  double train_seconds = 0;
-  std::size_t trained = 0;
-  for (std::size_t e = 1; e <= o.epochs; ++e) {
-    support::Progress bar(fmt::format("epoch {}/{}", e, o.epochs), train_set.count, "img");
-    vae::EpochStats s = trainer.run_epoch([&](std::size_t done, std::size_t, double loss) {
-      bar.update(done, fmt::format("loss {:.2f}", loss));
-    });
+  std::string saved_at = "before training";
+  auto save = [&](const std::string& where) {
+    TrainingState state = trainer.state();
+    state.info["run"] = {{"metrics", metrics_so_far}, {"train_seconds", train_seconds}, {"trained", trained}};
+    save_checkpoint(checkpoint, model.params(), meta, &state);
+    saved_at = where;
+  };
+  programs::catch_stop_signals();
+  if (!resumed) save(saved_at);
+  else saved_at = "where it was resumed from";
+  const std::atomic<bool>& stop = programs::stop_requested();
+  auto stopped = [&] {
+    fmt::print(stderr, "vae-train: stopped by {} {}; checkpoint in {} (continue with: vae-train --resume {})\n",
+               programs::signal_name(programs::stop_signal()), saved_at, checkpoint.string(), dir.string());
+    return 128 + programs::stop_signal();
+  };
+
+  while (trainer.epochs_done() < epochs) {
+    const std::size_t e = trainer.epochs_done() + 1;
+    support::Progress bar(fmt::format("epoch {}/{}", e, epochs), train_set.count, "img");
+    vae::EpochStats s;
+    try {
+      s = trainer.run_epoch([&](std::size_t done, std::size_t, double loss) {
+        bar.update(done, fmt::format("loss {:.2f}", loss));
+      }, &stop);
+    } catch (const vae::Diverged& d) {
+      throw vae::Diverged(fmt::format(
+          "{}; the last good checkpoint is {} ({}): continue from it with a smaller learning rate or clipped "
+          "gradients, e.g. vae-train --resume {} --lr {:g} (or --max-grad-norm 1)",
+          d.what(), checkpoint.string(), saved_at, dir.string(), training.lr / 10));
+    }
+    if (!s.finished) {
+      bar.finish("stopped");
+      save(fmt::format("in epoch {} after batch {} of {}", e, s.batch, trainer.batches_per_epoch()));
+      return stopped();
+    }
     train_seconds += s.seconds;
     trained += train_set.count;
     vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize));
@@ -113,21 +245,33 @@ int train(const Options& o) {
     json line = programs::eval_json(r, mc.input_dim, dequantize);
     line.update({{"epoch", e}, {"train_loss", s.loss}, {"train_rec", s.rec}, {"train_kl", s.kl},
                  {"images_per_second", s.images_per_second}, {"seconds", s.seconds}});
+    metrics_so_far.push_back(line);
     metrics.append(line);
-    save_checkpoint(out / "checkpoint", model.params(), meta);
+    if (e % every == 0 || e == epochs || stop) save(fmt::format("after epoch {}", e));
+    if (stop) return stopped();
   }
 
-  vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize, o.iw));
+  vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize, config.at("eval").value("iw_samples", std::size_t(0))));
   json final = programs::eval_json(r, mc.input_dim, dequantize);
   final.update({{"train_seconds", train_seconds}, {"images_per_second", double(trained) / train_seconds},
-                {"epochs", o.epochs}, {"peak_rss_mb", programs::peak_rss_mb()}});
-  support::write_json_atomic(out / "final.json", final);
-  report::write_run_pictures(model, rd.test, rd.dataset.class_names, out, o.seed);
-  report::write_run_report(out);
+                {"epochs", epochs}, {"peak_rss_mb", programs::peak_rss_mb()}});
+  support::write_json_atomic(dir / "final.json", final);
+  report::write_run_pictures(model, rd.test, rd.dataset.class_names, dir, training.seed);
+  report::write_run_report(dir);
   fmt::print("{}\n", final.dump());
   fmt::print(stderr, "results in {}/ (report.html, final.json, metrics.jsonl, config.json, checkpoint/, *.png)\n",
-             out.string());
+             dir.string());
   return 0;
+}
+
+int run(const Options& o, const std::vector<std::string>& given) {
+  if (!o.resume.empty()) {
+    auto [config, state] = resumed_run(o, given);
+    return train(o.resume, config, run_data(config), &state);
+  }
+  check_new_run_flags(o, given);
+  const programs::RunData rd = programs::load_run_data(o.data, o.limit, programs::parse_binarize(o.binarize));
+  return train(o.out, new_run_config(o, rd), rd, nullptr);
 }
 
 }  // namespace
@@ -136,7 +280,9 @@ int main(int argc, char** argv) {
   support::Command cmd("vae-train",
                        "Train an autoencoder, regularized AE, VAE or conditional VAE on MNIST-format images.",
       "Example: vae-train --model vae --likelihood gaussian --sigma learned --epochs 10 --out runs/vae\n"
-      "Writes config.json, metrics.jsonl, final.json, checkpoint/, PNG pictures and report.html into --out.");
+      "Writes config.json, metrics.jsonl, final.json, checkpoint/, PNG pictures and report.html into --out.\n"
+      "SIGINT or SIGTERM stops after the current step with a checkpoint; vae-train --resume DIR continues\n"
+      "exactly where it stopped (--epochs N trains on to N epochs).");
   Options o;
   cmd.option("--model", o.model, "ae | rae | vae | cvae | hvae (two stochastic layers: the prior of z is a VAE over z2)");
   cmd.option("--likelihood", o.likelihood, "p(x|z) of a VAE: gaussian | bernoulli");
@@ -154,24 +300,27 @@ int main(int argc, char** argv) {
              "networks: mlp (widths from --hidden) | conv (28x28 images: convolutions 32, 64, then 256; "
              "the decoder mirrors them with transposed convolutions)");
   cmd.option("--hidden", o.hidden, "hidden widths of --arch mlp, a comma list (the decoder mirrors them; default 400)");
-  cmd.option("--latent", o.latent, "dimension of z (0: 20 for mlp, 32 for conv, 100 for hvae)");
+  cmd.option("--latent", o.latent, "dimension of z (default: 20 for mlp, 32 for conv, 100 for hvae)");
   cmd.option("--hidden2", o.hidden2, "hvae: hidden widths of q(z2|z), mirrored by p(z|z2)");
   cmd.option("--latent2", o.latent2, "hvae: dimension of z2");
   cmd.option("--activation", o.activation, "an element-wise op of the list: relu (default; tanh for hvae), tanh, elu, swish, ...");
-  cmd.option("--epochs", o.epochs, "passes over the training set");
-  cmd.option("--batch", o.batch, "images per step");
+  cmd.option("--epochs", o.epochs, "passes over the training set (with --resume: the total to reach)");
+  cmd.option("--batch", o.batch, "images per step").range(1, 65536);
   cmd.option("--lr", o.lr, "Adam learning rate");
   cmd.option("--objective", o.objective,
              "elbo | iwae (the importance-weighted bound of Burda et al. with --k samples of z per image)");
-  cmd.option("--k", o.k, "samples per image of --objective iwae (1: the ELBO)");
+  cmd.option("--k", o.k, "samples per image of --objective iwae (1: the ELBO)").range(0, 10000);
   cmd.option("--beta", o.beta, "weight of the KL term (of log q - log p in the iwae bound)");
   cmd.option("--warmup", o.warmup, "epochs of linear KL warm-up (0: none)");
-  cmd.option("--clip", o.clip, "clip gradients to this global norm (0: none)");
+  cmd.option("--max-grad-norm,--clip", o.clip, "clip gradients to this global norm (0: none)");
   cmd.option("--seed", o.seed, "seed of initialisation, batch order, noise");
-  cmd.option("--threads", o.threads, "OpenBLAS threads");
+  cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
   cmd.option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
   cmd.option("--limit", o.limit, "use the first N training images (0: all)");
-  cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)");
-  cmd.option("--out", o.out, "run folder to write").required();
-  return support::run_main(cmd, argc, argv, [&] { return train(o); });
+  cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)").range(0, 100000);
+  cmd.option("--checkpoint-every", o.checkpoint_every,
+             "write checkpoint/ every N epochs (and before the first, after the last, and when stopped)");
+  cmd.option("--out", o.out, "run folder to write (a new run)");
+  cmd.option("--resume", o.resume, "continue the run in this folder from its latest checkpoint");
+  return support::run_main(cmd, argc, argv, [&] { return run(o, cmd.given()); });
 }

@@ -64,10 +64,30 @@ void write_manifest(const fs::path& path, const json& manifest) {
   if (!out) fail(path, "write failed (disk full?)");
 }
 
+std::string state_file(const std::string& name) { return "state." + name + ".npy"; }
+constexpr const char* kStateInfo = "training_state.json";
+
+json write_training_state(const fs::path& tmp, const TrainingState& state) {
+  json arrays = json::array();
+  for (const auto& [name, values] : state.arrays) {
+    if (!is_plain_file_name(name)) fail(tmp, "state array name '" + name + "' cannot be used as a file name");
+    const std::array<std::size_t, 2> shape{1, values.size()};
+    write_npy(tmp / state_file(name), values.data(), shape);
+    arrays.push_back({{"name", name}, {"file", state_file(name)}, {"shape", json::array({1, values.size()})},
+                      {"dtype", "float32"}});
+  }
+  std::ofstream out(tmp / kStateInfo, std::ios::trunc);
+  out << state.info.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+  out.close();
+  if (!out) fail(tmp / kStateInfo, "write failed (disk full?)");
+  return {{"file", kStateInfo}, {"arrays", std::move(arrays)}};
+}
+
 }  // namespace
 
 template <class T>
-void save_checkpoint(const fs::path& dir, const ParameterStore<T>& store, const json& metadata) {
+void save_checkpoint(const fs::path& dir, const ParameterStore<T>& store, const json& metadata,
+                     const TrainingState* state) {
   const fs::path target = without_trailing_separator(dir);
   if (target.empty()) throw IoError("save_checkpoint: empty checkpoint path");
   for (const auto& e : store.entries())
@@ -107,6 +127,7 @@ void save_checkpoint(const fs::path& dir, const ParameterStore<T>& store, const 
                      {"version", kVersion},
                      {"parameters", std::move(parameters)},
                      {"metadata", metadata}};
+    if (state) manifest["training_state"] = write_training_state(tmp, *state);
     write_manifest(tmp / kManifest, manifest);
   } catch (...) {
     fs::remove_all(tmp, ec);
@@ -209,8 +230,93 @@ json load_checkpoint(const fs::path& dir, ParameterStore<T>& store) {
   return manifest["metadata"];
 }
 
-template void save_checkpoint<float>(const fs::path&, const ParameterStore<float>&, const json&);
-template void save_checkpoint<double>(const fs::path&, const ParameterStore<double>&, const json&);
+TrainingState load_training_state(const fs::path& dir) {
+  const json manifest = read_checkpoint_manifest(dir);
+  const fs::path path = dir / kManifest;
+  const json& entry = manifest.value("training_state", json());
+  if (!entry.is_object())
+    fail(dir, "the checkpoint holds no training state (saved by a program that does not continue runs)");
+  if (entry.value("file", json()) != kStateInfo || !entry.contains("arrays") || !entry["arrays"].is_array())
+    fail(path, "invalid checkpoint manifest: \"training_state\" is not {\"file\", \"arrays\"}");
+  TrainingState state;
+  std::ifstream in(dir / kStateInfo);
+  if (!in) fail(dir / kStateInfo, "cannot open");
+  try {
+    state.info = json::parse(in);
+  } catch (const json::exception& e) {
+    fail(dir / kStateInfo, std::string("malformed JSON: ") + e.what());
+  }
+  for (const json& a : entry["arrays"]) {
+    if (!a.is_object() || !a.value("name", json()).is_string() || !a.value("file", json()).is_string() ||
+        a["file"] != state_file(a["name"].get<std::string>()) || !is_plain_file_name(a["file"].get<std::string>()))
+      fail(path, "invalid checkpoint manifest: a training state array has no plain name and file");
+    const fs::path file = dir / a["file"].get<std::string>();
+    NpyArray array = read_npy(file);
+    if (array.shape.size() != 2 || array.shape[0] != 1) fail(file, "is not a [1, n] array");
+    state.arrays.emplace_back(a["name"].get<std::string>(), std::move(array.data));
+  }
+  return state;
+}
+
+namespace {
+
+// Siblings that an interrupted save leaves: dir.tmp-* (the new one) and dir.old-* (the previous).
+std::vector<fs::path> save_leftovers(const fs::path& target) {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string name = target.filename().string();
+  for (const auto& e : fs::directory_iterator(parent, ec)) {
+    const std::string other = e.path().filename().string();
+    if (other.rfind(name + ".tmp-", 0) == 0 || other.rfind(name + ".old-", 0) == 0) found.push_back(e.path());
+  }
+  return found;
+}
+
+bool is_whole(const fs::path& dir) {
+  try {
+    read_checkpoint_manifest(dir);
+    return true;
+  } catch (const IoError&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+fs::path find_checkpoint(const fs::path& dir) {
+  const fs::path target = without_trailing_separator(dir);
+  if (fs::exists(target / kManifest)) return target;
+  fs::path best;
+  fs::file_time_type newest{};
+  std::error_code ec;
+  for (const fs::path& p : save_leftovers(target)) {
+    if (!is_whole(p)) continue;
+    const auto t = fs::last_write_time(p / kManifest, ec);
+    if (!ec && (best.empty() || t > newest)) {
+      best = p;
+      newest = t;
+    }
+  }
+  if (best.empty()) fail(target, "no checkpoint (no manifest.json here or in a sibling an interrupted save left)");
+  return best;
+}
+
+void recover_checkpoint(const fs::path& dir) {
+  const fs::path target = without_trailing_separator(dir);
+  const fs::path found = find_checkpoint(target);
+  if (found != target) {
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(target)) && fs::is_empty(target, ec)) fs::remove(target, ec);
+    fs::rename(found, target, ec);
+    if (ec) fail(target, "cannot put the checkpoint " + found.filename().string() + " in place: " + ec.message());
+  }
+  std::error_code ignored;
+  for (const fs::path& p : save_leftovers(target)) fs::remove_all(p, ignored);
+}
+
+template void save_checkpoint<float>(const fs::path&, const ParameterStore<float>&, const json&, const TrainingState*);
+template void save_checkpoint<double>(const fs::path&, const ParameterStore<double>&, const json&, const TrainingState*);
 template json load_checkpoint<float>(const fs::path&, ParameterStore<float>&);
 template json load_checkpoint<double>(const fs::path&, ParameterStore<double>&);
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/gradcheck.hpp"
+#include "tests/vae_fixtures.hpp"
 #include "autodiff/ops.hpp"
 #include "datasets/batcher.hpp"
 #include "datasets/synthetic.hpp"
@@ -67,7 +68,7 @@ std::vector<std::uint8_t> cycling_labels(std::size_t n) {
 
 }  // namespace
 
-TEST_CASE("every CVAE variant: encode, decode, prior and terms give the documented shapes") {
+TEST_CASE("every CVAE variant: encode, decode, prior and terms give the documented shapes and values") {
   const std::size_t m = 5;
   for (const CvaeVariant& v : cvae_variants()) {
     CAPTURE(v.name);
@@ -97,6 +98,16 @@ TEST_CASE("every CVAE variant: encode, decode, prior and terms give the document
     CHECK(t.kl.rows() == m);
     CHECK(t.kl.cols() == 1);
     CHECK(std::isfinite(t.loss.item()));
+    // Values: the fixed prior is N(0, I); a learned one gives rows of one label the same
+    // Gaussian (labels cycle, so rows 0 and kCvaeClasses share one); the KL term is the closed
+    // form against that prior of the code the encoder gave.
+    for (std::size_t e = 0; e < prior.mu.node().size(); ++e)
+      if (!c.learned_prior()) CHECK((prior.mu.node().value[e] == 0.f && prior.logvar.node().value[e] == 0.f));
+    if (c.learned_prior())
+      for (std::size_t j = 0; j < c.latent; ++j)
+        CHECK(prior.mu.node().value[j] == prior.mu.node().value[kCvaeClasses * c.latent + j]);
+    for (std::size_t i = 0; i < m; ++i)
+      CHECK(t.kl.node().value[i] == doctest::Approx(test_vae::closed_form_kl(code.mu, code.logvar, prior.mu, prior.logvar, i)).epsilon(1e-4));
     CHECK(model.params().find("label_embedding.weight").has_value() == (c.condition == Condition::embedding));
     CHECK(model.params().find("prior.mu").has_value() == (c.condition == Condition::prior));
     // The label is required by every variant, and must have `classes` columns.

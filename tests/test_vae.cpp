@@ -133,7 +133,7 @@ TEST_CASE("every objective: d loss / d parameter matches five-point central diff
 
 // --- 5. shapes and errors ------------------------------------------------------------------------
 
-TEST_CASE("encode, decode and terms give the documented shapes for every objective") {
+TEST_CASE("encode, decode and terms give the documented shapes and values for every objective") {
   const std::size_t m = 7;
   for (const Variant& v : all_variants()) {
     CAPTURE(v.name);
@@ -177,6 +177,23 @@ TEST_CASE("encode, decode and terms give the documented shapes for every objecti
         CHECK(t.kl.rows() == m);
         CHECK(t.kl.cols() == 1);
       }
+      // Values, not only shapes: the loss is the batch mean of its parts, the code is the
+      // encoder's, and the KL term is the closed form of that code (lambda ||z||^2 for the rae).
+      double mean = 0;
+      for (std::size_t i = 0; i < m; ++i) mean += (t.rec.node().value[i] + (t.has_kl ? t.kl.node().value[i] : 0.f)) / double(m);
+      CHECK(t.loss.item() == doctest::Approx(mean).epsilon(1e-5));
+      for (std::size_t e = 0; e < m * c.latent; ++e) CHECK(t.mu.node().value[e] == code.mu.node().value[e]);
+      if (c.variational() && !c.hierarchical()) {  // an hvae's KL is a one-sample estimate
+        auto prior = model.prior(tape, yv);
+        for (std::size_t i = 0; i < m; ++i)
+          CHECK(t.kl.node().value[i] == doctest::Approx(closed_form_kl(code.mu, code.logvar, prior.mu, prior.logvar, i)).epsilon(1e-4));
+      }
+      if (c.objective == Objective::rae)
+        for (std::size_t i = 0; i < m; ++i) {
+          double sq = 0;
+          for (std::size_t j = 0; j < c.latent; ++j) sq += std::pow(code.mu.node().value[i * c.latent + j], 2);
+          CHECK(t.kl.node().value[i] == doctest::Approx(c.lambda * sq).epsilon(1e-5));
+        }
       if (c.has_sigma()) {
         const bool per_pixel = c.sigma == Sigma::per_pixel;
         const auto& lv = model.params().entry(*model.params().find("log_sigma2"));

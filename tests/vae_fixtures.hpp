@@ -106,6 +106,20 @@ inline std::vector<Variant> all_variants() {
   };
 }
 
+// KL(N(mu, e^lv) || N(pmu, e^plv)) of row i, summed over latents in double, from the codes'
+// values; the prior's may be one row shared by all.
+template <class T>
+double closed_form_kl(const Var<T>& mu, const Var<T>& lv, const Var<T>& pmu, const Var<T>& plv, std::size_t i) {
+  const std::size_t k = mu.cols(), pi = pmu.rows() == 1 ? 0 : i;
+  double kl = 0;
+  for (std::size_t j = 0; j < k; ++j) {
+    const double m = mu.node().value[i * k + j], v = lv.node().value[i * k + j];
+    const double pm = pmu.node().value[pi * k + j], pv = plv.node().value[pi * k + j];
+    kl += 0.5 * (pv - v + (std::exp(v) + (m - pm) * (m - pm)) / std::exp(pv) - 1);
+  }
+  return kl;
+}
+
 template <class T>
 bool all_finite(const ParameterStore<T>& store) {
   for (T v : store.values())

@@ -38,6 +38,17 @@ class NoiseModel {
   // Every sigma^2 = max(v, floor).
   void set_sigma2(ParameterStore<T>& store, double v);
 
+  // What the optimal mode has gathered of the epoch so far, for a run stopped within an epoch.
+  struct EpochProgress {
+    double squared_error_sum = 0;
+    std::size_t rows = 0;
+  };
+  EpochProgress epoch_progress() const { return {squared_error_sum_, rows_seen_}; }
+  void restore(EpochProgress p) {
+    squared_error_sum_ = p.squared_error_sum;
+    rows_seen_ = p.rows;
+  }
+
  private:
   Sigma mode_;
   double floor_;

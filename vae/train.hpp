@@ -2,13 +2,17 @@
 // the model's hooks (its noise model's sigma^2), and a clear error when the loss stops being finite.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
+#include <random>
 #include <string>
 
 #include "autodiff/optim.hpp"
 #include "datasets/batcher.hpp"
+#include "io/checkpoint.hpp"
 #include "vae/model.hpp"
 
 namespace vk::vae {
@@ -26,7 +30,7 @@ struct TrainOptions {
   bool dequantize = false;          // x = (v + u) / 256, u ~ U(0, 1) afresh for every batch
   double beta = 1;                  // weight of the KL term
   std::size_t warmup_epochs = 0;    // the KL weight rises linearly from 0 to beta over these
-  double clip = 0;                  // clip gradients to this global norm (0: no clipping)
+  double clip = 0;                  // --max-grad-norm: clip gradients to this global norm (0: none)
   Bound bound = Bound::elbo;
   std::size_t k = 1;                // samples of z per image of the iwae bound (1: the ELBO)
 };
@@ -40,6 +44,13 @@ struct EpochStats {
   double rec = 0, kl = 0;    // their parts (unweighted KL)
   double seconds = 0;
   double images_per_second = 0;
+  bool finished = true;      // false: stopped within the epoch (see run_epoch)
+  std::size_t batch = 0;     // batches done of this epoch
+};
+
+// The loss stopped being finite; what() names the epoch and batch.
+struct Diverged : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 template <class T>
@@ -49,22 +60,43 @@ class Trainer {
   // a noise model starts sigma^2).
   Trainer(Model<T>& model, const data::ImageSet& train, const TrainOptions& options);
 
-  // One pass over the training set. on_batch(done, total, running mean loss) may be empty.
-  // Throws std::runtime_error naming the epoch and batch if the loss is not finite; the
-  // parameters are left as they were before that step.
-  EpochStats run_epoch(const std::function<void(std::size_t, std::size_t, double)>& on_batch = {});
+  // One pass over the training set, or the rest of one that was stopped. on_batch(done, total,
+  // running mean loss) may be empty. When *stop turns true, returns after the step it is in with
+  // finished false; state() then holds the middle of the epoch, and the next call continues it.
+  // Throws Diverged naming the epoch and batch if the loss is not finite (the parameters are
+  // left as they were before that step), or if the parameters are not at the end of the epoch
+  // or where it stops.
+  EpochStats run_epoch(const std::function<void(std::size_t, std::size_t, double)>& on_batch = {},
+                       const std::atomic<bool>* stop = nullptr);
 
-  std::size_t epochs_done() const { return epoch_; }
+  std::size_t epochs_done() const { return in_epoch_ ? epoch_ - 1 : epoch_; }
   std::size_t batches_per_epoch() const { return batches_.batches_per_epoch(); }
 
+  // Everything but the parameters that makes the rest of a run the same as if it had not
+  // stopped: Adam's moments and step, the generators of batch order, binarization,
+  // dequantization and eps, the noise model's epoch sums, and how far the epoch got.
+  TrainingState state() const;
+  // From state() of a trainer with the same model, data and options (the parameters are loaded
+  // apart). Throws std::invalid_argument saying what does not fit.
+  void restore(const TrainingState& state);
+
  private:
+  // The loss of the next step catches a gradient that was not finite within an epoch; at its
+  // end, or where it stops, this does, so that no checkpoint keeps such parameters.
+  void require_finite_parameters(std::size_t batches_per_epoch) const;
+
   Model<T>& model_;
   TrainOptions options_;
   data::Batcher<T> batches_;
   Adam<T> adam_;
   Tape<T> tape_;
   Rng rng_;
+  std::normal_distribution<T> normal_;  // of eps; it keeps every second draw, so it is state too
   std::size_t epoch_ = 0, step_ = 0;
+  // The epoch in progress: what its EpochStats sums so far.
+  bool in_epoch_ = false;
+  double loss_sum_ = 0, rec_sum_ = 0, kl_sum_ = 0, seconds_ = 0;
+  std::size_t seen_ = 0, batch_index_ = 0;
 };
 
 extern template class Trainer<float>;

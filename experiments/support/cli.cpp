@@ -1,7 +1,12 @@
 #include "experiments/support/cli.hpp"
 
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <stdexcept>
 
 #include <CLI/CLI.hpp>
@@ -34,9 +39,39 @@ Command::Command(std::string name, std::string description, std::string footer)
 
 Command::~Command() = default;
 
+namespace {
+
+// CLI11 reads "-1" into a std::size_t as 2^64 - 1 and takes "nan" and "inf" for numbers: every
+// count and size must be a plain whole number, and every real finite.
+template <class T>
+CLI::Validator value_check() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        if constexpr (std::is_integral_v<T>) {
+          const bool negative_ok = std::is_signed_v<T> && !s.empty() && s[0] == '-';
+          const std::string digits = negative_ok ? s.substr(1) : s;
+          if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
+            return "'" + s + "' is not a whole number" + (std::is_signed_v<T> ? "" : " (0, 1, 2, ...)");
+          errno = 0;
+          const unsigned long long v = std::strtoull(digits.c_str(), nullptr, 10);
+          if (errno == ERANGE || v > static_cast<unsigned long long>(std::numeric_limits<T>::max()))
+            return "'" + s + "' is too large";
+        } else if constexpr (std::is_floating_point_v<T>) {
+          char* end = nullptr;
+          const double v = std::strtod(s.c_str(), &end);
+          if (s.empty() || *end != '\0' || !std::isfinite(v)) return "'" + s + "' is not a finite number";
+        }
+        return {};
+      },
+      "");
+}
+
+}  // namespace
+
 template <class T>
 Command& Command::option(const std::string& flags, T& value, const std::string& help) {
   impl_->last = impl_->app.add_option(flags, value, help);
+  if constexpr (!std::is_same_v<T, std::string>) impl_->last->check(value_check<T>());
   return *this;
 }
 
@@ -58,8 +93,23 @@ Command& Command::required() {
 }
 
 Command& Command::range(double lo, double hi) {
-  impl_->last_option().check(CLI::Range(lo, hi));
+  impl_->last_option().check(CLI::Validator(
+      [lo, hi](std::string& s) -> std::string {
+        const double v = std::strtod(s.c_str(), nullptr);
+        if (v >= lo && v <= hi) return {};
+        char text[96];
+        std::snprintf(text, sizeof text, "must be between %g and %g, got %s", lo, hi, s.c_str());
+        return text;
+      },
+      ""));
   return *this;
+}
+
+std::vector<std::string> Command::given() const {
+  std::vector<std::string> names;
+  for (const CLI::Option* o : impl_->app.get_options())
+    if (o->count() > 0) names.push_back(o->get_name());
+  return names;
 }
 
 std::optional<int> Command::parse(int argc, char** argv) {

@@ -14,10 +14,12 @@
 
 #include <exception>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace vk::support {
 
@@ -42,6 +44,8 @@ class Command {
   Command& range(double lo, double hi);
 
   const std::string& name() const { return name_; }
+  // The options the command line gave after parse(), by their first name (e.g. "--epochs").
+  std::vector<std::string> given() const;
   // --help prints the usage and gives 0; a usage error is reported as one line and gives its
   // non-zero code; nothing (continue) when argv parsed.
   std::optional<int> parse(int argc, char** argv);
@@ -70,6 +74,9 @@ template <class F>
 int run_main(std::string_view program, F&& body) {
   try {
     return detail::invoke_main_body(body);
+  } catch (const std::bad_alloc&) {
+    report_error(program, "not enough memory for what the flags ask (sizes such as --batch, --k, --iw, --n)");
+    return 1;
   } catch (const std::exception& e) {
     report_error(program, e.what());
     return 1;

@@ -1,0 +1,114 @@
+// Stopping and continuing training: a trainer restored from state() (mid-epoch, with every
+// generator, Adam's moments and the noise model's sums) goes on bit for bit as one that never
+// stopped; a state that does not fit is refused; clipped gradients move the parameters less.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+
+#include "tests/vae_fixtures.hpp"
+
+using namespace vk;
+using namespace vk::vae;
+using namespace vk::test_vae;
+
+namespace {
+
+std::vector<float> values(const ParameterStore<float>& store) { return {store.values().begin(), store.values().end()}; }
+
+}  // namespace
+
+TEST_CASE("a trainer restored mid-epoch from its state ends bit for bit where an uninterrupted one does") {
+  const data::ImageSet set = blobs(200, 3);
+  // 31 rows of 3 latents: an odd count of normal draws per step, so the distribution keeps one.
+  const TrainOptions options{.batch = 31, .lr = 3e-3, .seed = 4, .dequantize = true, .warmup_epochs = 2};
+  // learned: sigma^2 a parameter; optimal: its epoch sums are state; bernoulli: binarization draws.
+  for (const auto& [lik, sigma] : {std::pair{Likelihood::gaussian, Sigma::learned}, {Likelihood::gaussian, Sigma::optimal},
+                                   {Likelihood::bernoulli, Sigma::learned}}) {
+    CAPTURE(std::string(name(sigma)));
+    CAPTURE(std::string(name(lik)));
+    ModelConfig config = small_config(Objective::vae, lik, sigma);
+    config.latent = 3;
+    TrainOptions o = options;
+    if (lik == Likelihood::bernoulli) {
+      o.dequantize = false;
+      o.binarize = data::Binarize::dynamic;
+    }
+    Model<float> a(config, 2);
+    Trainer<float> ta(a, set, o);
+    std::vector<EpochStats> uninterrupted;
+    for (int e = 0; e < 3; ++e) uninterrupted.push_back(ta.run_epoch());
+
+    Model<float> b(config, 2);
+    Trainer<float> tb(b, set, o);
+    tb.run_epoch();
+    std::atomic<bool> stop{false};
+    std::size_t steps = 0;
+    const EpochStats part = tb.run_epoch([&](std::size_t, std::size_t, double) { stop = ++steps == 3; }, &stop);
+    CHECK_FALSE(part.finished);
+    CHECK(part.batch == 3);
+    CHECK(tb.epochs_done() == 1);
+    const TrainingState state = tb.state();
+
+    Model<float> c(config, 99);  // other initial values: all of them must come from the saved ones
+    Trainer<float> tc(c, set, o);
+    std::copy(b.params().values().begin(), b.params().values().end(), c.params().values().begin());
+    tc.restore(state);
+    CHECK(tc.epochs_done() == 1);
+    const EpochStats second = tc.run_epoch();
+    CHECK(second.finished);
+    CHECK(second.epoch == 2);
+    CHECK(second.loss == uninterrupted[1].loss);  // the sums of the stopped epoch carried over
+    CHECK(tc.run_epoch().loss == uninterrupted[2].loss);
+    CHECK(values(c.params()) == values(a.params()));
+    if (lik == Likelihood::gaussian) CHECK(c.sigma2() == a.sigma2());
+  }
+}
+
+TEST_CASE("a state that does not fit the trainer is refused, and the trainer is left usable") {
+  const data::ImageSet set = blobs(100, 3), other = blobs(60, 3);
+  Model<float> a(small_config(Objective::vae), 2);
+  Trainer<float> ta(a, set, {.batch = 32, .seed = 4});
+  ta.run_epoch();
+  ModelConfig wider = small_config(Objective::vae);
+  wider.hidden = {24};
+  Model<float> b(wider, 2);
+  Trainer<float> tb(b, set, {.batch = 32, .seed = 4});
+  CHECK_THROWS_AS(tb.restore(ta.state()), std::invalid_argument);  // Adam's moments have another size
+  Model<float> c(small_config(Objective::vae), 2);
+  Trainer<float> tc(c, other, {.batch = 32, .seed = 4});
+  CHECK_THROWS_AS(tc.restore(ta.state()), std::invalid_argument);  // the batch order of another data set
+  TrainingState broken = ta.state();
+  broken.info.erase("rng");
+  CHECK_THROWS_AS(tc.restore(broken), std::invalid_argument);
+  CHECK(std::isfinite(tc.run_epoch().loss));
+}
+
+TEST_CASE("--max-grad-norm: gradients clipped to a tiny norm move the parameters far less") {
+  const data::ImageSet set = blobs(100, 5);
+  auto moved = [&](double clip) {
+    Model<float> m(small_config(Objective::vae), 2);
+    Trainer<float> t(m, set, {.batch = 25, .lr = 1e-3, .seed = 4, .clip = clip});
+    const std::vector<float> before = values(m.params());  // sigma^2 starts at the data's variance
+    t.run_epoch();
+    double d = 0;
+    for (std::size_t i = 0; i < before.size(); ++i) d += std::abs(double(m.params().values()[i]) - before[i]);
+    return d;
+  };
+  // Adam divides by the gradients' scale, but not below its eps = 1e-8: at a norm of 1e-12 a step
+  // is about 1e-4 of an unclipped one.
+  const double free = moved(0), clipped = moved(1e-12);
+  CAPTURE(free);
+  CAPTURE(clipped);
+  CHECK(clipped < 0.01 * free);
+  CHECK(moved(1e6) == free);  // a bound the gradients never reach changes nothing
+}
+
+TEST_CASE("parameters a gradient made infinite in an epoch's last step stop training before any checkpoint") {
+  const data::ImageSet set = blobs(20, 5);
+  Model<float> model(small_config(Objective::vae), 2);
+  // One batch per epoch: the loss of that step is finite, the step with an infinite rate is not.
+  Trainer<float> trainer(model, set, {.batch = 20, .lr = INFINITY, .seed = 4});
+  CHECK_THROWS_WITH_AS(trainer.run_epoch(), doctest::Contains("after epoch 1, batch 1 of 1"), Diverged);
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Stopping and continuing runs: a run stopped after epoch k of 3 and resumed ends with the
+# final.json of one never stopped (one thread, same seed; Gaussian with learned sigma^2 and
+# Bernoulli); SIGINT and SIGTERM stop after a step with a checkpoint; a diverged run names the
+# checkpoint to resume from; --resume refuses what would change the run; SIGKILL at random
+# moments (scripts/crash-test, reduced); cvae-compare --resume keeps finished variants.
+set -uo pipefail
+bin="$1/experiments"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+data=/usr/share/datasets/fashion-mnist
+source "$(dirname "$0")/programs_lib.sh"
+if [ ! -d "$data" ]; then
+  echo "skipped: $data is missing (scripts/test installs dataset-fashion-mnist)"
+  exit 0
+fi
+
+gaussian=(--limit 400 --hidden 32 --latent 4 --threads 1 --seed 3)
+bernoulli=("${gaussian[@]}" --likelihood bernoulli --binarize dynamic)
+for model in gaussian bernoulli; do
+  declare -n flags=$model
+  "$bin/vae-train" "${flags[@]}" --epochs 3 --out "$tmp/$model" >/dev/null 2>&1
+  for k in 1 2; do
+    run="$tmp/$model-$k"
+    "$bin/vae-train" "${flags[@]}" --epochs $k --out "$run" >/dev/null 2>&1
+    "$bin/vae-train" --resume "$run" --epochs 3 >/dev/null 2>&1
+    check "$model: stopped after epoch $k of 3 and resumed, final.json as never stopped" \
+      json_equal_except_time "$tmp/$model/final.json" "$run/final.json"
+    check "$model: metrics.jsonl continues (3 epochs, each once)" \
+      test "$(python3 -c 'import json, sys; print([json.loads(l)["epoch"] for l in open(sys.argv[1])])' "$run/metrics.jsonl")" = "[1, 2, 3]"
+  done
+done
+check "the resumed run's config.json says 3 epochs" json_fields "$(cat "$tmp/gaussian-1/config.json")" 'd["training"]["epochs"] == 3'
+
+# SIGINT and SIGTERM in the middle of an epoch: a checkpoint there, one line, a non-zero exit.
+long=(--limit 3000 --batch 16 --hidden 32 --latent 4 --threads 1 --seed 4 --likelihood bernoulli --binarize dynamic --epochs 2)
+"$bin/vae-train" "${long[@]}" --out "$tmp/long" >/dev/null 2>&1
+for sig in INT TERM; do
+  run="$tmp/sig$sig"
+  "$bin/vae-train" "${long[@]}" --out "$run" >/dev/null 2>"$tmp/sig.err" &
+  pid=$!
+  while [ ! -e "$run/checkpoint/manifest.json" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
+  kill -$sig $pid
+  wait $pid
+  rc=$?
+  check "SIG$sig: exits with 128 + the signal ($rc)" test $rc -eq $([ $sig = INT ] && echo 130 || echo 143)
+  check "SIG$sig: says in one line where the checkpoint is" \
+    grep -q "^vae-train: stopped by SIG$sig in epoch 1 after batch [0-9]* of 188; checkpoint in $run/checkpoint (continue with: vae-train --resume $run)$" "$tmp/sig.err"
+  check "SIG$sig: the checkpoint holds the middle of the epoch" json_fields "$(cat "$run/checkpoint/training_state.json")" \
+    'd["in_epoch"] and d["epoch"] == 1 and 0 < d["partial"]["batch"] < 188'
+  "$bin/vae-train" --resume "$run" >/dev/null 2>&1
+  check "SIG$sig: resumed from the middle of an epoch, final.json as never stopped" \
+    json_equal_except_time "$tmp/long/final.json" "$run/final.json"
+done
+
+# A diverging run names its last good checkpoint and how to go on from it.
+expect_error "NaN names epoch, batch, the last good checkpoint and how to resume" \
+  "diverged: the loss is nan at epoch 1, batch [0-9]* of 4; the last good checkpoint is $tmp/nan/checkpoint (before training): continue from it .* vae-train --resume $tmp/nan --lr 1e+29 (or --max-grad-norm 1)" \
+  "$bin/vae-train" --limit 500 --epochs 1 --hidden 16 --latent 2 --lr 1e30 --threads 1 --out "$tmp/nan"
+"$bin/vae-train" --resume "$tmp/nan" --lr 1e-3 --max-grad-norm 5 >/dev/null 2>&1
+check "and resuming it with a smaller --lr and --max-grad-norm trains and records them" json_fields \
+  "$(cat "$tmp/nan/config.json")" 'd["training"]["lr"] == 1e-3 and d["training"]["max_grad_norm"] == 5'
+check "with a finite result" json_fields "$(cat "$tmp/nan/final.json")" 'math.isfinite(d["test_nelbo"])'
+
+expect_error "--resume with a flag that changes the run" "--hidden cannot be given with --resume" \
+  "$bin/vae-train" --resume "$tmp/gaussian-1" --hidden 64
+expect_error "--resume of a folder that is not a run" "not a run folder" "$bin/vae-train" --resume "$tmp/none"
+mkdir -p "$tmp/nockpt" && cp "$tmp/gaussian/config.json" "$tmp/nockpt/"
+expect_error "--resume of a run without a checkpoint" "no checkpoint" "$bin/vae-train" --resume "$tmp/nockpt"
+expect_error "--resume of a finished run" "has finished its 3 epochs" "$bin/vae-train" --resume "$tmp/gaussian"
+expect_error "--resume --epochs below what is done" "--epochs 2 is fewer than the 3" \
+  "$bin/vae-train" --resume "$tmp/gaussian" --epochs 2
+expect_error "neither --out nor --resume" "--out DIR (a new run) or --resume DIR" "$bin/vae-train" --epochs 1
+
+out=$(VAEKIT_BIN="$bin" "$root/scripts/crash-test" --kills 6 --out "$tmp/crash" 2>&1)
+check "SIGKILL 6 times (3 as a checkpoint write begins): eval and resume each time, same final.json ($out)" \
+  grep -q "crash-test: 6 SIGKILLs" <<<"$out"
+
+cc=(--variants vae-bernoulli,prior-bernoulli --epochs 1 --limit 300 --iw 0 --per-class 5 --classifier-epochs 1
+    --hidden 16 --latent 2 --threads 1 --out "$tmp/cc")
+"$bin/cvae-compare" "${cc[@]}" >/dev/null 2>&1
+rm -rf "$tmp/cc/prior-bernoulli"
+"$bin/cvae-compare" "${cc[@]}" --resume >/dev/null 2>"$tmp/cc.err"
+check "cvae-compare --resume keeps the finished variant" grep -q "== vae-bernoulli: finished before, kept" "$tmp/cc.err"
+check "and runs the one that did not finish" test -s "$tmp/cc/prior-bernoulli/row.json"
+check "the table has both rows" test "$(grep -c -e vae-bernoulli -e prior-bernoulli "$tmp/cc/comparison.csv")" -eq 2
+"$bin/cvae-compare" "${cc[@]/--epochs/--lr}" --resume >/dev/null 2>"$tmp/cc.err"
+check "with other settings it keeps nothing" test "$(grep -c "finished before" "$tmp/cc.err")" -eq 0
+
+finish resume
