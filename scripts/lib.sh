@@ -9,9 +9,10 @@ packages=(
   dataset-fashion-mnist
 )
 
+# Arguments name packages that only the caller needs (scripts/fuzz: clang and its runtimes).
 install_missing() {
   local missing=()
-  for p in "${packages[@]}"; do
+  for p in "${packages[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

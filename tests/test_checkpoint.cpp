@@ -159,6 +159,19 @@ TEST_CASE("read_npy accepts <f8, rank 1 and a numpy-style header") {
   CHECK(a.data[2] == 1e-3f);
 }
 
+// Found by scripts/fuzz npy: an array with a zero dimension passed memcpy a null pointer, which
+// is undefined even for 0 bytes (scripts/test --sanitize fails on it).
+TEST_CASE("read_npy reads an array with a zero dimension as no values, in both dtypes") {
+  TempDir tmp;
+  for (const char* descr : {"<f4", "<f8"}) {
+    write_bytes(tmp.path / "empty.npy",
+                make_npy(std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (0, 30, 3), }", ""));
+    vk::NpyArray a = vk::read_npy(tmp.path / "empty.npy");
+    CHECK(a.shape == std::vector<std::size_t>{0, 30, 3});
+    CHECK(a.size() == 0);
+  }
+}
+
 TEST_CASE("read_npy rejects malformed files with a message naming the file") {
   TempDir tmp;
   fs::path f = tmp.path / "bad.npy";
