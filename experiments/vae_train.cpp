@@ -81,7 +81,8 @@ int train(const Options& o) {
                  {"data", {{"dir", std::filesystem::absolute(o.data).string()}, {"train_count", train_set.count},
                            {"test_count", rd.test.count}, {"limit", o.limit}}},
                  {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
-                           {"iw_samples", o.iw}}}};
+                           {"iw_samples", o.iw}}},
+                 {"blas", support::blas_json()}};
   support::write_json_atomic(out / "config.json", config);
   support::JsonLines metrics(out / "metrics.jsonl", true);
 
