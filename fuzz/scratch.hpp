@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string_view>
@@ -23,6 +24,12 @@ inline const std::filesystem::path& scratch_dir() {
     std::filesystem::create_directories(d);
     return d;
   }();
+  // Registered after dir is made, so it runs before dir is destroyed.
+  static const bool removed_at_exit = std::atexit([] {
+    std::error_code ec;
+    std::filesystem::remove_all(scratch_dir(), ec);
+  }) == 0;
+  (void)removed_at_exit;
   return dir;
 }
 
