@@ -87,6 +87,9 @@ void set_split(Split s) {
   openblas_set_num_threads(s == Split::openblas ? parallel::threads() : 1);
 }
 
+std::string core_name() { return openblas_get_corename(); }
+std::string config() { return openblas_get_config(); }
+
 void set_threads(int threads) {
   parallel::set_threads(threads);
   set_split(mode);

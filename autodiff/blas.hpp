@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 namespace vk::blas {
 
@@ -17,5 +18,10 @@ void set_threads(int threads);
 // single-threaded OpenBLAS call (the default), or OpenBLAS's own threads (for comparison).
 enum class Split { blocks, openblas };
 void set_split(Split s);
+
+// The kernels OpenBLAS runs (openblas_get_corename, e.g. "Haswell") and its build
+// (openblas_get_config, e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... MAX_THREADS=64").
+std::string core_name();
+std::string config();
 
 }  // namespace vk::blas

@@ -126,7 +126,8 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
        {"data", {{"dir", std::filesystem::absolute(o.data).string()}, {"train_count", rd.dataset.train.count},
                  {"test_count", rd.test.count}, {"limit", o.limit}}},
        {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
-                 {"iw_samples", o.iw}}}});
+                 {"iw_samples", o.iw}}},
+       {"blas", support::blas_json()}});
   save_checkpoint(dir / "checkpoint", model.params(), json{{"model", vae::to_json(mc)}});
 
   vae::EvalOptions eval;

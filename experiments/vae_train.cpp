@@ -105,7 +105,8 @@ json new_run_config(const Options& o, const programs::RunData& rd) {
                     {"test_count", dataset.test.count}, {"limit", o.limit}}},
           {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
                     {"iw_samples", o.iw}}},
-          {"checkpoint_every", o.checkpoint_every}};
+          {"checkpoint_every", o.checkpoint_every},
+          {"blas", support::blas_json()}};
 }
 
 // The run folder's config.json with what the flags of --resume change, and its latest

@@ -21,6 +21,9 @@ namespace {
 constexpr const char* kFormat = "vaekit-checkpoint";
 constexpr int kVersion = 1;
 constexpr const char* kManifest = "manifest.json";
+// Copying, comparing and printing JSON recurse once per level of nesting, so a manifest nested a
+// million levels deep would overflow the stack of whatever reads it next. Ours nest four.
+constexpr int kMaxDepth = 64;
 
 std::string shape_text(std::size_t rows, std::size_t cols) {
   // Appending, not "[" + to_string(...): GCC 12 warns falsely (-Wrestrict) on the latter.
@@ -146,7 +149,11 @@ json read_checkpoint_manifest(const fs::path& dir) {
 
   json manifest;
   try {
-    manifest = json::parse(text.str());
+    manifest = json::parse(text.str(), [&](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxDepth)
+        fail(path, "invalid checkpoint manifest: nested more than " + std::to_string(kMaxDepth) + " levels deep");
+      return true;
+    });
   } catch (const json::exception& e) {
     fail(path, std::string("malformed JSON: ") + e.what());
   }

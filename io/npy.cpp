@@ -202,7 +202,8 @@ NpyArray read_npy(const std::filesystem::path& path) {
   NpyArray array{std::move(shape), std::vector<float>(*count)};
   const char* src = bytes.data() + prefix + header_len;
   if (item_size == 4) {
-    std::memcpy(array.data.data(), src, expected);
+    // An empty vector's data() may be null, which memcpy must not get even for 0 bytes.
+    if (expected > 0) std::memcpy(array.data.data(), src, expected);
   } else {
     for (std::size_t i = 0; i < *count; ++i) {
       double v;

@@ -12,7 +12,8 @@ packages=(
 # The browser of the report test (tests/test_report_browser.sh); only scripts/test asks for it.
 test_packages=(chromium)
 
-# install_missing [EXTRA-PACKAGE...]: the packages above and the extra ones; exits on failure.
+# install_missing [EXTRA-PACKAGE...]: the packages above and the extra ones that only the caller
+# needs (scripts/fuzz: clang and its runtimes); exits on failure.
 install_missing() {
   local missing=()
   for p in "${packages[@]}" "$@"; do
@@ -37,13 +38,20 @@ install_optional() {
   fi
 }
 
-# OpenBLAS builds older than the CPU misdetect it; Haswell kernels are correct here.
-export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+# Not for speed: the programs themselves restart with better kernels when OpenBLAS picks weaker
+# ones than the CPU runs (experiments/support/blas_kernels.hpp). This pins the kernels the
+# README's measurements ran with here (OpenBLAS alone picks Cooperlake on this AMD EPYC), and only
+# on a CPU with AVX2 and FMA, so that it never asks for kernels the CPU lacks.
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+  export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
+fi
 
+# build [DIR [MESON-SETUP-OPTIONS...]]: configures DIR (default build/) once, then builds it.
 build() {
-  local dir="$root/build"
+  local dir="${1:-$root/build}"
+  [ $# -gt 0 ] && shift
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" "$root" --buildtype=release >/dev/null
+    meson setup "$dir" "$root" --buildtype=release "$@" >/dev/null
   fi
   ninja -C "$dir" --quiet
 }

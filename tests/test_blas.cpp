@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "autodiff/blas.hpp"
+#include "autodiff/blas_core.hpp"
 #include "autodiff/random.hpp"
 
 using namespace vk;
@@ -44,4 +45,50 @@ TEST_CASE("gemm split into blocks over two threads equals the direct product") {
           for (std::size_t e = 0; e < c.size(); ++e) worst = std::max(worst, std::abs(c[e] - want[e]));
           CHECK(worst < 1e-12);  // the padding columns of C included: a block writing past its edge fails
         }
+}
+
+TEST_CASE("better_core: the kernels a CPU should run, on a table of CPUs and OpenBLAS's choices") {
+  const blas::CpuFeatures sse3{};                     // an old CPU, or a VM that hides AVX
+  const blas::CpuFeatures avx2{.avx2 = true, .fma = true};
+  const blas::CpuFeatures avx512{.avx2 = true, .fma = true, .avx512f = true, .avx512bw = true, .avx512dq = true,
+                                 .avx512vl = true};
+  blas::CpuFeatures avx512_no_vl = avx512;  // e.g. Xeon Phi: AVX-512 F without BW, DQ or VL
+  avx512_no_vl.avx512vl = false;
+  const blas::CpuFeatures avx2_no_fma{.avx2 = true};
+  struct Row {
+    const char* chosen;
+    blas::CpuFeatures cpu;
+    const char* want;
+  };
+  const Row table[] = {
+      // The VM of issue 13: an AVX-512 Xeon reported as a generic model.
+      {"Prescott", avx512, "SkylakeX"},
+      {"prescott", avx512, "SkylakeX"},
+      {"Prescott", avx2, "Haswell"},
+      {"Sandybridge", avx2, "Haswell"},
+      {"Sandybridge", avx512, "SkylakeX"},
+      {"Nehalem", avx512_no_vl, "Haswell"},
+      {"Haswell", avx512, "SkylakeX"},
+      {"Zen", avx512, "SkylakeX"},
+      {"Excavator", avx2, "Haswell"},
+      // As good as the CPU allows: nothing to do.
+      {"Haswell", avx2, ""},
+      {"Zen", avx2, ""},
+      {"SkylakeX", avx512, ""},
+      {"Cooperlake", avx512, ""},  // what OpenBLAS 0.3.21 picks on this project's AMD EPYC machine
+      {"SapphireRapids", avx512, ""},
+      // Never kernels the CPU lacks: AVX-512 ones die with SIGILL without it.
+      {"Haswell", avx512_no_vl, ""},
+      {"Prescott", sse3, ""},
+      {"Prescott", avx2_no_fma, ""},
+      {"Sandybridge", sse3, ""},
+      // A name this table does not know: a newer OpenBLAS knows better.
+      {"Zen5", avx512, ""},
+      {"", avx512, ""},
+  };
+  for (const Row& r : table) {
+    CAPTURE(r.chosen);
+    CAPTURE(r.want);
+    CHECK(blas::better_core(r.chosen, r.cpu) == r.want);
+  }
 }

@@ -159,6 +159,19 @@ TEST_CASE("read_npy accepts <f8, rank 1 and a numpy-style header") {
   CHECK(a.data[2] == 1e-3f);
 }
 
+// Found by scripts/fuzz npy: an array with a zero dimension passed memcpy a null pointer, which
+// is undefined even for 0 bytes (scripts/test --sanitize fails on it).
+TEST_CASE("read_npy reads an array with a zero dimension as no values, in both dtypes") {
+  TempDir tmp;
+  for (const char* descr : {"<f4", "<f8"}) {
+    write_bytes(tmp.path / "empty.npy",
+                make_npy(std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (0, 30, 3), }", ""));
+    vk::NpyArray a = vk::read_npy(tmp.path / "empty.npy");
+    CHECK(a.shape == std::vector<std::size_t>{0, 30, 3});
+    CHECK(a.size() == 0);
+  }
+}
+
 TEST_CASE("read_npy rejects malformed files with a message naming the file") {
   TempDir tmp;
   fs::path f = tmp.path / "bad.npy";
@@ -322,6 +335,30 @@ TEST_CASE("loading reports what is wrong and leaves the store unchanged") {
     CHECK(contains(error_with(m.dump()), (dir / "manifest.json").string()));
   }
   CHECK(unchanged());
+}
+
+// Found reading the loader for its fuzz target: metadata nested a million levels deep parsed,
+// then the copy load_checkpoint returns recursed once per level and overflowed the stack.
+TEST_CASE("a manifest nested too deep is refused with one line, not a stack overflow") {
+  TempDir tmp;
+  fs::path dir = tmp.path / "ckpt";
+  vk::save_checkpoint(dir, make_store(3), json::object());
+  const std::string text = read_bytes(dir / "manifest.json");
+  auto with_metadata_depth = [&](std::size_t depth) {
+    const std::string empty = "\"metadata\": {}";
+    const std::size_t at = text.rfind(empty);
+    REQUIRE(at != std::string::npos);
+    std::string nested = text;
+    nested.replace(at, empty.size(), "\"metadata\": " + std::string(depth, '[') + std::string(depth, ']'));
+    write_bytes(dir / "manifest.json", nested);
+  };
+  auto target = make_store(4);
+  with_metadata_depth(60);  // within the limit: loads
+  CHECK(io_error_of([&] { vk::load_checkpoint(dir, target); }) == "");
+  with_metadata_depth(1000000);
+  const std::string e = io_error_of([&] { vk::load_checkpoint(dir, target); });
+  CHECK(contains(e, (dir / "manifest.json").string()));
+  CHECK(contains(e, "nested more than 64 levels deep"));
 }
 
 TEST_CASE("saving over a checkpoint replaces it completely and leaves nothing behind") {

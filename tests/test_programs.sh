@@ -57,6 +57,27 @@ expect_error "vae-report without a run" "not a run folder" "$bin/vae-report" --r
 
 check "a Gaussian run dequantizes by default" json_fields "$(cat "$tmp/a/config.json")" \
   'd["training"]["dequantize"] == "uniform"'
+check "config.json records the BLAS: library, version, the kernels it runs, threads" json_fields "$(cat "$tmp/a/config.json")" \
+  'd["blas"]["library"] == "OpenBLAS" and len(d["blas"]["version"].split(".")) == 3 and d["blas"]["threads"] == 1 and d["blas"]["core"].lower() == (__import__("os").environ.get("OPENBLAS_CORETYPE") or d["blas"]["core"]).lower() != ""'
+
+# Kernels weaker than the CPU: the program restarts once with the best ones it can run (what
+# blas::better_core picks, here read from /proc/cpuinfo), says so in one line and records them.
+flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+has() { for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done; }
+best=
+if has avx2 fma avx512f avx512bw avx512dq avx512vl; then best=SkylakeX; elif has avx2 fma; then best=Haswell; fi
+env -u OPENBLAS_CORETYPE VAEKIT_BLAS_CORE_CHOSEN=Prescott "$bin/vae-train" --limit 200 --epochs 1 --hidden 8 \
+  --latent 2 --threads 1 --out "$tmp/core" >/dev/null 2>"$tmp/core.err"
+if [ -n "$best" ]; then
+  check "weaker kernels than the CPU's: one line, one restart with $best" \
+    test "$(grep -c "restarting with OPENBLAS_CORETYPE=$best\$" "$tmp/core.err")" -eq 1
+  check "the restarted run records the $best kernels" json_fields "$(cat "$tmp/core/config.json")" \
+    "d['blas']['core'] == '$best'"
+else
+  check "a CPU without AVX2 and FMA keeps OpenBLAS's kernels" test "$(grep -c restarting "$tmp/core.err")" -eq 0
+fi
+check "a set OPENBLAS_CORETYPE is the user's choice: no restart" \
+  test "$(OPENBLAS_CORETYPE=Prescott VAEKIT_BLAS_CORE_CHOSEN=Prescott "$bin/vae-train" --help 2>&1 >/dev/null | grep -c restarting)" -eq 0
 check "its final.json has bits per dimension" json_fields "$(cat "$tmp/a/final.json")" \
   'abs(d["bits_per_dim"] - (d["test_nelbo"] + 784 * math.log(256)) / (784 * math.log(2))) < 1e-9'
 "$bin/vae-eval" --run "$tmp/a" --threads 1 --limit 30 --write-test "$tmp/test-a" >/dev/null 2>&1

@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "experiments/support/blas_kernels.hpp"
+
 namespace vk::support {
 
 // Prints "program: message" on one line (newlines in message become spaces).
@@ -86,9 +88,11 @@ int run_main(std::string_view program, F&& body) {
   }
 }
 
-// Parses argv with cmd first (see Command::parse), then runs body as above.
+// Restarts the program with OpenBLAS kernels fit for the CPU when it chose weaker ones (see
+// blas_kernels.hpp), parses argv with cmd (see Command::parse), then runs body as above.
 template <class F>
 int run_main(Command& cmd, int argc, char** argv, F&& body) {
+  restart_for_blas_core(cmd.name(), argv);
   if (const auto code = cmd.parse(argc, argv)) return *code;
   return run_main(cmd.name(), body);
 }
