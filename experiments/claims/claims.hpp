@@ -26,11 +26,11 @@ struct Settings {
   bool quick = false;
   std::size_t seeds = 3;
   std::size_t train_limit = 20000;  // Fashion-MNIST training images the models see
-  std::size_t epochs = 8;
+  std::size_t epochs = 5;
   std::vector<std::size_t> hidden = {400};
   std::size_t latent = 20;
   std::size_t eval_images = 2000;   // test images encoded, samples drawn
-  std::size_t jacobian_points = 40; // z at which the decoder Jacobian is taken
+  std::size_t jacobian_points = 25; // z at which the decoder Jacobian is taken
   std::size_t classifier_epochs = 3;
   std::size_t slab_draws = 10'000'000;
   std::string data = data::default_data_dir;

@@ -7,6 +7,7 @@
 
 #include "autodiff/ops.hpp"
 #include "experiments/claims/stats.hpp"
+#include "experiments/report/figures.hpp"
 
 namespace vk::claims {
 
@@ -24,6 +25,13 @@ std::unique_ptr<vae::Model<float>> train_model(const vae::ModelConfig& mc, const
   }
   fmt::print(stderr, "  {}: {} epochs, loss {:.4g}, {:.1f} s\n", what, epochs, loss, seconds);
   return model;
+}
+
+std::vector<float> decode_standard_normal(vae::Model<float>& model, std::size_t n, std::uint64_t seed) {
+  std::vector<float> z(n * model.config().latent);
+  Rng rng(seed);
+  fill_normal<float>(rng, z);
+  return report::decode_means(model, z.data(), n);
 }
 
 namespace {

@@ -19,6 +19,9 @@ std::unique_ptr<vae::Model<float>> train_model(const vae::ModelConfig& mc, const
                                                const vae::TrainOptions& options, std::size_t epochs,
                                                const std::string& what);
 
+// The mean images of n draws z ~ N(0, I) (seeded) through an unconditional model's decoder.
+std::vector<float> decode_standard_normal(vae::Model<float>& model, std::size_t n, std::uint64_t seed);
+
 // The Jacobian of an unconditional model's decoder mean at each of the n codes z [n, latent]:
 // [n][input_dim x latent] row-major, by the tape on a double copy of the model.
 std::vector<std::vector<double>> decoder_jacobians(const vae::Model<float>& model, const std::vector<float>& z,

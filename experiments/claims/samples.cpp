@@ -7,6 +7,7 @@
 
 #include "autodiff/blas.hpp"
 #include "experiments/claims/claims.hpp"
+#include "experiments/claims/models.hpp"
 #include "experiments/report/charts.hpp"
 #include "experiments/report/figures.hpp"
 #include "experiments/support/png.hpp"
@@ -14,14 +15,6 @@
 namespace vk::claims {
 
 namespace {
-
-// The mean images of n draws z ~ N(0, I) through a model's decoder.
-std::vector<float> decode_standard_normal(vae::Model<float>& model, std::size_t n, std::uint64_t seed) {
-  std::vector<float> z(n * model.config().latent);
-  Rng rng(seed);
-  fill_normal<float>(rng, z);
-  return report::decode_means(model, z.data(), n);
-}
 
 struct Judged {
   double confidence;             // mean over images of the classifier's top probability

@@ -8,6 +8,7 @@
 
 #include "autodiff/random.hpp"
 #include "experiments/claims/claims.hpp"
+#include "experiments/claims/models.hpp"
 #include "experiments/report/charts.hpp"
 #include "experiments/report/figures.hpp"
 #include "experiments/support/png.hpp"
@@ -169,10 +170,7 @@ Claim blur(Context& ctx) {
   for (SeedModels& m : ctx.seeds) {
     const std::vector<float> mu = report::encode_means(*m.vae, ctx.test, n);
     const std::vector<float> rec = report::decode_means(*m.vae, mu.data(), n);
-    std::vector<float> z(n * m.vae->config().latent);
-    Rng rng(m.seed + 400);
-    fill_normal<float>(rng, z);
-    const std::vector<float> samples = report::decode_means(*m.vae, z.data(), n);
+    const std::vector<float> samples = decode_standard_normal(*m.vae, n, m.seed + 400);
     const std::vector<float> ae_mu = report::encode_means(*m.ae, ctx.test, n);
     s_real.push_back(sharp_real);
     s_rec.push_back(mean_laplacian_variance(rec, ctx.test));
