@@ -16,7 +16,7 @@ namespace {
 
 struct Options {
   bool quick = false;
-  std::size_t seeds = 0;
+  int seeds = -1;  // -1: the default of the run's size
   std::string out, data = data::default_data_dir;
   int threads = 2;
 };
@@ -24,7 +24,8 @@ struct Options {
 int run(const Options& o) {
   const auto start = std::chrono::steady_clock::now();
   if (o.threads < 1) throw std::invalid_argument("--threads must be at least 1");
-  claims::Settings s = claims::make_settings(o.quick, o.seeds ? o.seeds : o.quick ? 2 : 3);
+  if (o.seeds != -1 && o.seeds < 1) throw std::invalid_argument("--seeds must be at least 1");
+  claims::Settings s = claims::make_settings(o.quick, o.seeds == -1 ? (o.quick ? 2 : 3) : o.seeds);
   s.data = o.data;
   blas::set_threads(o.threads);
   support::ensure_run_dir(o.out);
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
                        "Writes OUT/claims.json, OUT/report.md and OUT/report.html.");
   Options o;
   cmd.flag("--quick", o.quick, "small models and samples (about a minute)");
-  cmd.option("--seeds", o.seeds, "seeds per experiment (default 3, 2 with --quick)");
+  cmd.option("--seeds", o.seeds, "seeds per experiment (-1: 3, or 2 with --quick)");
   cmd.option("--out", o.out, "output folder").required();
   cmd.option("--data", o.data, "MNIST-format folder");
   cmd.option("--threads", o.threads, "BLAS threads");

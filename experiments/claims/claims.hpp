@@ -36,7 +36,7 @@ struct Settings {
   std::string data = data::default_data_dir;
   nlohmann::json to_json() const;
 };
-Settings make_settings(bool quick, std::size_t seeds);
+Settings make_settings(bool quick, std::size_t seeds);  // throws when seeds is 0
 
 enum class Verdict { supported, not_supported, mixed };
 const char* name(Verdict v);
