@@ -127,13 +127,12 @@ Claim smoothness(Context& ctx) {
                           "from -3 to +3.", {}, support::encode_png(report::labelled_rows(
                               t.frames, rows, kFrames, ctx.test.rows, ctx.test.cols, labels))});
     std::vector<report::Series> curves;
-    // One image's traversals: a chart's legend holds about three names.
-    for (std::size_t p = 0; p < std::min<std::size_t>(3, rows); ++p) {
+    for (std::size_t p = 0; p < rows; ++p) {
       report::Series s{t.names[p], {}, steps_of(t.frames.data() + p * kFrames * ctx.test.dim(), kFrames, ctx.test.dim())};
       for (std::size_t q = 0; q < s.y.size(); ++q) s.x.push_back(double(q + 1));
       curves.push_back(s);
     }
-    c.pictures.push_back({"claim7-steps", "Distance between neighbouring frames along the traversals of image 0 above.",
+    c.pictures.push_back({"claim7-steps", "Distance between neighbouring frames along the traversals above.",
                           report::line_chart(curves, {"step", "|x_{s+1} - x_s|", false, true}), {}});
   }
   c.add("mean largest/mean step, VAE traversals", trav_ratio);
