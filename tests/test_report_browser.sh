@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# report.html in a real browser: headless chromium renders a short run's page, which must draw
+# report.html in a real browser: headless chromium renders a short run's page and the report of
+# lecture-claims --quick, which must draw
 # every figure (the page's own marker, see experiments/report/html.hpp) with nothing on the
 # console. A copy with a broken picture, a broken chart path and a console error must fail the
-# same check, so that the check can fail. Keeps BUILD/report-screenshot.png to look at.
+# same check, so that the check can fail. Keeps BUILD/report-screenshot.png and
+# BUILD/claims-screenshot.png to look at.
 set -uo pipefail
 build=$1
 bin="$build/experiments"
@@ -16,6 +18,7 @@ if [ ! -d "$data" ]; then
   echo "skipped: $data is missing (scripts/test installs dataset-fashion-mnist)"
   exit 77
 fi
+source "$(dirname "$0")/claims_quick.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -75,6 +78,26 @@ chrome --screenshot="$build/report-screenshot.png" --window-size="1280,$height" 
   --virtual-time-budget=10000 "file://$run/report.html" >/dev/null 2>&1
 if [ -s "$build/report-screenshot.png" ]; then echo "ok: screenshot in $build/report-screenshot.png"
 else echo "FAILED: no screenshot"; fails=$((fails + 1)); fi
+
+# The claims report of lecture-claims --quick (the claims test's run, or this test's if it comes first).
+if claims=$(quick_claims "$build"); then
+  page="$claims/report.html"
+  figures=$(grep -c '<figure id=' "$page")
+  mapfile -t result < <(verdict "$page")
+  if [ "${result[0]}" = ok ] && [ "${result[1]}" = "$figures of $figures" ] && [ "$figures" -ge 9 ]; then
+    echo "ok: chromium drew all ${result[1]} figures of the claims report with nothing on the console"
+  else
+    echo "FAILED: claims report: ${result[0]} (figures drawn: ${result[1]}, expected $figures, at least 9)"
+    fails=$((fails + 1))
+  fi
+  height=$(grep -o 'data-page-height="[0-9]*"' "$tmp/dom" | grep -o '[0-9]*' || echo 8000)
+  chrome --screenshot="$build/claims-screenshot.png" --window-size="1280,$height" --hide-scrollbars \
+    --virtual-time-budget=10000 "file://$page" >/dev/null 2>&1
+  if [ -s "$build/claims-screenshot.png" ]; then echo "ok: screenshot in $build/claims-screenshot.png"
+  else echo "FAILED: no claims screenshot"; fails=$((fails + 1)); fi
+else
+  echo "FAILED: lecture-claims --quick gave no report"; fails=$((fails + 1))
+fi
 
 # The control: one picture's data undecodable, one chart's path unparsable, one console error.
 python3 - "$run/report.html" "$tmp/broken.html" <<'PY'

@@ -52,19 +52,34 @@ double Classifier::train_epoch(data::Batcher<float>& batches) {
   return loss_sum / double(seen);
 }
 
-std::vector<std::uint8_t> Classifier::predict(const float* x, std::size_t n) {
-  std::vector<std::uint8_t> out(n);
+std::vector<float> Classifier::probabilities(const float* x, std::size_t n) {
+  std::vector<float> out(n * classes_);
   constexpr std::size_t kChunk = 1000;  // bounds the tape's storage for large n
   for (std::size_t start = 0; start < n; start += kChunk) {
     const std::size_t m = std::min(kChunk, n - start);
     tape_.reset();
     NoGradGuard guard(tape_);
     Var<float> logits = net_.forward(store_, tape_.constant(x + start * input_dim_, m, input_dim_));
-    const float* l = logits.node().value;
-    for (std::size_t i = 0; i < m; ++i)
-      out[start + i] = std::uint8_t(std::max_element(l + i * classes_, l + (i + 1) * classes_) - (l + i * classes_));
+    for (std::size_t i = 0; i < m; ++i) {
+      const float* l = logits.node().value + i * classes_;
+      float* p = out.data() + (start + i) * classes_;
+      const float top = *std::max_element(l, l + classes_);
+      float total = 0;
+      for (std::size_t k = 0; k < classes_; ++k) total += p[k] = std::exp(l[k] - top);
+      for (std::size_t k = 0; k < classes_; ++k) p[k] /= total;
+    }
   }
   tape_.reset();
+  return out;
+}
+
+std::vector<std::uint8_t> Classifier::predict(const float* x, std::size_t n) {
+  const std::vector<float> p = probabilities(x, n);
+  std::vector<std::uint8_t> out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* row = p.data() + i * classes_;
+    out[i] = std::uint8_t(std::max_element(row, row + classes_) - row);
+  }
   return out;
 }
 

@@ -26,6 +26,8 @@ class Classifier {
 
   // One pass over `batches` (which must carry labels); returns the mean softmax cross-entropy.
   double train_epoch(data::Batcher<float>& batches);
+  // Softmax class probabilities of each of the n rows of x [n, input_dim]: [n, classes].
+  std::vector<float> probabilities(const float* x, std::size_t n);
   // The most probable class of each of the n rows of x [n, input_dim].
   std::vector<std::uint8_t> predict(const float* x, std::size_t n);
   // The share of a pass over `batches` that predict labels correctly.

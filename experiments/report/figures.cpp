@@ -35,7 +35,12 @@ std::vector<float> decode_means(vae::Model<float>& model, const float* z, std::s
   return {mean.node().value, mean.node().value + n * c.input_dim};
 }
 
-// mu(x) of the first n images of a set, [n, latent].
+auto label_cycle(const vae::Model<float>& model) {
+  return [classes = std::max<std::size_t>(1, model.config().classes)](std::size_t i) { return i % classes; };
+}
+
+}  // namespace
+
 std::vector<float> encode_means(vae::Model<float>& model, const data::ImageSet& set, std::size_t n) {
   const auto& c = model.config();
   data::ImageSet first = data::take_first(set, n);
@@ -55,11 +60,9 @@ std::vector<float> pixels_of(const data::ImageSet& set, std::size_t n) {
   return out;
 }
 
-auto label_cycle(const vae::Model<float>& model) {
-  return [classes = std::max<std::size_t>(1, model.config().classes)](std::size_t i) { return i % classes; };
+std::vector<float> decode_means(vae::Model<float>& model, const float* z, std::size_t n) {
+  return decode_means(model, z, n, label_cycle(model));
 }
-
-}  // namespace
 
 support::Image samples(vae::Model<float>& model, std::size_t n, std::size_t h, std::size_t w, std::uint64_t seed,
                        bool with_noise) {

@@ -22,6 +22,13 @@ struct PictureKind {
 // In the order a report shows them.
 extern const std::vector<PictureKind> kRunPictures;
 
+// mu(x) of the first n images of a set, [n, latent].
+std::vector<float> encode_means(vae::Model<float>& model, const data::ImageSet& set, std::size_t n);
+// The decoder means E[x|z] of n codes z [n, latent] (a conditional model's rows labelled 0, 1, 2, ...).
+std::vector<float> decode_means(vae::Model<float>& model, const float* z, std::size_t n);
+// The first n images of a set as floats in [0, 1], [n, dim].
+std::vector<float> pixels_of(const data::ImageSet& set, std::size_t n);
+
 // n decoder means of z ~ p(z) (labels 0, 1, 2, ... for a conditional model, z ~ p(z|y); an hvae
 // draws ancestrally), with the noise e ~ N(0, sigma^2 I) added when with_noise, in a square-ish
 // grid of h x w images.

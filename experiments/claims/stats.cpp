@@ -1,0 +1,111 @@
+#include "experiments/claims/stats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace vk::claims {
+
+Spread spread(const std::vector<double>& per_seed) {
+  Spread s{mean_of(per_seed), 0, per_seed};
+  if (per_seed.size() > 1) {
+    double ss = 0;
+    for (double v : per_seed) ss += (v - s.mean) * (v - s.mean);
+    s.sd = std::sqrt(ss / double(per_seed.size() - 1));
+  }
+  return s;
+}
+
+nlohmann::json to_json(const Spread& s) { return {{"mean", s.mean}, {"sd", s.sd}, {"per_seed", s.per_seed}}; }
+
+double mean_of(const std::vector<double>& v) {
+  return v.empty() ? NAN : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::vector<double> symmetric_eigenvalues(std::vector<double> a, std::size_t n) {
+  auto at = [&](std::size_t i, std::size_t j) -> double& { return a[i * n + j]; };
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0, total = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j) (i == j ? total : off) += at(i, j) * at(i, j);
+    if (off <= 1e-30 * (total + off) || off == 0) break;
+    for (std::size_t p = 0; p + 1 < n; ++p)
+      for (std::size_t q = p + 1; q < n; ++q) {
+        if (at(p, q) == 0) continue;
+        // The rotation that zeroes a_pq (Golub & Van Loan, Algorithm 8.4.1), stable form.
+        const double theta = (at(q, q) - at(p, p)) / (2 * at(p, q));
+        const double t = (theta >= 0 ? 1 : -1) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (std::size_t k = 0; k < n; ++k) {
+          const double akp = at(k, p), akq = at(k, q);
+          at(k, p) = c * akp - s * akq;
+          at(k, q) = s * akp + c * akq;
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+          const double apk = at(p, k), aqk = at(q, k);
+          at(p, k) = c * apk - s * aqk;
+          at(q, k) = s * apk + c * aqk;
+        }
+      }
+  }
+  std::vector<double> eig(n);
+  for (std::size_t i = 0; i < n; ++i) eig[i] = at(i, i);
+  std::sort(eig.begin(), eig.end(), std::greater<>());
+  return eig;
+}
+
+std::vector<double> covariance(const std::vector<double>& x, std::size_t n, std::size_t d) {
+  std::vector<double> mean(d, 0), cov(d * d, 0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j) mean[j] += x[i * d + j] / double(n);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < d; ++j)
+      for (std::size_t k = 0; k < d; ++k)
+        cov[j * d + k] += (x[i * d + j] - mean[j]) * (x[i * d + k] - mean[k]) / double(n - 1);
+  return cov;
+}
+
+double ks_normal(std::vector<double> sample, double mean, double sd) {
+  std::sort(sample.begin(), sample.end());
+  const double n = double(sample.size());
+  double d = 0;
+  for (std::size_t i = 0; i < sample.size(); ++i) {
+    const double cdf = 0.5 * std::erfc(-(sample[i] - mean) / (sd * std::sqrt(2.0)));
+    d = std::max({d, double(i + 1) / n - cdf, cdf - double(i) / n});
+  }
+  return d;
+}
+
+double ks_fitted_normal(const std::vector<double>& sample) {
+  const double m = mean_of(sample);
+  double ss = 0;
+  for (double v : sample) ss += (v - m) * (v - m);
+  return ks_normal(sample, m, std::sqrt(ss / double(sample.size() - 1)));
+}
+
+double ks_critical(std::size_t n) { return 1.36 / std::sqrt(double(n)); }
+double lilliefors_critical(std::size_t n) { return 0.886 / std::sqrt(double(n)); }
+
+double laplacian_variance(const float* image, std::size_t h, std::size_t w) {
+  double sum = 0, sq = 0;
+  std::size_t count = 0;
+  for (std::size_t r = 1; r + 1 < h; ++r)
+    for (std::size_t c = 1; c + 1 < w; ++c) {
+      const double l = double(image[(r - 1) * w + c]) + image[(r + 1) * w + c] + image[r * w + c - 1] +
+                       image[r * w + c + 1] - 4.0 * image[r * w + c];
+      sum += l;
+      sq += l * l;
+      ++count;
+    }
+  const double m = sum / double(count);
+  return sq / double(count) - m * m;
+}
+
+}  // namespace vk::claims

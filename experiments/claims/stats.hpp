@@ -1,0 +1,43 @@
+// The small statistics the claims are measured with: a summary over seeds, eigenvalues of a small
+// symmetric matrix, the Kolmogorov-Smirnov distance to a normal, and the sharpness of an image.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace vk::claims {
+
+// Mean and sample standard deviation (0 for one value) of one figure over seeds.
+struct Spread {
+  double mean = 0, sd = 0;
+  std::vector<double> per_seed;
+};
+Spread spread(const std::vector<double>& per_seed);
+nlohmann::json to_json(const Spread& s);
+
+double mean_of(const std::vector<double>& v);
+double median_of(std::vector<double> v);
+
+// Eigenvalues of the symmetric n x n row-major matrix a, descending (cyclic Jacobi rotations, in
+// double: the matrices here are at most latent x latent, where LAPACK would buy nothing).
+std::vector<double> symmetric_eigenvalues(std::vector<double> a, std::size_t n);
+
+// Covariance [d, d] of the n rows of x [n, d].
+std::vector<double> covariance(const std::vector<double>& x, std::size_t n, std::size_t d);
+
+// sup_t |F_n(t) - Phi((t - mean) / sd)| of the sample.
+double ks_normal(std::vector<double> sample, double mean = 0, double sd = 1);
+// The KS distance of a sample standardised by its own mean and sd (Lilliefors' statistic).
+double ks_fitted_normal(const std::vector<double>& sample);
+// 5% critical values at sample size n: KS against a given N(0, 1) (1.36 / sqrt n) and
+// Lilliefors' against a fitted normal (0.886 / sqrt n), large-sample forms.
+double ks_critical(std::size_t n);
+double lilliefors_critical(std::size_t n);
+
+// Variance over the interior pixels of the 4-neighbour Laplacian of an h x w image in [0, 1]:
+// high for sharp edges, low for blur.
+double laplacian_variance(const float* image, std::size_t h, std::size_t w);
+
+}  // namespace vk::claims
