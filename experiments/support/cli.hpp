@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "distributed/comm.hpp"
+
 namespace vk::support {
 
 // Prints "program: message" on one line (newlines in message become spaces).
@@ -56,6 +58,10 @@ class Command {
   std::unique_ptr<Impl> impl_;
 };
 
+// report_error and exit code 1; in a job of several ranks, the message once and an end of every
+// rank (an error one rank met would leave the others waiting in a collective).
+int fail_main(std::string_view program, std::string_view message);
+
 namespace detail {
 template <class F>
 int invoke_main_body(F& body) {
@@ -75,20 +81,19 @@ int run_main(std::string_view program, F&& body) {
   try {
     return detail::invoke_main_body(body);
   } catch (const std::bad_alloc&) {
-    report_error(program, "not enough memory for what the flags ask (sizes such as --batch, --k, --iw, --n)");
-    return 1;
+    return fail_main(program, "not enough memory for what the flags ask (sizes such as --batch, --k, --iw, --n)");
   } catch (const std::exception& e) {
-    report_error(program, e.what());
-    return 1;
+    return fail_main(program, e.what());
   } catch (...) {
-    report_error(program, "unknown error");
-    return 1;
+    return fail_main(program, "unknown error");
   }
 }
 
-// Parses argv with cmd first (see Command::parse), then runs body as above.
+// Parses argv with cmd first (see Command::parse), then runs body as above, as one rank of
+// mpirun's job when mpirun started it (MPI lives as long as this call).
 template <class F>
 int run_main(Command& cmd, int argc, char** argv, F&& body) {
+  dist::Session mpi(argc, argv);
   if (const auto code = cmd.parse(argc, argv)) return *code;
   return run_main(cmd.name(), body);
 }
