@@ -67,6 +67,37 @@ expect_mpi_error "2 ranks: a bad flag is one line" "--batch-per-rank" \
   "${mpirun[@]}" "$bin/vae-train" --batch 64 --batch-per-rank 32 --out "$tmp/bad"
 check "2 ranks: nothing written for a bad flag" test ! -e "$tmp/bad"
 
+# A sweep of 4 small runs over the 2 ranks; started again, it skips the finished ones.
+cat >"$tmp/grid.json" <<'JSON'
+{"flags": {"--limit": 300, "--hidden": 32, "--latent": 4, "--threads": 1, "--epochs": 1},
+ "grid": {"--likelihood": ["gaussian", "bernoulli"], "--seed": [1, 2]}}
+JSON
+"${mpirun[@]}" "$bin/vae-sweep" --grid "$tmp/grid.json" --out "$tmp/sweep" >/dev/null 2>"$tmp/sweep.err"
+check "sweep: 4 runs finished" test "$(ls "$tmp"/sweep/*/final.json 2>/dev/null | wc -l)" -eq 4
+check "sweep: each rank trained 2 runs" test "$(grep -c 'rank 0 of 2.*started' "$tmp/sweep.err"):$(grep -c 'rank 1 of 2.*started' "$tmp/sweep.err")" = 2:2
+check "sweep: the table has mean ± spread over the 2 seeds of each likelihood" \
+  test "$(grep -cE '^\| likelihood-(gaussian|bernoulli) \| 2 \| -?[0-9.]+ ± [0-9.]+ \|' "$tmp/sweep/sweep.md")" -eq 2
+seed2="$tmp/sweep/likelihood-bernoulli_seed-2"
+before=$(stat -c %Y "$tmp/sweep/likelihood-gaussian_seed-1/final.json")
+rm -rf "$seed2"  # as if killed before it began
+"${mpirun[@]}" "$bin/vae-sweep" --grid "$tmp/grid.json" --out "$tmp/sweep" >/dev/null 2>"$tmp/sweep2.err"
+check "sweep restarted: the 3 finished runs are skipped, the missing one trained" \
+  test "$(grep -c 'finished before' "$tmp/sweep2.err"):$(grep -c 'started' "$tmp/sweep2.err")" = 3:1
+check "sweep restarted: a finished run's files are left alone" \
+  test "$(stat -c %Y "$tmp/sweep/likelihood-gaussian_seed-1/final.json")" = "$before"
+check "sweep restarted: the missing run finished" test -f "$seed2/final.json"
+echo '{"grid": {"--seed": [3]}}' >"$tmp/other.json"
+expect_mpi_error "sweep: another grid into the same folder is refused" "another grid" \
+  "${mpirun[@]}" "$bin/vae-sweep" --grid "$tmp/other.json" --out "$tmp/sweep"
+
+# cvae-compare's variants over the 2 ranks: rank 1 trains the second, rank 0 writes the table.
+"${mpirun[@]}" "$bin/cvae-compare" --variants vae-bernoulli,prior-gaussian --epochs 1 --limit 300 --iw 0 \
+  --per-class 5 --classifier-epochs 1 --hidden 32 --latent 4 --threads 1 --out "$tmp/cc" >/dev/null 2>"$tmp/cc.err"
+check "cvae-compare on 2 ranks: a row per variant in the table" \
+  test "$(grep -c -e vae-bernoulli -e prior-gaussian "$tmp/cc/comparison.csv")" -eq 2
+check "cvae-compare on 2 ranks: each variant trained once, with its row.json" \
+  test "$(grep -c '^== ' "$tmp/cc.err"):$(ls "$tmp"/cc/*/row.json | wc -l)" = 2:2
+
 # A rank killed mid-run: the other must not wait for it forever.
 "${mpirun[@]}" "$bin/vae-train" --limit 20000 --hidden 64 --latent 8 --threads 1 --epochs 100 \
   --out "$tmp/killed" >/dev/null 2>"$tmp/killed.err" &
