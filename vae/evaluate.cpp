@@ -33,8 +33,6 @@ data::BatchOptions eval_batches(const EvalOptions& options) {
   bo.shuffle = false;
   bo.dequantize = options.dequantize ? data::Dequantize::static_ : data::Dequantize::none;
   bo.binarize_seed = options.dequantize_seed;
-  bo.shard = std::size_t(dist::rank());
-  bo.shards = std::size_t(dist::size());
   return bo;
 }
 
@@ -48,7 +46,10 @@ EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOption
                                             c.input_dim, set.dim()));
   data::ImageSet limited;
   const data::ImageSet& source = count == set.count ? set : (limited = data::take_first(set, count));
-  data::Batcher<T> batches(source, eval_batches(options));
+  data::BatchOptions bo = eval_batches(options);
+  bo.shard = std::size_t(dist::rank());  // each rank its part of every batch; the sums are the job's
+  bo.shards = std::size_t(dist::size());
+  data::Batcher<T> batches(source, bo);
 
   Tape<T> tape, iw_tape;
   EvalResult r;
