@@ -52,11 +52,12 @@ for model in gaussian iwae; do
     test "$(python3 -c 'import json, sys; print([json.loads(l)["epoch"] for l in open(sys.argv[1])])' "$tmp/$model-2/metrics.jsonl")" = "[1, 2]"
 done
 
-# vae-eval splits the images over the ranks: the same estimates, up to the order of sums.
+# vae-eval splits the images over the ranks: the same estimates, up to float rounding (a shard is
+# a smaller GEMM, blocked differently).
 "$bin/vae-eval" --run "$tmp/iwae-1" --iw 5 --limit 200 2>/dev/null >"$tmp/eval-1.json"
 "${mpirun[@]}" "$bin/vae-eval" --run "$tmp/iwae-1" --iw 5 --limit 200 2>/dev/null >"$tmp/eval-2.json"
-check "vae-eval on 2 ranks: the test NELBO of one process" within "$tmp/eval-1.json" "$tmp/eval-2.json" test_nelbo 1e-6
-check "vae-eval on 2 ranks: the IW estimate of one process" within "$tmp/eval-1.json" "$tmp/eval-2.json" iw_nll 1e-6
+check "vae-eval on 2 ranks: the test NELBO of one process" within "$tmp/eval-1.json" "$tmp/eval-2.json" test_nelbo 1e-4
+check "vae-eval on 2 ranks: the IW estimate of one process" within "$tmp/eval-1.json" "$tmp/eval-2.json" iw_nll 1e-4
 
 # Resumed with another number of ranks: 2 ranks then 1 process, and 1 process then 2 ranks.
 "${mpirun[@]}" "$bin/vae-train" "${gaussian[@]}" --epochs 1 --out "$tmp/g-2to1" >/dev/null 2>&1
