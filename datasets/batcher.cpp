@@ -47,18 +47,18 @@ void Batcher<T>::allocate() {
   if (count_ == 0) throw DataError("Batcher: the data set is empty");
   if (options_.drop_last && count_ < b)
     throw DataError(fmt::format("Batcher: with drop_last, a batch of {} leaves no batch from {} rows", b, count_));
+  if (options_.shards == 0 || options_.shard >= options_.shards)
+    throw DataError(fmt::format("Batcher: shard {} of {} does not exist", options_.shard, options_.shards));
   order_.resize(count_);
   std::iota(order_.begin(), order_.end(), 0);
-  order_rng_.seed(options_.seed);
-  noise_rng_.seed(mix64(options_.seed ^ 0x5DEECE66DULL));
-  const std::size_t full = count_ >= b ? b : 0;
-  const std::size_t tail = options_.drop_last ? 0 : count_ % b;
+  const std::size_t full = count_ >= b ? shard_rows(b) : 0;
+  const std::size_t tail = options_.drop_last ? 0 : shard_rows(count_ % b);
   const std::size_t y_cols = source_labels_.empty() ? 0 : classes_;
   x_ = Matrix<T>::from_shape({full, dim_});
   y_ = Matrix<T>::from_shape({full, y_cols});
   x_tail_ = Matrix<T>::from_shape({tail, dim_});
   y_tail_ = Matrix<T>::from_shape({tail, y_cols});
-  labels_.resize(source_labels_.empty() ? 0 : b);
+  labels_.resize(source_labels_.empty() ? 0 : shard_rows(b));
   for (std::size_t v = 0; v < 256; ++v) {
     byte_to_value_[v] = T(v) / T(255);
     byte_threshold_[v] = bernoulli_threshold(std::uint8_t(v));
@@ -77,40 +77,43 @@ void Batcher<T>::start_epoch() {
 
 template <class T>
 BatcherState Batcher<T>::state() const {
-  return {state_text(order_rng_), state_text(noise_rng_), order_, start_, size_, epoch_, in_epoch_};
+  return {start_, size_, epoch_, in_epoch_};
 }
 
 template <class T>
 void Batcher<T>::restore(const BatcherState& s) {
-  if (s.order.size() != count_ || s.start + s.size > count_ || s.size > options_.batch)
-    throw DataError(fmt::format("Batcher: a saved state of {} rows does not fit a set of {}", s.order.size(), count_));
-  std::vector<bool> seen(count_, false);
-  for (std::size_t i : s.order) {
-    if (i >= count_ || seen[i]) throw DataError("Batcher: a saved order is not a permutation of the rows");
-    seen[i] = true;
-  }
-  try {
-    restore_state(order_rng_, s.order_rng);
-    restore_state(noise_rng_, s.noise_rng);
-  } catch (const std::invalid_argument& e) {
-    throw DataError(std::string("Batcher: saved generator: ") + e.what());
-  }
-  std::copy(s.order.begin(), s.order.end(), order_.begin());
+  if (s.start + s.size > count_ || s.size > options_.batch || (s.in_epoch && s.epoch == 0))
+    throw DataError(fmt::format("Batcher: a saved position (rows {} to {} of epoch {}) does not fit a set of {} in batches of {}",
+                                s.start, s.start + s.size, s.epoch, count_, options_.batch));
+  epoch_ = s.epoch;
+  if (epoch_ > 0) shuffle_for_epoch();
   start_ = s.start;
   size_ = s.size;
-  epoch_ = s.epoch;
   in_epoch_ = s.in_epoch;
   tail_ = size_ < options_.batch;
+  first_ = start_ + shard_begin(size_);
+  rows_ = shard_rows(size_);
+}
+
+template <class T>
+void Batcher<T>::shuffle_for_epoch() {
+  // Each epoch's order and noise are functions of (seed, epoch) alone, not of the epochs before.
+  const std::uint64_t epoch_key = key_of(options_.seed, epoch_);
+  noise_key_ = key_of(epoch_key, 0x5DEECE66DULL);
+  if (!options_.shuffle) return;
+  std::iota(order_.begin(), order_.end(), 0);
+  Rng rng(epoch_key);
+  shuffle_indices(order_, rng);
 }
 
 template <class T>
 bool Batcher<T>::next() {
   std::size_t start = start_ + size_;
   if (!in_epoch_) {
-    if (options_.shuffle) shuffle_indices(order_, order_rng_);
     start = 0;
     in_epoch_ = true;
     ++epoch_;
+    shuffle_for_epoch();
   }
   const std::size_t remaining = count_ - start;
   if (remaining == 0 || (options_.drop_last && remaining < options_.batch)) {
@@ -120,6 +123,8 @@ bool Batcher<T>::next() {
   start_ = start;
   size_ = std::min(options_.batch, remaining);
   tail_ = size_ < options_.batch;
+  first_ = start_ + shard_begin(size_);
+  rows_ = shard_rows(size_);
   fill(tail_ ? x_tail_ : x_, tail_ ? y_tail_ : y_);
   return true;
 }
@@ -127,10 +132,11 @@ bool Batcher<T>::next() {
 template <class T>
 void Batcher<T>::fill(Matrix<T>& x, Matrix<T>& y) {
   constexpr double two_m32 = 1.0 / 4294967296.0, two_m53 = 1.0 / 9007199254740992.0;
-  for (std::size_t r = 0; r < size_; ++r) {
-    const std::size_t row = order_[start_ + r];
+  for (std::size_t r = 0; r < rows_; ++r) {
+    const std::size_t row = order_[first_ + r];
     T* dst = x.data() + r * dim_;
     const std::uint64_t key = static_row_key(options_.binarize_seed, row);
+    const std::uint64_t dynamic_key = key_of(noise_key_, row);
     if (bytes_) {
       const std::uint8_t* src = bytes_ + row * dim_;
       switch (options_.binarize) {
@@ -141,7 +147,7 @@ void Batcher<T>::fill(Matrix<T>& x, Matrix<T>& y) {
             // u = (bits + 1/2) / 2^32 lies strictly inside (0, 1), and so does x.
             const bool fixed = options_.dequantize == Dequantize::static_;
             for (std::size_t j = 0; j < dim_; ++j) {
-              const std::uint64_t bits = fixed ? static_draw(key, j) : (noise_rng_() >> 32);
+              const std::uint64_t bits = static_draw(fixed ? key : dynamic_key, j);
               dst[j] = T((double(src[j]) + (double(bits) + 0.5) * two_m32) / 256.0);
             }
           }
@@ -152,7 +158,7 @@ void Batcher<T>::fill(Matrix<T>& x, Matrix<T>& y) {
         case Binarize::dynamic:
           // One 64-bit draw gives two 32-bit uniforms, plenty of resolution for p = v/255.
           for (std::size_t j = 0; j < dim_; j += 2) {
-            std::uint64_t bits = noise_rng_();
+            const std::uint64_t bits = keyed_bits(dynamic_key, j);
             dst[j] = T((bits & 0xFFFFFFFFu) < byte_threshold_[src[j]]);
             if (j + 1 < dim_) dst[j + 1] = T((bits >> 32) < byte_threshold_[src[j + 1]]);
           }
@@ -169,15 +175,15 @@ void Batcher<T>::fill(Matrix<T>& x, Matrix<T>& y) {
           break;
         case Binarize::dynamic:
           for (std::size_t j = 0; j < dim_; ++j)
-            dst[j] = T(double(noise_rng_() >> 11) * two_m53 < std::clamp(src[j], 0.0, 1.0));
+            dst[j] = T(double(keyed_bits(dynamic_key, j) >> 11) * two_m53 < std::clamp(src[j], 0.0, 1.0));
           break;
       }
     }
   }
   if (source_labels_.empty()) return;
   std::fill(y.begin(), y.end(), T(0));
-  for (std::size_t r = 0; r < size_; ++r) {
-    labels_[r] = source_labels_[order_[start_ + r]];
+  for (std::size_t r = 0; r < rows_; ++r) {
+    labels_[r] = source_labels_[order_[first_ + r]];
     y(r, labels_[r]) = T(1);
   }
 }

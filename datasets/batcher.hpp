@@ -42,19 +42,22 @@ enum class Dequantize {
 
 struct BatchOptions {
   std::size_t batch = 128;
-  std::uint64_t seed = 0;  // order of the shuffled epochs and the dynamic binarization draws
+  std::uint64_t seed = 0;  // order of the shuffled epochs and the dynamic draws, keyed by (seed, epoch, row)
   Binarize binarize = Binarize::none;
   bool shuffle = true;     // false: a sequential pass in index order, for evaluation
   bool drop_last = false;  // true: skip the last partial batch, so every batch has `batch` rows
   std::uint64_t binarize_seed = 0;  // the fixed draws of Binarize::static_ and Dequantize::static_
   Dequantize dequantize = Dequantize::none;  // of byte images; only with Binarize::none
+  // This process's part of every batch: of a batch of m rows, rows [m s / n, m (s + 1) / n) with
+  // s = shard, n = shards (a rank's part of the global batch of data-parallel training).
+  std::size_t shard = 0, shards = 1;
 };
 
 // Where a batcher is in its passes: enough to draw exactly the batches it would have drawn next.
+// An epoch's order and noise are functions of (seed, epoch), so this is a position, and any
+// shard of the same batches continues from it.
 struct BatcherState {
-  std::string order_rng, noise_rng;  // vk::state_text of the generators
-  std::vector<std::size_t> order;    // the current permutation (each epoch reshuffles the last)
-  std::size_t start = 0, size = 0, epoch = 0;
+  std::size_t start = 0, size = 0, epoch = 0;  // the batch of the whole [start, start + size) was drawn
   bool in_epoch = false;
 };
 
@@ -73,7 +76,7 @@ class Batcher {
           BatchOptions options);
   Batcher(Matrix<double>&&, std::span<const std::uint8_t>, std::size_t, BatchOptions) = delete;
 
-  // Fills the next batch. Returns false once after the last batch of an epoch (leaving x() as it
+  // Fills this shard's part of the next batch. Returns false once after the last batch of an epoch (leaving x() as it
   // was); the call after that begins a new epoch, reshuffled when shuffling.
   bool next();
   // Abandons the current epoch; the next call to next() draws the first batch of a new one.
@@ -87,10 +90,12 @@ class Batcher {
 
   const Matrix<T>& x() const { return tail_ ? x_tail_ : x_; }                 // [size(), dim()]
   const Matrix<T>& y_onehot() const { return tail_ ? y_tail_ : y_; }          // [size(), classes()]
-  std::span<const std::uint8_t> labels() const { return {labels_.data(), labels_.empty() ? 0 : size_}; }
-  std::span<const std::size_t> indices() const { return {order_.data() + start_, size_}; }  // rows of the set
+  std::span<const std::uint8_t> labels() const { return {labels_.data(), labels_.empty() ? 0 : rows_}; }
+  std::span<const std::size_t> indices() const { return {order_.data() + first_, rows_}; }  // rows of the set
 
-  std::size_t size() const { return size_; }  // rows of the current batch
+  std::size_t size() const { return rows_; }         // rows of this shard's part of the current batch
+  std::size_t global_size() const { return size_; }  // rows of the whole batch, over every shard
+  std::size_t global_end() const { return start_ + size_; }  // rows of the epoch drawn so far, every shard's
   std::size_t batches_per_epoch() const;
   std::size_t epoch() const { return epoch_; }  // epochs begun so far
   std::size_t count() const { return count_; }
@@ -101,6 +106,11 @@ class Batcher {
  private:
   void allocate();
   void fill(Matrix<T>& x, Matrix<T>& y);
+  void shuffle_for_epoch();
+  std::size_t shard_begin(std::size_t batch_rows) const { return batch_rows * options_.shard / options_.shards; }
+  std::size_t shard_rows(std::size_t batch_rows) const {
+    return batch_rows * (options_.shard + 1) / options_.shards - shard_begin(batch_rows);
+  }
 
   BatchOptions options_;
   const std::uint8_t* bytes_ = nullptr;  // exactly one of bytes_ and reals_ is set
@@ -109,8 +119,9 @@ class Batcher {
   std::size_t count_ = 0, dim_ = 0, classes_ = 0;
 
   std::vector<std::size_t> order_;
-  vk::Rng order_rng_, noise_rng_;  // separate streams: binarizing does not change the order
-  std::size_t start_ = 0, size_ = 0, epoch_ = 0;
+  std::uint64_t noise_key_ = 0;  // of this epoch's dynamic draws
+  std::size_t start_ = 0, size_ = 0, epoch_ = 0;  // the whole batch
+  std::size_t first_ = 0, rows_ = 0;              // this shard's part of it, in order_
   bool in_epoch_ = false, tail_ = false;
 
   Matrix<T> x_, y_, x_tail_, y_tail_;

@@ -79,19 +79,12 @@ ImageSet take_first(const ImageSet& set, std::size_t n);
 // seed gives exactly the same images.
 void binarize_static(ImageSet& set, std::uint64_t seed);
 
-// Static binarization draws come from a counter-based generator (splitmix64's finaliser over a key
-// made of seed, image index and pixel index), so they need no storage and no call order.
-inline std::uint64_t mix64(std::uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-inline std::uint64_t static_row_key(std::uint64_t seed, std::size_t image) {
-  return mix64(seed ^ mix64(image + 0x9E3779B97F4A7C15ULL));
-}
-// The uniform 32-bit draw of static binarization for pixel `j` of the image with key `row_key`.
+// Binarization draws are counter-based (vk::key_of over seed and image index, vk::keyed_bits per
+// pixel), so they need no storage and no call order.
+inline std::uint64_t static_row_key(std::uint64_t seed, std::size_t image) { return key_of(seed, image); }
+// The uniform 32-bit draw for pixel `j` of the image with key `row_key`.
 inline std::uint32_t static_draw(std::uint64_t row_key, std::size_t j) {
-  return std::uint32_t(mix64(row_key + (j + 1) * 0x9E3779B97F4A7C15ULL) >> 32);
+  return std::uint32_t(keyed_bits(row_key, j) >> 32);
 }
 
 // p = v/255 as a 2^32-scaled threshold: a pixel of value v is on when draw < threshold(v).

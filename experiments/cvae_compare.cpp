@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/blas.hpp"
+#include "distributed/comm.hpp"
 #include "io/checkpoint.hpp"
 #include "autodiff/ops.hpp"
 #include "experiments/support/cli.hpp"
@@ -260,7 +261,8 @@ int compare(const Options& o) {
   if (o.resume && !std::filesystem::is_directory(o.out))
     throw std::invalid_argument(fmt::format("--resume: {} holds no comparison to continue", o.out));
   blas::set_threads(o.threads);
-  support::ensure_run_dir(o.out);
+  if (dist::is_root()) support::ensure_run_dir(o.out);
+  dist::barrier();
   const programs::RunData gauss = programs::load_run_data(o.data, o.limit, data::Binarize::none);
   const programs::RunData binary = programs::load_run_data(o.data, o.limit, data::Binarize::dynamic);
   const std::vector<std::string>& class_names = gauss.dataset.class_names;
@@ -272,26 +274,44 @@ int compare(const Options& o) {
   data::Batcher<float> train(full.train, {.batch = 128, .seed = o.seed});
   for (std::size_t e = 1; e <= o.classifier_epochs; ++e) {
     const double loss = classifier.train_epoch(train);
-    fmt::print(stderr, "classifier epoch {}/{}: cross-entropy {:.4f}\n", e, o.classifier_epochs, loss);
+    if (dist::is_root()) fmt::print(stderr, "classifier epoch {}/{}: cross-entropy {:.4f}\n", e, o.classifier_epochs, loss);
   }
   data::Batcher<float> test(full.test, {.batch = 1000, .shuffle = false});
   const double accuracy = classifier.accuracy(test);
-  fmt::print(stderr, "classifier test accuracy {:.4f}\n", accuracy);
+  if (dist::is_root()) fmt::print(stderr, "classifier test accuracy {:.4f}\n", accuracy);
 
+  // Under mpirun rank r of N trains variants r, r + N, ... (each rank trained the same classifier
+  // from the same seed), each variant on its own process; rank 0 then reads every row.json.
+  const std::size_t rank = std::size_t(dist::rank()), ranks = std::size_t(dist::size());
   std::vector<Row> rows;
   const json settings = settings_json(o);
-  for (const Variant& v : variants) {
-    const std::filesystem::path dir = std::filesystem::path(o.out) / v.name;
-    if (o.resume)
-      if (std::optional<Row> done = programs::finished_row(v, dir, settings)) {
-        fmt::print(stderr, "== {}: finished before, kept\n", v.name);
-        rows.push_back(*done);
-        continue;
-      }
-    rows.push_back(run_variant(v, o, gauss, binary, classifier, class_names));
-    support::write_json_atomic(dir / "row.json", {{"settings", settings}, {"row", programs::row_json(rows.back())}});
-    write_outputs(rows, o, accuracy);  // a partial table survives an interrupted comparison
-    report::write_comparison_report(o.out);
+  {
+    dist::Alone alone;  // a variant trains on this process alone
+    for (std::size_t i = rank; i < variants.size(); i += ranks) {
+      const Variant& v = variants[i];
+      const std::filesystem::path dir = std::filesystem::path(o.out) / v.name;
+      if (o.resume)
+        if (std::optional<Row> done = programs::finished_row(v, dir, settings)) {
+          fmt::print(stderr, "== {}: finished before, kept\n", v.name);
+          rows.push_back(*done);
+          continue;
+        }
+      rows.push_back(run_variant(v, o, gauss, binary, classifier, class_names));
+      support::write_json_atomic(dir / "row.json", {{"settings", settings}, {"row", programs::row_json(rows.back())}});
+      if (ranks > 1) continue;
+      write_outputs(rows, o, accuracy);  // a partial table survives an interrupted comparison
+      report::write_comparison_report(o.out);
+    }
+  }
+  if (ranks > 1) {
+    dist::barrier();
+    if (rank != 0) return 0;
+    rows.clear();
+    for (const Variant& v : variants) {
+      std::optional<Row> row = programs::finished_row(v, std::filesystem::path(o.out) / v.name, settings);
+      if (!row) throw std::runtime_error(fmt::format("{}: another rank left no row.json for {}", o.out, v.name));
+      rows.push_back(*row);
+    }
   }
   write_outputs(rows, o, accuracy);  // also when every variant was kept from before
   report::write_comparison_report(o.out);

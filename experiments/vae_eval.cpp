@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/blas.hpp"
+#include "distributed/comm.hpp"
 #include "experiments/report/run_report.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
@@ -45,18 +46,20 @@ int main(int argc, char** argv) {
     const bool dequantized = programs::dequantized(cfg);
     vae::EvalOptions options = programs::eval_options(dequantized, iw, limit);
     options.seed = seed;
-    if (!write_test.empty()) {
+    const bool root = dist::is_root();  // under mpirun the ranks split the evaluation; rank 0 writes
+    if (!write_test.empty() && root) {
       const char* form = binarize != data::Binarize::none ? "binarized" : dequantized ? "dequantized" : "greyscale";
       programs::write_test_set(rd.test, options, form, write_test);
     }
-    support::Progress bar("evaluating", count, "img");
-    options.progress = [&](std::size_t done, std::size_t) { bar.update(done); };
+    const auto bar = programs::rank_progress("evaluating", count, "img");
+    options.progress = [&](std::size_t done, std::size_t) { bar->update(done); };
     const auto start = std::chrono::steady_clock::now();
     vae::EvalResult r = vae::evaluate(loaded.model, rd.test, options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    bar.finish("done");
+    bar->finish("done");
     json out = programs::eval_json(r, loaded.model.config().input_dim, dequantized);
     out.update({{"seed", seed}, {"seconds", seconds}, {"threads", threads}});
+    if (!root) return;
     support::write_json_atomic(std::filesystem::path(run) / "eval.json", out);
     report::write_run_report(run);  // adds the evaluation to the run's page
     fmt::print("{}\n", out.dump());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 
@@ -10,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "distributed/comm.hpp"
 #include "io/checkpoint.hpp"
 #include "experiments/support/files.hpp"
 #include "io/npy.hpp"
@@ -152,6 +154,12 @@ LoadedRun load_run(const std::filesystem::path& dir) {
   vae::Model<float> model(vae::model_config_from_json(manifest["metadata"]["model"]), 0);
   load_checkpoint(checkpoint, model.params());
   return {std::move(config), std::move(model)};
+}
+
+std::unique_ptr<support::Progress> rank_progress(std::string label, std::size_t total, std::string unit) {
+  if (dist::is_root()) return std::make_unique<support::Progress>(std::move(label), total, std::move(unit));
+  static std::ostream nowhere(nullptr);  // no buffer: every write is dropped
+  return std::make_unique<support::Progress>(std::move(label), total, std::move(unit), nowhere, false);
 }
 
 }  // namespace vk::programs

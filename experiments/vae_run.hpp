@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "datasets/batcher.hpp"
+#include "experiments/support/progress.hpp"
 #include "vae/evaluate.hpp"
 #include "vae/model.hpp"
 
@@ -54,6 +56,9 @@ nlohmann::json eval_json(const vae::EvalResult& r, std::size_t dim, bool dequant
 // images.npy (float32 [n, d]), labels.npy (float32 [n, 1]) and info.json (form, count, seed).
 void write_test_set(const data::ImageSet& test, const vae::EvalOptions& options, const char* form,
                     const std::filesystem::path& dir);
+
+// A progress line on stderr from rank 0; the other ranks' (under mpirun) goes nowhere.
+std::unique_ptr<support::Progress> rank_progress(std::string label, std::size_t total, std::string unit);
 
 // A run folder's config.json. Throws naming the folder when it is not a run's.
 nlohmann::json read_run_config(const std::filesystem::path& dir);

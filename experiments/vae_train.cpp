@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/blas.hpp"
+#include "distributed/comm.hpp"
 #include "io/checkpoint.hpp"
 #include "experiments/report/figures.hpp"
 #include "experiments/report/run_report.hpp"
@@ -30,7 +31,7 @@ struct Options {
   std::string arch = "mlp", objective = "elbo", dequantize, hidden, hidden2 = "50,50", activation, condition = "encoder-decoder", data = data::default_data_dir, out, resume;
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0;
   std::size_t k = 1, latent = 0, latent2 = 50, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
-  std::size_t checkpoint_every = 1;
+  std::size_t checkpoint_every = 1, batch_per_rank = 0;
   std::uint64_t seed = 1;
   int threads = 2;
 };
@@ -61,6 +62,9 @@ void check_new_run_flags(const Options& o, const std::vector<std::string>& given
   if (o.model != "rae" && has(given, "--lambda")) throw std::invalid_argument("--lambda is for --model rae");
   if (o.model != "hvae" && (has(given, "--hidden2") || has(given, "--latent2")))
     throw std::invalid_argument("--hidden2 and --latent2 are for --model hvae");
+  if (has(given, "--batch-per-rank") && has(given, "--batch"))
+    throw std::invalid_argument("--batch (the global batch) and --batch-per-rank (the global batch is ranks x B) exclude each other");
+  if (has(given, "--batch-per-rank") && o.batch_per_rank == 0) throw std::invalid_argument("--batch-per-rank must be at least 1");
 }
 
 // A new run's config.json from its (checked) flags; the run then reads only that.
@@ -93,14 +97,23 @@ json new_run_config(const Options& o, const programs::RunData& rd) {
   // Bernoulli likelihood take the pixels as they are unless asked.
   const bool dequantize =
       o.dequantize.empty() ? mc.has_sigma() && binarize == data::Binarize::none : programs::parse_dequantize(o.dequantize);
-  const vae::TrainOptions training{.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize,
+  // --batch-per-rank B: N ranks step on N B images at once, with Adam's square-root rule
+  // lr sqrt(N) (Malladi et al. 2022): --lr is the rate of one rank's batch of B.
+  const std::size_t ranks = std::size_t(dist::size());
+  const std::size_t batch = o.batch_per_rank ? o.batch_per_rank * ranks : o.batch;
+  const double lr = o.batch_per_rank ? o.lr * std::sqrt(double(ranks)) : o.lr;
+  if (batch > 65536) throw std::invalid_argument(fmt::format("--batch-per-rank {} on {} ranks is a global batch over 65536", o.batch_per_rank, ranks));
+  const vae::TrainOptions training{.batch = batch, .lr = lr, .seed = o.seed, .binarize = binarize,
                                    .dequantize = dequantize,
                                    .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
                                    .bound = vae::parse_bound(o.objective), .k = o.k};
   vae::validate_training(training, mc);
   const std::size_t train_count = dataset.train.count;
+  json training_config = programs::training_json(training, o.epochs, o.threads);
+  if (o.batch_per_rank)
+    training_config.update({{"batch_per_rank", o.batch_per_rank}, {"ranks", ranks}, {"lr_per_rank", o.lr}});
   return {{"model", vae::to_json(mc)},
-          {"training", programs::training_json(training, o.epochs, o.threads)},
+          {"training", training_config},
           {"data", {{"dir", fs::absolute(o.data).string()}, {"train_count", train_count},
                     {"test_count", dataset.test.count}, {"limit", o.limit}}},
           {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
@@ -119,7 +132,8 @@ std::pair<json, TrainingState> resumed_run(const Options& o, const std::vector<s
           "--epochs, --lr, --max-grad-norm, --threads, --checkpoint-every and --data)", flag, o.resume));
   const fs::path dir = o.resume;
   json config = programs::read_run_config(dir);
-  recover_checkpoint(dir / "checkpoint");
+  if (dist::is_root()) recover_checkpoint(dir / "checkpoint");
+  dist::barrier();
   TrainingState state = load_training_state(dir / "checkpoint");
   json& t = config["training"];
   const std::size_t done = state.info.at("epoch").get<std::size_t>() - (state.info.at("in_epoch").get<bool>() ? 1 : 0);
@@ -169,15 +183,18 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
 
   vae::Model<float> model(mc, training.seed);
   vae::Trainer<float> trainer(model, train_set, training);
-  // Only now, with everything the flags ask for built, is the run folder written.
-  if (!resumed) support::ensure_run_dir(dir);
-  support::write_json_atomic(dir / "config.json", config);
+  // Only now, with everything the flags ask for built, is the run folder written; by rank 0
+  // alone, which speaks for every rank.
+  const bool root = dist::is_root();
+  if (root && !resumed) support::ensure_run_dir(dir);
+  if (root) support::write_json_atomic(dir / "config.json", config);
   const fs::path checkpoint = dir / "checkpoint";
   json metrics_so_far = json::array();
   double train_seconds = 0;
   std::size_t trained = 0;
   if (resumed) {
     load_checkpoint(checkpoint, model.params());
+    dist::broadcast(model.params().values());
     try {
       trainer.restore(*resumed);
       const json& run = resumed->info.at("run");
@@ -189,24 +206,27 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
     }
     std::string lines;
     for (const json& m : metrics_so_far) lines += m.dump() + "\n";
-    support::write_text_atomic(dir / "metrics.jsonl", lines);  // drops epochs after the checkpoint
+    if (root) support::write_text_atomic(dir / "metrics.jsonl", lines);  // drops epochs after the checkpoint
   }
-  support::JsonLines metrics(dir / "metrics.jsonl", !resumed);
+  std::optional<support::JsonLines> metrics;
+  if (root) metrics.emplace(dir / "metrics.jsonl", !resumed);
   const std::string loss_name =
       !mc.variational() ? "squared error"
       : mc.has_sigma()  ? fmt::format("gaussian likelihood, {} sigma^2", vae::name(mc.sigma))
                         : "bernoulli likelihood";
-  fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images{}\n", vae::name(mc.objective),
-             loss_name, mc.input_dim, mc.architecture == vae::Architecture::conv ? "conv 32-64-256" : fmt::format("{}", fmt::join(mc.hidden, ",")),
-             mc.latent, model.params().size(), train_set.count,
-             resumed ? fmt::format(", resumed after epoch {}", trainer.epochs_done()) : "");
+  if (root)
+    fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images{}{}\n", vae::name(mc.objective),
+               loss_name, mc.input_dim, mc.architecture == vae::Architecture::conv ? "conv 32-64-256" : fmt::format("{}", fmt::join(mc.hidden, ",")),
+               mc.latent, model.params().size(), train_set.count,
+               resumed ? fmt::format(", resumed after epoch {}", trainer.epochs_done()) : "",
+               dist::size() > 1 ? fmt::format(", {} ranks of a global batch of {}", dist::size(), training.batch) : "");
 
   const json meta = {{"model", vae::to_json(mc)}};
   std::string saved_at = "before training";
   auto save = [&](const std::string& where) {
     TrainingState state = trainer.state();
     state.info["run"] = {{"metrics", metrics_so_far}, {"train_seconds", train_seconds}, {"trained", trained}};
-    save_checkpoint(checkpoint, model.params(), meta, &state);
+    if (root) save_checkpoint(checkpoint, model.params(), meta, &state);
     saved_at = where;
   };
   programs::catch_stop_signals();
@@ -214,18 +234,19 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   else saved_at = "where it was resumed from";
   const std::atomic<bool>& stop = programs::stop_requested();
   auto stopped = [&] {
-    fmt::print(stderr, "vae-train: stopped by {} {}; checkpoint in {} (continue with: vae-train --resume {})\n",
+    if (root)
+      fmt::print(stderr, "vae-train: stopped by {} {}; checkpoint in {} (continue with: vae-train --resume {})\n",
                programs::signal_name(programs::stop_signal()), saved_at, checkpoint.string(), dir.string());
     return 128 + programs::stop_signal();
   };
 
   while (trainer.epochs_done() < epochs) {
     const std::size_t e = trainer.epochs_done() + 1;
-    support::Progress bar(fmt::format("epoch {}/{}", e, epochs), train_set.count, "img");
+    const auto bar = programs::rank_progress(fmt::format("epoch {}/{}", e, epochs), train_set.count, "img");
     vae::EpochStats s;
     try {
       s = trainer.run_epoch([&](std::size_t done, std::size_t, double loss) {
-        bar.update(done, fmt::format("loss {:.2f}", loss));
+        bar->update(done, fmt::format("loss {:.2f}", loss));
       }, &stop);
     } catch (const vae::Diverged& d) {
       throw vae::Diverged(fmt::format(
@@ -234,20 +255,21 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
           d.what(), checkpoint.string(), saved_at, dir.string(), training.lr / 10));
     }
     if (!s.finished) {
-      bar.finish("stopped");
+      bar->finish("stopped");
       save(fmt::format("in epoch {} after batch {} of {}", e, s.batch, trainer.batches_per_epoch()));
       return stopped();
     }
     train_seconds += s.seconds;
     trained += train_set.count;
     vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize));
-    bar.finish(fmt::format("train {:.2f}  test {:.2f} (rec {:.2f} + kl {:.2f}){}", s.loss, r.nelbo, r.rec,
+    bar->finish(fmt::format("train {:.2f}  test {:.2f} (rec {:.2f} + kl {:.2f}){}", s.loss, r.nelbo, r.rec,
                            r.kl, mc.has_sigma() ? fmt::format("  sigma^2 {:.4g}", r.sigma2) : ""));
     json line = programs::eval_json(r, mc.input_dim, dequantize);
     line.update({{"epoch", e}, {"train_loss", s.loss}, {"train_rec", s.rec}, {"train_kl", s.kl},
                  {"images_per_second", s.images_per_second}, {"seconds", s.seconds}});
+    if (dist::size() > 1) line.update({{"ranks", dist::size()}, {"allreduce_seconds", s.reduce_seconds}});
     metrics_so_far.push_back(line);
-    metrics.append(line);
+    if (root) metrics->append(line);
     if (e % every == 0 || e == epochs || stop) save(fmt::format("after epoch {}", e));
     if (stop) return stopped();
   }
@@ -256,6 +278,15 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   json final = programs::eval_json(r, mc.input_dim, dequantize);
   final.update({{"train_seconds", train_seconds}, {"images_per_second", double(trained) / train_seconds},
                 {"epochs", epochs}, {"peak_rss_mb", programs::peak_rss_mb()}});
+  // Every rank took the same steps: its parameters must be rank 0's to the bit.
+  const int differing = dist::ranks_differing_from_root(std::as_bytes(model.params().values()));
+  if (differing) throw std::runtime_error(fmt::format("the parameters of {} of {} ranks differ from rank 0's after training", differing, dist::size()));
+  final["ranks"] = dist::size();
+  final["parameter_checksum"] = fmt::format("{:016x}", dist::checksum(std::as_bytes(model.params().values())));
+  if (dist::size() > 1 && root)
+    fmt::print(stderr, "the parameters of all {} ranks are identical (checksum {})\n", dist::size(),
+               final["parameter_checksum"].get<std::string>());
+  if (!root) return 0;
   support::write_json_atomic(dir / "final.json", final);
   report::write_run_pictures(model, rd.test, rd.dataset.class_names, dir, training.seed);
   report::write_run_report(dir);
@@ -306,7 +337,10 @@ int main(int argc, char** argv) {
   cmd.option("--latent2", o.latent2, "hvae: dimension of z2");
   cmd.option("--activation", o.activation, "an element-wise op of the list: relu (default; tanh for hvae), tanh, elu, swish, ...");
   cmd.option("--epochs", o.epochs, "passes over the training set (with --resume: the total to reach)");
-  cmd.option("--batch", o.batch, "images per step").range(1, 65536);
+  cmd.option("--batch", o.batch, "images per step (under mpirun: the global batch, split over the ranks)").range(1, 65536);
+  cmd.option("--batch-per-rank", o.batch_per_rank,
+             "under mpirun -np N: B images per rank and step (a global batch of N B) at a learning rate of "
+             "--lr x sqrt(N) (Adam's square-root rule; --lr is the rate of a batch of B)").range(0, 65536);
   cmd.option("--lr", o.lr, "Adam learning rate");
   cmd.option("--objective", o.objective,
              "elbo | iwae (the importance-weighted bound of Burda et al. with --k samples of z per image)");

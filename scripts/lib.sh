@@ -6,6 +6,7 @@ packages=(
   g++ pkg-config cmake meson ninja-build
   libxtensor-dev xtl-dev libxsimd-dev libopenblas-dev
   doctest-dev libfmt-dev libcli11-dev nlohmann-json3-dev libpng-dev zlib1g-dev
+  openmpi-bin libopenmpi-dev
   dataset-fashion-mnist
 )
 

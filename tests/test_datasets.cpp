@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
+#include <utility>
 #include <set>
 #include <vector>
 
@@ -235,6 +236,55 @@ TEST_CASE("batcher: dequantized pixels lie in their bin, fixed by a seed or redr
   }
   CHECK(mean_u == doctest::Approx(0.5).epsilon(0.05));  // u is uniform on (0, 1)
   CHECK_THROWS_AS(Batcher<float>(set, {.binarize = Binarize::static_, .dequantize = Dequantize::static_}), DataError);
+}
+
+TEST_CASE("batcher: shards of each batch are its rows, drawn alike, and a position restores any shard") {
+  const ImageSet set = pattern_set(43, 8, 8);
+  // The whole batches and the shards of 3 ranks, with noise keyed by (seed, epoch, row).
+  auto rows = [&](std::size_t shard, std::size_t shards, Binarize binarize, Dequantize dequantize) {
+    Batcher<float> b(set, {.batch = 16, .seed = 5, .binarize = binarize, .dequantize = dequantize,
+                           .shard = shard, .shards = shards});
+    std::vector<std::pair<std::size_t, std::vector<float>>> out;  // (epoch * 100 + row, pixels) per row
+    for (int epoch = 0; epoch < 2; ++epoch)
+      while (b.next()) {
+        CHECK(b.x().shape(0) == b.size());
+        CHECK(b.size() == b.global_size() * (shard + 1) / shards - b.global_size() * shard / shards);
+        for (std::size_t r = 0; r < b.size(); ++r)
+          out.push_back({epoch * 100 + b.indices()[r], {b.x().data() + r * b.dim(), b.x().data() + (r + 1) * b.dim()}});
+      }
+    return out;
+  };
+  for (auto [binarize, dequantize] : {std::pair{Binarize::dynamic, Dequantize::none}, std::pair{Binarize::none, Dequantize::dynamic}}) {
+    auto whole = rows(0, 1, binarize, dequantize);
+    std::vector<std::pair<std::size_t, std::vector<float>>> joined;
+    for (std::size_t s = 0; s < 3; ++s) {
+      auto part = rows(s, 3, binarize, dequantize);
+      joined.insert(joined.end(), part.begin(), part.end());
+    }
+    CHECK(joined.size() == whole.size());
+    std::sort(whole.begin(), whole.end());
+    std::sort(joined.begin(), joined.end());
+    CHECK(joined == whole);  // each row of each epoch once, with the same pixels
+  }
+  // The second epoch draws other noise than the first.
+  auto both = rows(0, 1, Binarize::none, Dequantize::dynamic);
+  std::sort(both.begin(), both.end());
+  CHECK(both[0].second != both[43].second);  // row 0 of epoch 1 and of epoch 2
+
+  // A position saved by one shard continues on another: the same rows follow.
+  Batcher<float> a(set, {.batch = 16, .seed = 5, .shard = 1, .shards = 2});
+  a.next();
+  a.next();
+  Batcher<float> b(set, {.batch = 16, .seed = 5, .shard = 0, .shards = 1});
+  b.restore(a.state());
+  Batcher<float> c(set, {.batch = 16, .seed = 5});
+  c.next();
+  c.next();
+  REQUIRE(b.next());
+  REQUIRE(c.next());
+  CHECK(std::vector<std::size_t>(b.indices().begin(), b.indices().end()) ==
+        std::vector<std::size_t>(c.indices().begin(), c.indices().end()));
+  CHECK_THROWS_AS(Batcher<float>(set, {.batch = 16, .shard = 2, .shards = 2}), DataError);
 }
 
 TEST_CASE("synthetic manifold: shapes, ground truth, noise sigma") {

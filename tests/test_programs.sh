@@ -6,7 +6,7 @@ bin="$1/experiments"
 data=/usr/share/datasets/fashion-mnist
 source "$(dirname "$0")/programs_lib.sh"
 
-for p in vae-train vae-eval vae-sample vae-bench cvae-compare data-bench vae-report; do
+for p in vae-train vae-eval vae-sample vae-bench cvae-compare data-bench vae-report vae-sweep; do
   check "$p --help" "$bin/$p" --help >/dev/null
 done
 
@@ -166,12 +166,17 @@ expect_error "vae-sample without a run" "not a run folder" "$bin/vae-sample" --r
 
 # Every program checks its flags' types, ranges and combinations before it writes anything:
 # one line naming the flag, a non-zero exit. (PROGRAM | PATTERN | ARGUMENTS...)
+echo '{"grid": {"--out": ["x"]}}' >"$tmp/grid-out.json"
+echo '{"grid": {"--seed": []}}' >"$tmp/grid-empty.json"
+echo '{"runs": {}}' >"$tmp/grid-key.json"
 while IFS='|' read -r program pattern args; do
   read -ra argv <<<"$args"
   expect_error "$program$args" "$pattern" "$bin/$program" "${argv[@]}"
 done <<FLAGS
 vae-train|--batch: must be between 1 and 65536, got 0| --batch 0 --out $tmp/bad1
 vae-train|--batch: '-1' is not a whole number| --batch -1 --out $tmp/bad1
+vae-train|exclude each other| --batch 64 --batch-per-rank 32 --out $tmp/bad1
+vae-train|--batch-per-rank must be at least 1| --batch-per-rank 0 --out $tmp/bad1
 vae-train|--latent must be at least 1| --latent 0 --out $tmp/bad1
 vae-train|--sigma fixed needs --sigma2| --sigma fixed --out $tmp/bad1
 vae-train|--sigma2 is the variance of --sigma fixed| --sigma2 0.1 --out $tmp/bad1
@@ -201,6 +206,10 @@ cvae-compare|--batch: must be between 1 and 65536| --batch 0 --out $tmp/bad1
 cvae-compare|--epochs must be at least 1| --epochs 0 --out $tmp/bad1
 cvae-compare|--iw-limit must be at least 1| --iw 5 --iw-limit 0 --out $tmp/bad1
 cvae-compare|--resume: $tmp/bad1 holds no comparison| --resume --out $tmp/bad1
+vae-sweep|--grid $tmp/nope.json: cannot read the file| --grid $tmp/nope.json --out $tmp/bad1
+vae-sweep|grid: --out is the sweep's to set| --grid $tmp/grid-out.json --out $tmp/bad1
+vae-sweep|grid: --seed needs a non-empty list| --grid $tmp/grid-empty.json --out $tmp/bad1
+vae-sweep|grid: unknown key "runs"| --grid $tmp/grid-key.json --out $tmp/bad1
 FLAGS
 check "no bad flag left a folder or a file behind" test ! -e "$tmp/bad1" -a ! -e "$tmp/bad.png"
 

@@ -80,7 +80,7 @@ TEST_CASE("a state that does not fit the trainer is refused, and the trainer is 
   Trainer<float> tc(c, other, {.batch = 32, .seed = 4});
   CHECK_THROWS_AS(tc.restore(ta.state()), std::invalid_argument);  // the batch order of another data set
   TrainingState broken = ta.state();
-  broken.info.erase("rng");
+  broken.info.erase("batches");
   CHECK_THROWS_AS(tc.restore(broken), std::invalid_argument);
   CHECK(std::isfinite(tc.run_epoch().loss));
 }

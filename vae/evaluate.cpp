@@ -7,6 +7,7 @@
 
 #include "autodiff/ops.hpp"
 #include "datasets/batcher.hpp"
+#include "distributed/comm.hpp"
 
 namespace vk::vae {
 template <class T>
@@ -45,24 +46,35 @@ EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOption
                                             c.input_dim, set.dim()));
   data::ImageSet limited;
   const data::ImageSet& source = count == set.count ? set : (limited = data::take_first(set, count));
-  data::Batcher<T> batches(source, eval_batches(options));
+  data::BatchOptions bo = eval_batches(options);
+  bo.shard = std::size_t(dist::rank());  // each rank its part of every batch; the sums are the job's
+  bo.shards = std::size_t(dist::size());
+  data::Batcher<T> batches(source, bo);
 
-  Rng rng(options.seed);
   Tape<T> tape, iw_tape;
   EvalResult r;
   r.count = count;
   r.iw_samples = c.variational() ? options.iw_samples : 0;
-  std::vector<double> mu_sum(c.latent, 0.0), mu_sq(c.latent, 0.0);
-  double rec = 0, kl = 0, iw = 0;
-  std::size_t done = 0;
+  // rec, kl, iw, then the sums of E_q[z] and of its square per dimension: each rank's part of
+  // the set, summed over the ranks at the end.
+  std::vector<double> sums(3 + 2 * c.latent, 0.0);
+  double &rec = sums[0], &kl = sums[1], &iw = sums[2];
+  double* mu_sum = sums.data() + 3;
+  double* mu_sq = mu_sum + c.latent;
   while (batches.next()) {
     tape.reset();
     NoGradGuard guard(tape);
     const std::size_t m = batches.size();
+    if (m == 0) continue;  // this rank's share of a batch smaller than the ranks
     Var<T> x = tape.constant(batches.x());
     std::optional<Var<T>> y;
     if (c.conditional()) y = tape.constant(batches.y_onehot());
-    Var<T> eps = standard_normal(tape, m, c.noise_width(), rng);
+    // Each example's eps and importance samples are keyed by its index, so any split of the set
+    // over ranks draws the same ones.
+    const std::span<const std::size_t> examples = batches.indices();
+    Var<T> eps = tape.constant_uninitialized(m, c.noise_width());
+    for (std::size_t i = 0; i < m; ++i)
+      keyed_normal(key_of(options.seed, examples[i]), std::span<T>(eps.node().value + i * c.noise_width(), c.noise_width()));
     auto terms = model.terms(x, y, eps, T(1), false);
     for (std::size_t i = 0; i < m; ++i) {
       rec += terms.rec.node().value[i];
@@ -77,11 +89,12 @@ EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOption
       }
     for (std::size_t i = 0; i < m && r.iw_samples; ++i) {
       const T* yi = c.conditional() ? batches.y_onehot().data() + i * c.classes : nullptr;
+      Rng rng(key_of(options.seed ^ kGolden, examples[i]));
       iw -= iw_log_likelihood(model, iw_tape, batches.x().data() + i * c.input_dim, yi, r.iw_samples, rng);
     }
-    done += m;
-    if (options.progress) options.progress(done, count);
+    if (options.progress) options.progress(batches.global_end(), count);
   }
+  dist::allreduce_sum(sums);
   r.rec = rec / double(count);
   r.kl = kl / double(count);
   r.nelbo = r.rec + r.kl;

@@ -34,7 +34,7 @@ void NoiseModel<T>::begin_training(ParameterStore<T>& store, double data_varianc
 
 template <class T>
 void NoiseModel<T>::after_step(ParameterStore<T>& store, std::size_t rows) {
-  if (mode_ == Sigma::optimal && batch_log_sigma2_.tape) {
+  if (mode_ == Sigma::optimal && batch_log_sigma2_.tape && rows > 0) {
     squared_error_sum_ += std::exp(batch_log_sigma2_.item()) * double(rows);
     rows_seen_ += rows;
   }

@@ -1,12 +1,14 @@
 #include "vae/train.hpp"
 
 #include <chrono>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "autodiff/ops.hpp"
+#include "distributed/comm.hpp"
 
 namespace vk::vae {
 
@@ -59,15 +61,53 @@ Trainer<T>::Trainer(Model<T>& model, const data::ImageSet& train, const TrainOpt
                                          .drop_last = false,
                                          .binarize_seed = options.seed,
                                          .dequantize = options.dequantize ? data::Dequantize::dynamic
-                                                                          : data::Dequantize::none}),
-      adam_(model.params(), AdamOptions<T>{.lr = T(options.lr)}),
-      rng_(options.seed ^ 0x9e3779b97f4a7c15ULL) {
+                                                                          : data::Dequantize::none,
+                                         .shard = std::size_t(dist::rank()),
+                                         .shards = std::size_t(dist::size())}),
+      adam_(model.params(), AdamOptions<T>{.lr = T(options.lr)}) {
   validate_training(options, model.config());
   if (train.dim() != model.config().input_dim)
     throw std::invalid_argument(fmt::format("the model takes {} pixels per image, the data has {}",
                                             model.config().input_dim, train.dim()));
   model.begin_training(pixel_variance(train));
+  // The same start on every rank (a seed gives it already; this makes it so by construction).
+  dist::broadcast(model.params().values());
 }
+
+template <class T>
+void Trainer<T>::fill_eps(Var<T> eps, std::size_t k) {
+  const std::span<const std::size_t> examples = batches_.indices();
+  const std::size_t m = examples.size(), w = eps.cols();
+  for (std::size_t s = 0; s < k; ++s)
+    for (std::size_t i = 0; i < m; ++i)
+      keyed_normal(key_of(key_of(eps_key_, examples[i]), s), std::span<T>(eps.node().value + (s * m + i) * w, w));
+}
+
+template <class T>
+void Trainer<T>::reduce_step(std::size_t rows, std::size_t global_rows, std::span<double> sums) {
+  if (dist::size() == 1) return;
+  const auto start = std::chrono::steady_clock::now();
+  const T share = T(rows) / T(global_rows);
+  auto scale = [g = model_.params().grads().data(), share](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) g[i] *= share;
+  };
+  parallel::for_range(model_.params().size(), scale);
+  dist::allreduce_sum(model_.params().grads());
+  dist::allreduce_sum(sums);
+  reduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+namespace {
+
+// The optimal sigma^2's sums over the epoch so far, gathered by every rank from its shards.
+template <class T>
+typename NoiseModel<T>::EpochProgress summed(typename NoiseModel<T>::EpochProgress p) {
+  std::array<double, 2> b = {p.squared_error_sum, double(p.rows)};
+  dist::allreduce_sum(b);
+  return {b[0], std::size_t(b[1])};
+}
+
+}  // namespace
 
 template <class T>
 EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size_t, double)>& on_batch,
@@ -79,48 +119,60 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
   if (!in_epoch_) {
     ++epoch_;
     in_epoch_ = true;
-    loss_sum_ = rec_sum_ = kl_sum_ = seconds_ = 0;
+    loss_sum_ = rec_sum_ = kl_sum_ = seconds_ = reduce_seconds_ = 0;
     seen_ = batch_index_ = 0;
-    normal_.reset();
+    eps_key_ = key_of(options_.seed ^ kGolden, epoch_);
     batches_.start_epoch();
   }
   EpochStats s;
   s.epoch = epoch_;
   while (batches_.next()) {
     ++batch_index_;
-    const std::size_t m = batches_.size();
+    const std::size_t m = batches_.size(), global = batches_.global_size();
     double kl_weight = options_.beta;
     if (options_.warmup_epochs > 0)
       kl_weight *= std::min(1.0, double(step_ + 1) / double(options_.warmup_epochs * per_epoch));
+    // loss x rows, rec and kl summed over rows, whether a stop was asked: summed over the ranks,
+    // so that every rank sees the same loss and stops after the same step.
+    std::array<double, 4> sums = {0, 0, 0, stop && stop->load() ? 1.0 : 0.0};
     tape_.reset();
-    Var<T> x = tape_.constant(batches_.x());
-    std::optional<Var<T>> y;
-    if (c.conditional()) y = tape_.constant(batches_.y_onehot());
-    const bool iwae = options_.bound == Bound::iwae;
-    Var<T> eps = tape_.constant_uninitialized(iwae ? options_.k * m : m, c.noise_width());
-    for (T& e : eps.value()) e = normal_(rng_);  // one generator through the run, so a seed fixes it
-    auto terms = iwae ? model_.iwae_terms(x, y, eps, options_.k, T(kl_weight), true)
-                      : model_.terms(x, y, eps, T(kl_weight), true);
-    const double loss = terms.loss.item();
-    if (!std::isfinite(loss))  // fmt prints a NaN with its sign bit as "-nan": say plainly nan
+    adam_.zero_grad();
+    if (m > 0) {  // a rank's share of a last batch smaller than the ranks can be empty
+      Var<T> x = tape_.constant(batches_.x());
+      std::optional<Var<T>> y;
+      if (c.conditional()) y = tape_.constant(batches_.y_onehot());
+      const bool iwae = options_.bound == Bound::iwae;
+      Var<T> eps = tape_.constant_uninitialized(iwae ? options_.k * m : m, c.noise_width());
+      fill_eps(eps, iwae ? options_.k : 1);
+      auto terms = iwae ? model_.iwae_terms(x, y, eps, options_.k, T(kl_weight), true)
+                        : model_.terms(x, y, eps, T(kl_weight), true);
+      sums[0] = terms.loss.item() * double(m);
+      for (std::size_t i = 0; i < m; ++i) {
+        sums[1] += terms.rec.node().value[i];
+        if (terms.has_kl) sums[2] += terms.kl.node().value[i];
+      }
+      tape_.backward(terms.loss);
+    }
+    reduce_step(m, global, sums);
+    if (!std::isfinite(sums[0])) {  // fmt prints a NaN with its sign bit as "-nan": say plainly nan
+      const double loss = sums[0] / double(global);
       throw Diverged(fmt::format(
           "training diverged: the loss is {} at epoch {}, batch {} of {}",
           std::isnan(loss) ? "nan" : fmt::format("{}", loss), epoch_, batch_index_, per_epoch));
-    adam_.zero_grad();
-    tape_.backward(terms.loss);
+    }
     if (options_.clip > 0) clip_grad_norm(model_.params(), T(options_.clip));
     adam_.step();
     model_.after_step(m);
     ++step_;
 
-    for (std::size_t i = 0; i < m; ++i) {
-      rec_sum_ += terms.rec.node().value[i];
-      if (terms.has_kl) kl_sum_ += terms.kl.node().value[i];
-    }
-    loss_sum_ += loss * double(m);
-    seen_ += m;
+    rec_sum_ += sums[1];
+    kl_sum_ += sums[2];
+    loss_sum_ += sums[0];
+    seen_ += global;
     if (on_batch) on_batch(seen_, total, loss_sum_ / double(seen_));
-    if (stop && stop->load()) {
+    // A stop asked on any rank before the sums stops every rank after this step; one process
+    // also stops for one asked while on_batch ran, as the step it is in.
+    if (sums[3] > 0 || (dist::size() == 1 && stop && stop->load())) {
       require_finite_parameters(per_epoch);
       tape_.reset();
       seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
@@ -131,6 +183,7 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
   }
   tape_.reset();
   require_finite_parameters(per_epoch);
+  if (NoiseModel<T>* noise = model_.noise()) noise->restore(summed<T>(noise->epoch_progress()));
   model_.end_epoch();
   in_epoch_ = false;
   s.batch = batch_index_;
@@ -139,6 +192,7 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
   s.kl = kl_sum_ / double(seen_);
   s.seconds = seconds_ + std::chrono::duration<double>(Clock::now() - start).count();
   s.images_per_second = double(seen_) / s.seconds;
+  s.reduce_seconds = reduce_seconds_;
   return s;
 }
 
@@ -164,14 +218,12 @@ template <class T>
 TrainingState Trainer<T>::state() const {
   const data::BatcherState b = batches_.state();
   nlohmann::json info = {
-      {"epoch", epoch_}, {"step", step_}, {"adam_steps", adam_.steps()}, {"in_epoch", in_epoch_}, {"rng", state_text(rng_)},
-      {"normal", state_text(normal_)},
+      {"epoch", epoch_}, {"step", step_}, {"adam_steps", adam_.steps()}, {"in_epoch", in_epoch_},
       {"partial", {{"loss_sum", loss_sum_}, {"rec_sum", rec_sum_}, {"kl_sum", kl_sum_}, {"seconds", seconds_},
                    {"seen", seen_}, {"batch", batch_index_}}},
-      {"batches", {{"order_rng", b.order_rng}, {"noise_rng", b.noise_rng}, {"order", b.order}, {"start", b.start},
-                   {"size", b.size}, {"epoch", b.epoch}, {"in_epoch", b.in_epoch}}}};
+      {"batches", {{"start", b.start}, {"size", b.size}, {"epoch", b.epoch}, {"in_epoch", b.in_epoch}}}};
   if (const NoiseModel<T>* noise = model_.noise()) {
-    const auto p = noise->epoch_progress();
+    const auto p = summed<T>(noise->epoch_progress());
     info["noise"] = {{"squared_error_sum", p.squared_error_sum}, {"rows", p.rows}};
   }
   TrainingState state{std::move(info), {}};
@@ -190,12 +242,10 @@ void Trainer<T>::restore(const TrainingState& state) {
     const std::vector<T> v(state.arrays[1].second.begin(), state.arrays[1].second.end());
     const nlohmann::json& b = i.at("batches");
     const nlohmann::json& p = i.at("partial");
-    batches_.restore({b.at("order_rng"), b.at("noise_rng"), b.at("order").get<std::vector<std::size_t>>(),
-                      b.at("start"), b.at("size"), b.at("epoch"), b.at("in_epoch")});
-    restore_state(rng_, i.at("rng").get<std::string>());
-    restore_state(normal_, i.at("normal").get<std::string>());
+    batches_.restore({b.at("start"), b.at("size"), b.at("epoch"), b.at("in_epoch")});
     adam_.restore(m, v, i.at("adam_steps").get<std::size_t>());
     epoch_ = i.at("epoch");
+    eps_key_ = key_of(options_.seed ^ kGolden, epoch_);
     step_ = i.at("step");
     in_epoch_ = i.at("in_epoch");
     loss_sum_ = p.at("loss_sum");
@@ -204,8 +254,11 @@ void Trainer<T>::restore(const TrainingState& state) {
     seconds_ = p.at("seconds");
     seen_ = p.at("seen");
     batch_index_ = p.at("batch");
+    // The sums so far are the whole job's: rank 0 carries them on, the others start from none.
     if (NoiseModel<T>* noise = model_.noise())
-      noise->restore({i.at("noise").at("squared_error_sum"), i.at("noise").at("rows")});
+      noise->restore(dist::is_root() ? typename NoiseModel<T>::EpochProgress{i.at("noise").at("squared_error_sum"),
+                                                                            i.at("noise").at("rows")}
+                                     : typename NoiseModel<T>::EpochProgress{});
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("the training state is incomplete: ") + e.what());
   } catch (const IoError& e) {  // the batcher's

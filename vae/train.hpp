@@ -1,5 +1,12 @@
 // The training loop: shuffled mini-batches, one tape reused for every step, Adam, KL weighting,
 // the model's hooks (its noise model's sigma^2), and a clear error when the loss stops being finite.
+//
+// Data parallel over the ranks of mpirun (distributed/comm.hpp): every rank holds the same
+// parameters and takes its shard of each batch; the gradients of the shards, each weighted by its
+// share of the batch's rows, are summed over the ranks, so every rank takes the same step as one
+// process with the whole batch would, up to the order of float sums. The noise (binarization,
+// dequantization, eps) is keyed by (seed, epoch, example index), so it does not depend on how a
+// batch is split either. With one process nothing is exchanged.
 #pragma once
 
 #include <atomic>
@@ -44,6 +51,7 @@ struct EpochStats {
   double rec = 0, kl = 0;    // their parts (unweighted KL)
   double seconds = 0;
   double images_per_second = 0;
+  double reduce_seconds = 0; // of seconds, spent summing gradients over the ranks (0 on one process)
   bool finished = true;      // false: stopped within the epoch (see run_epoch)
   std::size_t batch = 0;     // batches done of this epoch
 };
@@ -73,8 +81,9 @@ class Trainer {
   std::size_t batches_per_epoch() const { return batches_.batches_per_epoch(); }
 
   // Everything but the parameters that makes the rest of a run the same as if it had not
-  // stopped: Adam's moments and step, the generators of batch order, binarization,
-  // dequantization and eps, the noise model's epoch sums, and how far the epoch got.
+  // stopped: Adam's moments and step, the noise model's epoch sums, and how far the epoch got
+  // (its order and noise follow from the seed and the epoch). The same on every rank, and for any
+  // number of ranks: a collective, called by every rank.
   TrainingState state() const;
   // From state() of a trainer with the same model, data and options (the parameters are loaded
   // apart). Throws std::invalid_argument saying what does not fit.
@@ -84,18 +93,22 @@ class Trainer {
   // The loss of the next step catches a gradient that was not finite within an epoch; at its
   // end, or where it stops, this does, so that no checkpoint keeps such parameters.
   void require_finite_parameters(std::size_t batches_per_epoch) const;
+  // eps of sample s of the example in row i of the shard: a function of (seed, epoch, example, s).
+  void fill_eps(Var<T> eps, std::size_t k);
+  // The gradients of this shard's mean loss, weighted by its share of the batch and summed over
+  // the ranks, and the step's sums over the ranks in place.
+  void reduce_step(std::size_t rows, std::size_t global_rows, std::span<double> sums);
 
   Model<T>& model_;
   TrainOptions options_;
   data::Batcher<T> batches_;
   Adam<T> adam_;
   Tape<T> tape_;
-  Rng rng_;
-  std::normal_distribution<T> normal_;  // of eps; it keeps every second draw, so it is state too
+  std::uint64_t eps_key_ = 0;  // of this epoch's eps
   std::size_t epoch_ = 0, step_ = 0;
   // The epoch in progress: what its EpochStats sums so far.
   bool in_epoch_ = false;
-  double loss_sum_ = 0, rec_sum_ = 0, kl_sum_ = 0, seconds_ = 0;
+  double loss_sum_ = 0, rec_sum_ = 0, kl_sum_ = 0, seconds_ = 0, reduce_seconds_ = 0;
   std::size_t seen_ = 0, batch_index_ = 0;
 };
 

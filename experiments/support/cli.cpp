@@ -11,6 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "distributed/comm.hpp"
+
 namespace vk::support {
 
 void report_error(std::string_view program, std::string_view message) {
@@ -18,6 +20,16 @@ void report_error(std::string_view program, std::string_view message) {
   line += ": ";
   for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
   std::cerr << line << '\n' << std::flush;
+}
+
+int fail_main(std::string_view program, std::string_view message) {
+  if (dist::size() > 1) {
+    std::string line;
+    for (char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
+    dist::abort_all(program, line, 1);
+  }
+  report_error(program, message);
+  return 1;
 }
 
 struct Command::Impl {
@@ -116,11 +128,11 @@ std::optional<int> Command::parse(int argc, char** argv) {
   try {
     impl_->app.parse(argc, argv);
     return std::nullopt;
-  } catch (const CLI::CallForHelp& e) {
-    return impl_->app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return impl_->app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // Every rank parses the same flags: rank 0 speaks for them.
+    if (!dist::is_root()) return e.get_exit_code() == 0 ? 0 : e.get_exit_code();
+    if (dynamic_cast<const CLI::CallForHelp*>(&e) || dynamic_cast<const CLI::CallForAllHelp*>(&e))
+      return impl_->app.exit(e);
     report_error(name_, std::string(e.what()) + " (run with --help for usage)");
     return e.get_exit_code() == 0 ? 1 : e.get_exit_code();
   }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "experiments/support/blas_kernels.hpp"
+#include "distributed/comm.hpp"
 
 namespace vk::support {
 
@@ -58,6 +59,10 @@ class Command {
   std::unique_ptr<Impl> impl_;
 };
 
+// report_error and exit code 1; in a job of several ranks, the message once and an end of every
+// rank (an error one rank met would leave the others waiting in a collective).
+int fail_main(std::string_view program, std::string_view message);
+
 namespace detail {
 template <class F>
 int invoke_main_body(F& body) {
@@ -77,22 +82,22 @@ int run_main(std::string_view program, F&& body) {
   try {
     return detail::invoke_main_body(body);
   } catch (const std::bad_alloc&) {
-    report_error(program, "not enough memory for what the flags ask (sizes such as --batch, --k, --iw, --n)");
-    return 1;
+    return fail_main(program, "not enough memory for what the flags ask (sizes such as --batch, --k, --iw, --n)");
   } catch (const std::exception& e) {
-    report_error(program, e.what());
-    return 1;
+    return fail_main(program, e.what());
   } catch (...) {
-    report_error(program, "unknown error");
-    return 1;
+    return fail_main(program, "unknown error");
   }
 }
 
 // Restarts the program with OpenBLAS kernels fit for the CPU when it chose weaker ones (see
-// blas_kernels.hpp), parses argv with cmd (see Command::parse), then runs body as above.
+// blas_kernels.hpp; before MPI starts, as the restart replaces the process), parses argv with cmd
+// (see Command::parse), then runs body as above, as one rank of mpirun's job when mpirun started
+// it (MPI lives as long as this call).
 template <class F>
 int run_main(Command& cmd, int argc, char** argv, F&& body) {
   restart_for_blas_core(cmd.name(), argv);
+  dist::Session mpi(argc, argv);
   if (const auto code = cmd.parse(argc, argv)) return *code;
   return run_main(cmd.name(), body);
 }
