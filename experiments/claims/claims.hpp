@@ -50,12 +50,13 @@ struct Figure {
 
 struct Claim {
   int id = 0;
-  std::string slug, statement, rule;
+  // Every member has an initializer, so that Claim{id, slug, statement} leaves none unnamed.
+  std::string slug{}, statement{}, rule{};
   nlohmann::json settings = nlohmann::json::object();
-  std::vector<std::pair<std::string, Spread>> figures;  // in the order shown
+  std::vector<std::pair<std::string, Spread>> figures{};  // in the order shown
   Verdict verdict = Verdict::mixed;
-  std::string summary;  // one sentence: what was measured, for report.md and README
-  std::vector<Figure> pictures;
+  std::string summary{};  // one sentence: what was measured, for report.md and README
+  std::vector<Figure> pictures{};
 
   void add(const std::string& figure, const std::vector<double>& per_seed) { figures.push_back({figure, spread(per_seed)}); }
   const Spread& get(const std::string& figure) const;
