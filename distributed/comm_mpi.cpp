@@ -1,12 +1,15 @@
 // The processes of one mpirun, over MPI_COMM_WORLD.
 #include <mpi.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <mutex>
 #include <thread>
 
 #include "distributed/comm.hpp"
@@ -17,6 +20,72 @@ namespace {
 
 int g_rank = 0, g_size = 1;
 bool g_initialized = false;
+
+// A rank that is alive but stuck (stopped, deadlocked, on a dead disk) leaves the others in their
+// next collective for ever, and mpirun only notices ranks that die. A watchdog thread ends this
+// rank, and with it the job, when one collective of training or evaluation has waited longer than
+// VAEKIT_MPI_TIMEOUT seconds (default 600; 0: never). Barriers are not watched: there a rank
+// waits, by design, for the others' whole runs of a sweep.
+class Watchdog {
+ public:
+  void start(double seconds) {
+    if (!(seconds > 0)) return;
+    limit_ = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+    thread_ = std::thread([this, seconds] { watch(seconds); });
+  }
+  void stop() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  void enter() { entered_.store(std::chrono::steady_clock::now().time_since_epoch().count()); }
+  void leave() { entered_.store(0); }
+
+ private:
+  void watch(double seconds) {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; })) {
+      const auto since = entered_.load();
+      if (since == 0) continue;
+      const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+      if (now - since < limit_.count()) continue;
+      std::fprintf(stderr,
+                   "error: rank %d of %d waited over %g s in a collective for another rank (VAEKIT_MPI_TIMEOUT); "
+                   "one is stuck: ending the job\n", g_rank, g_size, seconds);
+      std::fflush(stderr);
+      std::_Exit(3);  // mpirun ends the other ranks when one exits
+    }
+  }
+  std::chrono::steady_clock::duration limit_{};
+  std::atomic<std::chrono::steady_clock::rep> entered_{0};
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+};
+Watchdog g_watchdog;
+
+// Seconds a watched collective may wait: VAEKIT_MPI_TIMEOUT, or 600.
+double collective_timeout() {
+  const char* text = std::getenv("VAEKIT_MPI_TIMEOUT");
+  if (!text || !*text) return 600;
+  char* end = nullptr;
+  const double seconds = std::strtod(text, &end);
+  if (*end || !(seconds >= 0)) {
+    std::fprintf(stderr, "error: VAEKIT_MPI_TIMEOUT must be seconds (0: no limit), not '%s'\n", text);
+    std::exit(2);
+  }
+  return seconds;
+}
+
+struct Watched {
+  Watched() { g_watchdog.enter(); }
+  ~Watched() { g_watchdog.leave(); }
+};
 
 // A program started without mpirun is one process of one, and does not start MPI: Open MPI's
 // singleton start costs 0.4 s of every run and every test here.
@@ -68,9 +137,11 @@ Session::Session(int& argc, char**& argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_size);
   g_initialized = true;
+  if (g_size > 1) g_watchdog.start(collective_timeout());
 }
 
 Session::~Session() {
+  g_watchdog.stop();
   if (g_initialized) MPI_Finalize();
 }
 
@@ -79,21 +150,26 @@ int world_size() { return g_size; }
 bool built_with_mpi() { return true; }
 
 void broadcast(std::span<float> data, int root) {
+  const Watched watched;
   if (size() > 1) in_pieces(data, [&](float* p, int n) { return MPI_Bcast(p, n, MPI_FLOAT, root, MPI_COMM_WORLD); });
 }
 void broadcast(std::span<double> data, int root) {
+  const Watched watched;
   if (size() > 1) in_pieces(data, [&](double* p, int n) { return MPI_Bcast(p, n, MPI_DOUBLE, root, MPI_COMM_WORLD); });
 }
 void broadcast(std::span<std::uint8_t> data, int root) {
+  const Watched watched;
   if (size() > 1)
     in_pieces(data, [&](std::uint8_t* p, int n) { return MPI_Bcast(p, n, MPI_UINT8_T, root, MPI_COMM_WORLD); });
 }
 
 void allreduce_sum(std::span<float> data) {
+  const Watched watched;
   if (size() > 1)
     in_pieces(data, [](float* p, int n) { return MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD); });
 }
 void allreduce_sum(std::span<double> data) {
+  const Watched watched;
   if (size() > 1)
     in_pieces(data, [](double* p, int n) { return MPI_Allreduce(MPI_IN_PLACE, p, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD); });
 }

@@ -133,4 +133,33 @@ fi
 sleep 0.5
 check "killed rank: no rank of the job is left" test -z "$(pgrep -f -- "--out $tmp/killed")"
 
+# A rank that is alive but stuck (here: stopped) must not leave the other waiting for ever: the
+# other's watchdog ends the job after VAEKIT_MPI_TIMEOUT seconds in one collective.
+"${mpirun[@]}" -x VAEKIT_MPI_TIMEOUT=3 "$bin/vae-train" --limit 20000 --hidden 64 --latent 8 --threads 1 \
+  --epochs 100 --out "$tmp/stuck" >/dev/null 2>"$tmp/stuck.err" &
+job=$!
+rank1=""
+for _ in $(seq 200); do
+  for p in $(pgrep -f -- "--out $tmp/stuck"); do
+    tr '\0' '\n' </proc/"$p"/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && rank1=$p
+  done
+  [ -n "$rank1" ] && [ -f "$tmp/stuck/checkpoint/manifest.json" ] && break
+  sleep 0.1
+done
+check "the stuck run's rank 1 was found training" test -n "$rank1"
+[ -n "$rank1" ] && kill -STOP "$rank1"
+for _ in $(seq 300); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
+if kill -0 $job 2>/dev/null; then
+  echo "FAILED: the job still runs 30 s after rank 1 stopped"; fails=$((fails + 1))
+  kill -9 $job
+  [ -n "$rank1" ] && kill -9 "$rank1"
+else
+  wait $job
+  rc=$?
+  check "stuck rank: the job exits non-zero (exit $rc)" test $rc -ne 0
+  check "stuck rank: rank 0 says it waited too long" grep -q "rank 0 of 2 waited over 3 s in a collective" "$tmp/stuck.err"
+fi
+sleep 0.5
+check "stuck rank: no rank of the job is left" test -z "$(pgrep -f -- "--out $tmp/stuck")"
+
 finish mpi
