@@ -105,22 +105,34 @@ check "cvae-compare on 2 ranks: a row per variant in the table" \
 check "cvae-compare on 2 ranks: each variant trained once, with its row.json" \
   test "$(grep -c '^== ' "$tmp/cc.err"):$(ls "$tmp"/cc/*/row.json | wc -l)" = 2:2
 
-# A rank killed mid-run: the other must not wait for it forever.
-"${mpirun[@]}" "$bin/vae-train" --limit 20000 --hidden 64 --latent 8 --threads 1 --epochs 100 \
-  --out "$tmp/killed" >/dev/null 2>"$tmp/killed.err" &
-job=$!
-rank1=""
-for _ in $(seq 200); do  # until rank 1 trains (the checkpoint before training is written)
-  for p in $(pgrep -f -- "--out $tmp/killed"); do
-    tr '\0' '\n' </proc/"$p"/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && rank1=$p
+# long_run NAME [MPIRUN-OPTION...]: a long vae-train of 2 ranks into $tmp/NAME in the background;
+# sets job (mpirun's pid) and rank1 (rank 1's pid once it trains, or empty).
+long_run() {
+  local name=$1
+  shift
+  "${mpirun[@]}" "$@" "$bin/vae-train" --limit 20000 --hidden 64 --latent 8 --threads 1 --epochs 100 \
+    --out "$tmp/$name" >/dev/null 2>"$tmp/$name.err" &
+  job=$!
+  rank1=""
+  for _ in $(seq 200); do  # until rank 1 trains (the checkpoint before training is written)
+    for p in $(pgrep -f -- "--out $tmp/$name"); do
+      tr '\0' '\n' </proc/"$p"/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && rank1=$p
+    done
+    [ -n "$rank1" ] && [ -f "$tmp/$name/checkpoint/manifest.json" ] && break
+    sleep 0.1
   done
-  [ -n "$rank1" ] && [ -f "$tmp/killed/checkpoint/manifest.json" ] && break
-  sleep 0.1
-done
+}
+# job_ended_within TENTHS: whether the job has ended within that many tenths of a second.
+job_ended_within() {
+  for _ in $(seq "$1"); do kill -0 $job 2>/dev/null || return 0; sleep 0.1; done
+  ! kill -0 $job 2>/dev/null
+}
+
+# A rank killed mid-run: the other must not wait for it forever.
+long_run killed
 check "the killed run's rank 1 was found training" test -n "$rank1"
 [ -n "$rank1" ] && kill -9 "$rank1"
-for _ in $(seq 200); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
-if kill -0 $job 2>/dev/null; then
+if ! job_ended_within 200; then
   echo "FAILED: the job still runs 20 s after rank 1 was killed"; fails=$((fails + 1))
   kill -9 $job
 else
@@ -135,21 +147,10 @@ check "killed rank: no rank of the job is left" test -z "$(pgrep -f -- "--out $t
 
 # A rank that is alive but stuck (here: stopped) must not leave the other waiting for ever: the
 # other's watchdog ends the job after VAEKIT_MPI_TIMEOUT seconds in one collective.
-"${mpirun[@]}" -x VAEKIT_MPI_TIMEOUT=3 "$bin/vae-train" --limit 20000 --hidden 64 --latent 8 --threads 1 \
-  --epochs 100 --out "$tmp/stuck" >/dev/null 2>"$tmp/stuck.err" &
-job=$!
-rank1=""
-for _ in $(seq 200); do
-  for p in $(pgrep -f -- "--out $tmp/stuck"); do
-    tr '\0' '\n' </proc/"$p"/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && rank1=$p
-  done
-  [ -n "$rank1" ] && [ -f "$tmp/stuck/checkpoint/manifest.json" ] && break
-  sleep 0.1
-done
+long_run stuck -x VAEKIT_MPI_TIMEOUT=3
 check "the stuck run's rank 1 was found training" test -n "$rank1"
 [ -n "$rank1" ] && kill -STOP "$rank1"
-for _ in $(seq 300); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
-if kill -0 $job 2>/dev/null; then
+if ! job_ended_within 300; then
   echo "FAILED: the job still runs 30 s after rank 1 stopped"; fails=$((fails + 1))
   kill -9 $job
   [ -n "$rank1" ] && kill -9 "$rank1"
