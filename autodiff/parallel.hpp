@@ -1,6 +1,6 @@
-// Splits large memory-bound element loops (Adam's update, zeroing gradients) over the threads
-// OpenBLAS was given. Between GEMMs OpenBLAS's workers only wait, so with two threads the second
-// core would otherwise sit idle through the optimizer step.
+// Splits large element loops (Adam's update, zeroing gradients, element-wise ops, the Bernoulli
+// likelihood's rows) over the threads OpenBLAS was given. Between GEMMs OpenBLAS's workers only wait,
+// so with two threads the second core would otherwise sit idle through that work.
 #pragma once
 
 #include <cstddef>
