@@ -179,9 +179,11 @@ void barrier() {
 }
 
 void abort_all(std::string_view program, std::string_view message, int code) {
-  // Rank 0 speaks for the job; another rank waits a moment, so that an error every rank met is
-  // printed once (rank 0's abort ends the others first).
-  if (g_rank != 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Rank 0 speaks for the job; another rank waits, so that an error every rank met (a bad flag)
+  // is printed once: rank 0's abort ends the others first. The wait is long because ranks start
+  // apart by up to seconds on a loaded machine (300 ms lost the race under the sanitizers in CI);
+  // an error only this rank met is then reported that much later, while the others wait anyway.
+  if (g_rank != 0) std::this_thread::sleep_for(std::chrono::seconds(5));
   std::fprintf(stderr, "%.*s: error%s: %.*s\n", int(program.size()), program.data(),
                g_rank ? (" on rank " + std::to_string(g_rank)).c_str() : "", int(message.size()), message.data());
   std::fflush(stderr);
