@@ -75,7 +75,9 @@ template <class T> Var<T> conv_transpose2d(Var<T> x, Var<T> w, Var<T> b, const C
 template <class T> Var<T> reparameterize(Var<T> mu, Var<T> logvar, Var<T> eps);
 // KL(N(mu, diag exp(logvar)) || N(0, I)) = 1/2 sum_j (exp(lv_j) + mu_j^2 - 1 - lv_j).
 template <class T> Var<T> gaussian_kl(Var<T> mu, Var<T> logvar);
-// log Bernoulli(x; sigmoid(logits)) = sum_j x_j l_j - softplus(l_j).
+// log Bernoulli(x; sigmoid(logits)) = sum_j x_j l_j - softplus(l_j) per row of logits [m,d]; x
+// [m,d], or [r,d] with r dividing m for logits that stack m / r blocks of samples of the same r
+// rows (row i reads row i mod r of x), so that K samples need no K copies of x.
 template <class T> Var<T> bernoulli_loglik(Var<T> logits, Var<T> x);
 // log N(x; mean, exp(log_var) I) = -1/2 sum_j ((x_j - m_j)^2 e^{-lv_j} + lv_j + log 2 pi), mean
 // [m,d] or one row [1,d] for all, log_var a scalar [1,1], one per feature [1,d] or one per element

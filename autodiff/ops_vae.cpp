@@ -115,14 +115,17 @@ Var<T> gaussian_kl(Var<T> mu, Var<T> logvar) {
 
 template <class T>
 Var<T> bernoulli_loglik(Var<T> logits, Var<T> x) {
-  require_same_shape("bernoulli_loglik", logits, x);
-  const std::size_t m = x.rows(), d = x.cols();
+  const std::size_t m = logits.rows(), r = x.rows(), d = x.cols();
+  if (logits.cols() != d || r == 0 || m % r != 0)
+    throw std::invalid_argument(fmt::format("bernoulli_loglik: logits [{}x{}] and x [{}x{}]: x needs the logits' "
+                                            "columns and a number of rows that divides theirs",
+                                            m, logits.cols(), r, d));
   Var<T> y = x.tape->template push<Op::bernoulli_loglik>({logits, x}, m, 1);
   const T* pl = logits.node().value;
   const T* px = x.node().value;
   T* out = y.node().value;
   auto rows = [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) out[i] = simd::bernoulli_row(pl + i * d, px + i * d, d);
+    for (std::size_t i = begin; i < end; ++i) out[i] = simd::bernoulli_row(pl + i * d, px + (i % r) * d, d);
   };
   parallel::for_rows(m, d, rows);
   return y;
@@ -201,18 +204,20 @@ template <class T>
 void backward_bernoulli_loglik(Tape<T>& t, const Node<T>& y) {
   const Node<T>& l = t.node(y.in[0]);
   const Node<T>& x = t.node(y.in[1]);
-  const std::size_t m = x.rows, d = x.cols;
-  auto rows = [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      const T g = y.grad[i];
-      if (l.grad) simd::add_bernoulli_row_grad(g, l.value + i * d, x.value + i * d, l.grad + i * d, d);
-      if (x.grad) {
-        auto gx = view(x.grad + i * d, 1, d);
-        xt::noalias(gx) += g * view(l.value + i * d, 1, d);
-      }
+  const std::size_t m = l.rows, r = x.rows, d = x.cols;
+  if (l.grad) {
+    auto rows = [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i)
+        simd::add_bernoulli_row_grad(y.grad[i], l.value + i * d, x.value + (i % r) * d, l.grad + i * d, d);
+    };
+    parallel::for_rows(m, d, rows);
+  }
+  // Rows of a broadcast x gather from several rows of the logits: one thread, in row order.
+  if (x.grad)
+    for (std::size_t i = 0; i < m; ++i) {
+      auto gx = view(x.grad + (i % r) * d, 1, d);
+      xt::noalias(gx) += y.grad[i] * view(l.value + i * d, 1, d);
     }
-  };
-  parallel::for_rows(m, d, rows);
 }
 
 template <class T>

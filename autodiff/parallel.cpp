@@ -81,6 +81,8 @@ class Pool {
 
 int thread_count = 1;
 std::unique_ptr<Pool> pool;
+// Set on a thread while it runs a part of for_tasks: the loops and GEMMs it calls stay on it.
+thread_local bool in_task = false;
 
 }  // namespace
 
@@ -103,7 +105,7 @@ void for_range(std::size_t n, RangeFn f, void* context) {
 }
 
 void for_range(std::size_t n, std::size_t grain, RangeFn f, void* context) {
-  if (n < kMinElements || !pool) {
+  if (n < kMinElements || !pool || in_task) {
     if (n) f(context, 0, n);
     return;
   }
@@ -119,11 +121,33 @@ void for_range(std::size_t n, std::size_t grain, RangeFn f, void* context) {
 }
 
 void for_parts(std::size_t n, RangeFn f, void* context) {
-  if (!pool) {
+  if (!pool || in_task) {
     if (n) f(context, 0, n);
     return;
   }
   pool->run(n, f, context);
+}
+
+void for_tasks(std::size_t n, void (*f)(void*, std::size_t, std::size_t), void* context) {
+  if (!pool || in_task) {
+    for (std::size_t t = 0; t < n; ++t) f(context, t, 0);
+    return;
+  }
+  struct Queue {
+    std::atomic<std::size_t> next{0};
+    std::size_t n;
+    void (*f)(void*, std::size_t, std::size_t);
+    void* context;
+  } q;
+  q.n = n;
+  q.f = f;
+  q.context = context;
+  for_parts(std::size_t(thread_count), [](void* c, std::size_t thread, std::size_t) {
+    auto& q = *static_cast<Queue*>(c);
+    in_task = true;
+    for (std::size_t t; (t = q.next.fetch_add(1, std::memory_order_relaxed)) < q.n;) q.f(q.context, t, thread);
+    in_task = false;
+  }, &q);
 }
 
 }  // namespace vk::parallel

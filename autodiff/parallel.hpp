@@ -35,6 +35,17 @@ void for_range(std::size_t n, std::size_t grain, F& f) {  // f(begin, end)
   for_range(n, grain, [](void* c, std::size_t b, std::size_t e) { (*static_cast<F*>(c))(b, e); }, &f);
 }
 
+// Calls f(task, thread) for every task in [0, n), each once, with thread in [0, threads()):
+// every thread of the pool takes the next task until none is left. For work that is independent
+// per task (an image's importance samples) and whose parts would be too small to split: the
+// for_range, for_parts and GEMMs called from inside f run on f's thread alone.
+void for_tasks(std::size_t n, void (*f)(void* context, std::size_t task, std::size_t thread), void* context);
+
+template <class F>
+void for_tasks(std::size_t n, F& f) {  // f(task, thread)
+  for_tasks(n, [](void* c, std::size_t task, std::size_t thread) { (*static_cast<F*>(c))(task, thread); }, &f);
+}
+
 // f(first_row, end_row) over the rows of an m x d array, split as for_range splits its m d
 // elements but never inside a row: a row's sum is the same whatever the thread count.
 template <class F>

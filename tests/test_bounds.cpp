@@ -3,6 +3,9 @@
 // with two stochastic layers (ancestral draws, its IW estimate over both layers).
 #include <doctest/doctest.h>
 
+#include <cstring>
+
+#include "autodiff/blas.hpp"
 #include "tests/vae_fixtures.hpp"
 
 using namespace vk;
@@ -64,6 +67,11 @@ TEST_CASE("importance-weighted log p(x): nondecreasing in K and above the ELBO")
     CHECK(r.iw_samples == 1000);
     CHECK(std::isfinite(r.iw_nll));
     CHECK(r.iw_nll <= r.nelbo);
+    // Two threads take the images in turn, each with its own tape: one thread's bits.
+    blas::set_threads(2);
+    const EvalResult two = evaluate(model, set, options);
+    blas::set_threads(1);
+    CHECK(std::memcmp(&two.iw_nll, &r.iw_nll, sizeof(double)) == 0);
   }
 }
 

@@ -229,6 +229,22 @@ TEST_CASE("Bernoulli log-likelihood from logits") {
                     [](Tape<double>&, const Vs& v) { return bernoulli_loglik(v[0], v[1]); });
 }
 
+TEST_CASE("Bernoulli log-likelihood of stacked samples reads x's rows again: values and gradients") {
+  // Logits of 3 blocks of 2 rows against x [2, d]: as against x tiled 3 times.
+  Tape<double> t;
+  const Matrix<double> logits = in(6, 5, -5, 5).value, x = in(2, 5, 0, 1).value;
+  const Matrix<double> shared = bernoulli_loglik(t.constant(logits), t.constant(x)).value();
+  const Matrix<double> tiled = bernoulli_loglik(t.constant(logits), tile_rows(t.constant(x), 3)).value();
+  for (std::size_t i = 0; i < 6; ++i) CHECK(shared(i, 0) == doctest::Approx(tiled(i, 0)).epsilon(1e-15));
+  CHECK(std::abs(shared(0, 0) - shared(1, 0)) > 1e-3);  // the two rows of x differ
+  require_gradients({in(6, 5, -5, 5), in(2, 5, 0, 1)},
+                    [](Tape<double>&, const Vs& v) { return bernoulli_loglik(v[0], v[1]); });
+  CHECK_THROWS_WITH_AS(bernoulli_loglik(t.constant(in(5, 5).value), t.constant(x)),
+                       "bernoulli_loglik: logits [5x5] and x [2x5]: x needs the logits' columns and a number of "
+                       "rows that divides theirs",
+                       std::invalid_argument);
+}
+
 TEST_CASE("Bernoulli log-likelihood in float: SIMD body and scalar tail agree with double") {
   // 37 columns: several SIMD batches and a tail; logits up to +-80 where e^l overflows in float.
   const std::size_t d = 37;

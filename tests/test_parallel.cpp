@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -36,6 +37,28 @@ TEST_CASE("for_range with a grain covers every element once, splitting only at i
       CHECK(ranges[r].first % grain == 0);
       CHECK((ranges[r].second % grain == 0 || ranges[r].second == n));
     }
+  }
+}
+
+TEST_CASE("for_tasks runs every task once, and what a task splits stays on its thread") {
+  blas::set_threads(2);
+  const std::size_t n = 64, elements = std::size_t(1) << 17;  // a range for_range would split
+  std::vector<int> runs(n, 0);
+  std::vector<std::size_t> thread_of(n, 99);
+  std::vector<int> split(n, 0);
+  auto task = [&](std::size_t t, std::size_t thread) {
+    ++runs[t];
+    thread_of[t] = thread;
+    const auto me = std::this_thread::get_id();
+    auto part = [&](std::size_t, std::size_t) { split[t] += std::this_thread::get_id() != me ? 100 : 1; };
+    parallel::for_range(elements, part);
+  };
+  parallel::for_tasks(n, task);
+  blas::set_threads(1);
+  for (std::size_t t = 0; t < n; ++t) {
+    CHECK(runs[t] == 1);
+    CHECK(thread_of[t] < 2);
+    CHECK(split[t] == 1);  // one range, on the task's own thread
   }
 }
 

@@ -165,7 +165,9 @@ typename Model<T>::Terms Model<T>::iwae_terms(Var<T> x, std::optional<Var<T>> y,
   const Code q_k{tile_rows(q.mu, k), tile_rows(q.logvar, k)};
   const std::optional<Var<T>> y_k = y ? std::optional(tile_rows(*y, k)) : std::nullopt;
   Var<T> z = reparameterize(q_k.mu, q_k.logvar, eps_z);
-  Var<T> ll = log_likelihood(decode(z, y_k), tile_rows(x, k), training);  // [k m, 1]
+  // The Bernoulli likelihood reads x's rows for every sample block; the Gaussian needs k copies.
+  const Var<T> x_k = config_.likelihood == Likelihood::bernoulli ? x : tile_rows(x, k);
+  Var<T> ll = log_likelihood(decode(z, y_k), x_k, training);  // [k m, 1]
   Var<T> log_ratio = prior_->log_ratio(store_, q_k, z, y_k, eps_z2);       // log q - log p
   Var<T> log_w = sub(ll, scale(log_ratio, kl_weight));
   Var<T> log_k = tape.constant_uninitialized(1, 1);
