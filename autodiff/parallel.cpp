@@ -16,7 +16,7 @@ constexpr std::size_t kMinElements = std::size_t(1) << 15;
 // A worker (and the caller waiting for it) spins this many pauses, about 0.1-0.3 ms, before it
 // sleeps on a futex: the GEMMs of a step follow each other closely, and a futex wake-up on this VM
 // cost about as much as half of a small GEMM.
-constexpr int kSpins = 1 << 13;
+constexpr int kSpins = 1 << 16;
 
 // Waits until a.load() != old, spinning first.
 template <class T>

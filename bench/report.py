@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns scripts/bench's measurements.jsonl into the markdown tables of the README.
 
-Each line is one measurement: `who` (vaekit or torch), `mode` (step, epoch or iw), `threads`,
+Each line is one measurement: `who` (vaekit, torch or roofline), `mode` (step, epoch or iw), `threads`,
 and images per second (vae-eval's lines give seconds and test_count instead). A measurement taken
 more than once counts with its best run, on either side.
 """
@@ -59,25 +59,32 @@ def main():
               f"| {fmt(t2)} | {ratio(vb, tb)} | {r1} | {r2} |")
 
     print("\nWhole training epochs of the pytorch/examples protocol (Bernoulli, dynamic binarization, "
-          "batch 128, Adam), images/s:\n")
-    print("| threads | vaekit | torch | vaekit peak RSS |")
-    print("| ---: | ---: | ---: | ---: |")
+          "batch 128, Adam), images/s; roofline = the batch-128 step's GEMMs alone (vae-bench) / the epoch:\n")
+    print("| threads | vaekit | torch | roofline | vaekit peak RSS |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
     for t in ("1", "2"):
         v = one(rows, "vaekit", mode="epoch", threads=t)
         tt = best(rows, "torch", mode="epoch", threads=t)
+        step = one(rows, "vaekit", mode="step", arch="784-400-20", likelihood="bernoulli", batch="128", threads=t)
+        roof = f"{rate(v) / step['roofline_images_per_second']:.2f}" if v and step else "–"
         rss = f"{v['peak_rss_mb']:.0f} MB" if v and "peak_rss_mb" in v else "–"
-        print(f"| {t} | {fmt(v and rate(v))} | {fmt(tt)} | {rss} |")
+        print(f"| {t} | {fmt(v and rate(v))} | {fmt(tt)} | {roof} | {rss} |")
     print(f"\nvaekit's best over torch's best: "
           f"{ratio(best(rows, 'vaekit', mode='epoch'), best(rows, 'torch', mode='epoch'))}")
 
-    print("\nImportance-weighted evaluation, K = 1000, images/s:\n")
-    print("| threads | vaekit | torch |")
-    print("| ---: | ---: | ---: |")
-    for t in ("1", "2"):
-        print(f"| {t} | {fmt(best(rows, 'vaekit', mode='iw', threads=t))} "
-              f"| {fmt(best(rows, 'torch', mode='iw', threads=t))} |")
-    print(f"\nvaekit's best over torch's best: "
-          f"{ratio(best(rows, 'vaekit', mode='iw'), best(rows, 'torch', mode='iw'))}")
+    for k in dict.fromkeys(str(m.get("iw")) for m in rows if m.get("mode") == "iw" and m["who"] == "vaekit"):
+        count = one(rows, "vaekit", mode="iw", iw=k)["test_count"]
+        print(f"\nImportance-weighted evaluation, K = {k}, {count:,} test images, images/s; roofline = "
+              f"the evaluation's GEMMs alone (gemm-bench --iw {k}) / the evaluation:\n")
+        print("| threads | vaekit | torch | roofline |")
+        print("| ---: | ---: | ---: | ---: |")
+        for t in ("1", "2"):
+            v = best(rows, "vaekit", mode="iw", iw=k, threads=t)
+            r = best(rows, "roofline", mode="iw", iw=k, threads=t)
+            roof = f"{v / r:.2f}" if v and r else "–"
+            print(f"| {t} | {fmt(v)} | {fmt(best(rows, 'torch', mode='iw', iw=k, threads=t))} | {roof} |")
+        print(f"\nvaekit's best over torch's best: "
+              f"{ratio(best(rows, 'vaekit', mode='iw', iw=k), best(rows, 'torch', mode='iw', iw=k))}")
 
     gemms = [m for m in rows if m.get("who") == "gemm"]
     if gemms:

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "autodiff/parallel.hpp"
+
 namespace vk::data {
 
 template <class T>
@@ -132,54 +134,59 @@ bool Batcher<T>::next() {
 template <class T>
 void Batcher<T>::fill(Matrix<T>& x, Matrix<T>& y) {
   constexpr double two_m32 = 1.0 / 4294967296.0, two_m53 = 1.0 / 9007199254740992.0;
-  for (std::size_t r = 0; r < rows_; ++r) {
-    const std::size_t row = order_[first_ + r];
-    T* dst = x.data() + r * dim_;
-    const std::uint64_t key = static_row_key(options_.binarize_seed, row);
-    const std::uint64_t dynamic_key = key_of(noise_key_, row);
-    if (bytes_) {
-      const std::uint8_t* src = bytes_ + row * dim_;
-      switch (options_.binarize) {
-        case Binarize::none:
-          if (options_.dequantize == Dequantize::none) {
-            for (std::size_t j = 0; j < dim_; ++j) dst[j] = byte_to_value_[src[j]];
-          } else {
-            // u = (bits + 1/2) / 2^32 lies strictly inside (0, 1), and so does x.
-            const bool fixed = options_.dequantize == Dequantize::static_;
-            for (std::size_t j = 0; j < dim_; ++j) {
-              const std::uint64_t bits = static_draw(fixed ? key : dynamic_key, j);
-              dst[j] = T((double(src[j]) + (double(bits) + 0.5) * two_m32) / 256.0);
+  // Rows over the pool: each row's draws are keyed by its example, so any split gives the same
+  // bits, and the other core would otherwise wait through this part of every step.
+  auto fill_rows = [&](std::size_t first_row, std::size_t end_row) {
+    for (std::size_t r = first_row; r < end_row; ++r) {
+      const std::size_t row = order_[first_ + r];
+      T* dst = x.data() + r * dim_;
+      const std::uint64_t key = static_row_key(options_.binarize_seed, row);
+      const std::uint64_t dynamic_key = key_of(noise_key_, row);
+      if (bytes_) {
+        const std::uint8_t* src = bytes_ + row * dim_;
+        switch (options_.binarize) {
+          case Binarize::none:
+            if (options_.dequantize == Dequantize::none) {
+              for (std::size_t j = 0; j < dim_; ++j) dst[j] = byte_to_value_[src[j]];
+            } else {
+              // u = (bits + 1/2) / 2^32 lies strictly inside (0, 1), and so does x.
+              const bool fixed = options_.dequantize == Dequantize::static_;
+              for (std::size_t j = 0; j < dim_; ++j) {
+                const std::uint64_t bits = static_draw(fixed ? key : dynamic_key, j);
+                dst[j] = T((double(src[j]) + (double(bits) + 0.5) * two_m32) / 256.0);
+              }
             }
-          }
-          break;
-        case Binarize::static_:
-          for (std::size_t j = 0; j < dim_; ++j) dst[j] = T(static_draw(key, j) < byte_threshold_[src[j]]);
-          break;
-        case Binarize::dynamic:
-          // One 64-bit draw gives two 32-bit uniforms, plenty of resolution for p = v/255.
-          for (std::size_t j = 0; j < dim_; j += 2) {
-            const std::uint64_t bits = keyed_bits(dynamic_key, j);
-            dst[j] = T((bits & 0xFFFFFFFFu) < byte_threshold_[src[j]]);
-            if (j + 1 < dim_) dst[j + 1] = T((bits >> 32) < byte_threshold_[src[j + 1]]);
-          }
-          break;
-      }
-    } else {
-      const double* src = reals_ + row * dim_;
-      switch (options_.binarize) {
-        case Binarize::none:
-          for (std::size_t j = 0; j < dim_; ++j) dst[j] = T(src[j]);
-          break;
-        case Binarize::static_:
-          for (std::size_t j = 0; j < dim_; ++j) dst[j] = T(static_draw(key, j) * two_m32 < std::clamp(src[j], 0.0, 1.0));
-          break;
-        case Binarize::dynamic:
-          for (std::size_t j = 0; j < dim_; ++j)
-            dst[j] = T(double(keyed_bits(dynamic_key, j) >> 11) * two_m53 < std::clamp(src[j], 0.0, 1.0));
-          break;
+            break;
+          case Binarize::static_:
+            for (std::size_t j = 0; j < dim_; ++j) dst[j] = T(static_draw(key, j) < byte_threshold_[src[j]]);
+            break;
+          case Binarize::dynamic:
+            // One 64-bit draw gives two 32-bit uniforms, plenty of resolution for p = v/255.
+            for (std::size_t j = 0; j < dim_; j += 2) {
+              const std::uint64_t bits = keyed_bits(dynamic_key, j);
+              dst[j] = T((bits & 0xFFFFFFFFu) < byte_threshold_[src[j]]);
+              if (j + 1 < dim_) dst[j + 1] = T((bits >> 32) < byte_threshold_[src[j + 1]]);
+            }
+            break;
+        }
+      } else {
+        const double* src = reals_ + row * dim_;
+        switch (options_.binarize) {
+          case Binarize::none:
+            for (std::size_t j = 0; j < dim_; ++j) dst[j] = T(src[j]);
+            break;
+          case Binarize::static_:
+            for (std::size_t j = 0; j < dim_; ++j) dst[j] = T(static_draw(key, j) * two_m32 < std::clamp(src[j], 0.0, 1.0));
+            break;
+          case Binarize::dynamic:
+            for (std::size_t j = 0; j < dim_; ++j)
+              dst[j] = T(double(keyed_bits(dynamic_key, j) >> 11) * two_m53 < std::clamp(src[j], 0.0, 1.0));
+            break;
+        }
       }
     }
-  }
+  };
+  parallel::for_rows(rows_, dim_, fill_rows);
   if (source_labels_.empty()) return;
   std::fill(y.begin(), y.end(), T(0));
   for (std::size_t r = 0; r < rows_; ++r) {
