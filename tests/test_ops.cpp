@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "autodiff/simd.hpp"
 #include "tests/gradcheck.hpp"
 
 using namespace vk;
@@ -243,6 +244,20 @@ TEST_CASE("Bernoulli log-likelihood of stacked samples reads x's rows again: val
                        "bernoulli_loglik: logits [5x5] and x [2x5]: x needs the logits' columns and a number of "
                        "rows that divides theirs",
                        std::invalid_argument);
+}
+
+TEST_CASE("softplus in float: its polynomial log1p within float's rounding of the exact value") {
+  // Every l in [-90, 90] by steps of 1/1024, through SIMD batches and the scalar path.
+  std::vector<float> l, out(184321);
+  for (int i = -92160; i <= 92160; ++i) l.push_back(float(i) / 1024.f);
+  simd::map(l.data(), out.data(), l.size(), [](auto v) { return simd::softplus(v); });
+  double worst = 0;
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    const double x = l[i], exact = std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x)));
+    const double scalar = simd::softplus(l[i]);
+    worst = std::max({worst, std::abs(out[i] - exact) - 0x1p-24 * exact, std::abs(scalar - exact) - 0x1p-24 * exact});
+  }
+  CHECK(worst < 2e-7);  // beyond half an ulp of the result
 }
 
 TEST_CASE("Bernoulli log-likelihood in float: SIMD body and scalar tail agree with double") {
