@@ -4,25 +4,51 @@
 
 #include "autodiff/parallel.hpp"
 
+// -Dblas=blis|onednn (meson_options.txt): single precision through that library, double precision
+// (the gradient checks) through OpenBLAS still, since oneDNN has no dgemm.
+#if defined(VK_BLAS_BLIS)
+#include <blis.h>
+#elif defined(VK_BLAS_ONEDNN)
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+
+#include <stdexcept>
+#endif
+
 namespace vk::blas {
 
 namespace {
 CBLAS_TRANSPOSE flag(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
 
+// From this many multiply-adds on (about 10 us of one core) a product is cut into blocks.
+constexpr double kSplitWork = double(1 << 20);
+Split mode = Split::blocks;
+
 void one(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+#if defined(VK_BLAS_BLIS)
+  // Strides (row ld, column 1) of the stored, row-major matrices; BLIS applies the flags to them.
+  bli_sgemm(ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, dim_t(m), dim_t(n),
+            dim_t(k), &alpha, const_cast<float*>(a), inc_t(lda), 1, const_cast<float*>(b), inc_t(ldb), 1, &beta, c,
+            inc_t(ldc), 1);
+#elif defined(VK_BLAS_ONEDNN)
+  // OpenMP's thread count is per calling thread: one inside each of the pool's blocks.
+  thread_local int omp_threads = 0;
+  const int want = mode == Split::openblas ? parallel::threads() : 1;
+  if (omp_threads != want) omp_set_num_threads(omp_threads = want);
+  if (dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), alpha, a,
+                 dnnl_dim_t(lda), b, dnnl_dim_t(ldb), beta, c, dnnl_dim_t(ldc)) != dnnl_success)
+    throw std::invalid_argument("dnnl_sgemm refused its arguments");
+#else
   cblas_sgemm(CblasRowMajor, flag(ta), flag(tb), int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c,
               int(ldc));
+#endif
 }
 void one(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
          std::size_t lda, const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
   cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c,
               int(ldc));
 }
-
-// From this many multiply-adds on (about 10 us of one core) a product is cut into blocks.
-constexpr double kSplitWork = double(1 << 20);
-Split mode = Split::blocks;
 
 template <class T>
 struct Blocks {
@@ -85,10 +111,25 @@ void gemm<double>(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
 void set_split(Split s) {
   mode = s;
   openblas_set_num_threads(s == Split::openblas ? parallel::threads() : 1);
+#if defined(VK_BLAS_BLIS)
+  bli_thread_set_num_threads(s == Split::openblas ? parallel::threads() : 1);
+#endif
 }
 
 std::string core_name() { return openblas_get_corename(); }
-std::string config() { return openblas_get_config(); }
+// Runs record it (config.json's "blas"): the library that runs single precision comes first.
+std::string config() {
+#if defined(VK_BLAS_BLIS)
+  return std::string("BLIS ") + bli_info_get_version_str() + " " + bli_arch_string(bli_arch_query_id()) +
+         " (double precision: " + openblas_get_config() + ")";
+#elif defined(VK_BLAS_ONEDNN)
+  const dnnl_version_t* v = dnnl_version();
+  return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
+         " (double precision: " + openblas_get_config() + ")";
+#else
+  return openblas_get_config();
+#endif
+}
 
 void set_threads(int threads) {
   parallel::set_threads(threads);
