@@ -58,7 +58,7 @@ expect_error "vae-report without a run" "not a run folder" "$bin/vae-report" --r
 check "a Gaussian run dequantizes by default" json_fields "$(cat "$tmp/a/config.json")" \
   'd["training"]["dequantize"] == "uniform"'
 check "config.json records the BLAS: library, version, the kernels it runs, threads" json_fields "$(cat "$tmp/a/config.json")" \
-  'd["blas"]["library"] == "OpenBLAS" and len(d["blas"]["version"].split(".")) == 3 and d["blas"]["threads"] == 1 and d["blas"]["core"].lower() == (__import__("os").environ.get("OPENBLAS_CORETYPE") or d["blas"]["core"]).lower() != ""'
+  'd["blas"]["library"] in ("OpenBLAS", "oneDNN", "BLIS") and len(d["blas"]["version"].split(".")) == 3 and d["blas"]["threads"] == 1 and d["blas"]["core"].lower() == (__import__("os").environ.get("OPENBLAS_CORETYPE") or d["blas"]["core"]).lower() != ""'
 
 # Kernels weaker than the CPU: the program restarts once with the best ones it can run (what
 # blas::better_core picks, here read from /proc/cpuinfo), says so in one line and records them.
