@@ -88,8 +88,8 @@ def main():
 
     gemms = [m for m in rows if m.get("who") == "gemm"]
     if gemms:
-        print("\nGEMMs of the MLP (batch 128) and conv steps, GFLOP/s (bench/gemm-bench):\n")
-        print("| product | m | n | k | 1 thr | 2 thr, vaekit's blocks | 2 thr, OpenBLAS's threads |")
+        print("\nGEMMs of the MLP (batch 128) and conv steps through blas::gemm (the build's library), GFLOP/s (bench/gemm-bench):\n")
+        print("| product | m | n | k | 1 thr | 2 thr, vaekit's blocks | 2 thr, the library's own threads |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for shape in dict.fromkeys(m["shape"] for m in gemms):
             def g(threads, split):

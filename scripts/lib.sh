@@ -7,7 +7,6 @@ packages=(
   libxtensor-dev xtl-dev libxsimd-dev libopenblas-dev
   doctest-dev libfmt-dev libcli11-dev nlohmann-json3-dev libpng-dev zlib1g-dev
   openmpi-bin libopenmpi-dev
-  libdnnl-dev
   dataset-fashion-mnist
 )
 
