@@ -13,27 +13,11 @@
 
 #include "autodiff/blas.hpp"
 #include "autodiff/parallel.hpp"
+#include "bench/step_shapes.hpp"
 
 namespace {
 
-struct Shape {
-  const char* what;
-  bool ta, tb;
-  std::size_t m, n, k;
-};
-
-// What vae-bench's gemms_of lists for the two models (the step's products, forward and backward).
-const Shape kShapes[] = {
-    {"mlp enc fwd", false, false, 128, 400, 784},   {"mlp enc wgrad", true, false, 784, 400, 128},
-    {"mlp dec fwd", false, false, 128, 784, 400},   {"mlp dec dgrad", false, true, 128, 400, 784},
-    {"mlp dec wgrad", true, false, 400, 784, 128},  {"conv1 fwd", false, false, 25088, 32, 16},
-    {"conv1 wgrad", true, false, 16, 32, 25088},    {"conv2 fwd", false, false, 6272, 64, 512},
-    {"conv2 wgrad", true, false, 512, 64, 6272},    {"conv2 dgrad", false, true, 6272, 512, 64},
-    {"fc 3136 fwd", false, false, 128, 256, 3136},  {"fc 3136 wgrad", true, false, 3136, 256, 128},
-    {"fc 3136 dgrad", false, true, 128, 3136, 256}, {"convT1 fwd", false, false, 6272, 512, 64},
-    {"convT1 dgrad", false, true, 6272, 64, 512},   {"convT1 wgrad", true, false, 64, 512, 6272},
-    {"convT2 fwd", false, false, 25088, 16, 32},    {"convT2 wgrad", true, false, 32, 16, 25088},
-};
+using Shape = vk::bench::GemmShape;
 
 // The median of repetitions over at least `seconds`, after as long again of warm-up: an idle
 // second vCPU of this VM takes tens of milliseconds to come back, whatever threads wait on it.
@@ -103,7 +87,7 @@ int main(int argc, char** argv) {
                 iw_roofline(iw, threads));
     return 0;
   }
-  for (const Shape& s : kShapes) {
+  for (const Shape& s : vk::bench::kStepShapes) {
     std::vector<float> a(s.m * s.k, 0.5f), b(s.k * s.n, 0.25f), c(s.m * s.n, 0.f);
     const double gflop = 2e-9 * double(s.m) * double(s.n) * double(s.k);
     std::printf("{\"shape\": \"%s\", \"m\": %zu, \"n\": %zu, \"k\": %zu, \"threads\": %d, \"split\": \"%s\", \"gflops\": %.1f}\n",

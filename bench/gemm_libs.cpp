@@ -11,7 +11,10 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <iterator>
 #include <vector>
+
+#include "bench/step_shapes.hpp"
 
 #if defined(GEMM_LIB_OPENBLAS)
 #include <cblas.h>
@@ -28,27 +31,16 @@
 
 namespace {
 
-struct Shape {
-  const char* what;
-  bool ta, tb;
-  long m, n, k;
-};
+using Shape = vk::bench::GemmShape;
 
-// bench/gemm_bench.cpp's list (the MLP's and the conv VAE's step at batch 128), then the decoder's
-// products of IW evaluation (K = 1000 samples of one image, and 4 images at once).
-const Shape kShapes[] = {
-    {"mlp enc fwd", false, false, 128, 400, 784},   {"mlp enc wgrad", true, false, 784, 400, 128},
-    {"mlp dec fwd", false, false, 128, 784, 400},   {"mlp dec dgrad", false, true, 128, 400, 784},
-    {"mlp dec wgrad", true, false, 400, 784, 128},  {"conv1 fwd", false, false, 25088, 32, 16},
-    {"conv1 wgrad", true, false, 16, 32, 25088},    {"conv2 fwd", false, false, 6272, 64, 512},
-    {"conv2 wgrad", true, false, 512, 64, 6272},    {"conv2 dgrad", false, true, 6272, 512, 64},
-    {"fc 3136 fwd", false, false, 128, 256, 3136},  {"fc 3136 wgrad", true, false, 3136, 256, 128},
-    {"fc 3136 dgrad", false, true, 128, 3136, 256}, {"convT1 fwd", false, false, 6272, 512, 64},
-    {"convT1 dgrad", false, true, 6272, 64, 512},   {"convT1 wgrad", true, false, 64, 512, 6272},
-    {"convT2 fwd", false, false, 25088, 16, 32},    {"convT2 wgrad", true, false, 32, 16, 25088},
-    {"iw dec1 1000", false, false, 1000, 400, 20},  {"iw dec2 1000", false, false, 1000, 784, 400},
-    {"iw dec1 4000", false, false, 4000, 400, 20},  {"iw dec2 4000", false, false, 4000, 784, 400},
-};
+// gemm-bench's shapes of a step, then the decoder's products of IW evaluation (K = 1000 samples of
+// one image, and 4 images at once).
+std::vector<Shape> shapes() {
+  std::vector<Shape> all(std::begin(vk::bench::kStepShapes), std::end(vk::bench::kStepShapes));
+  all.insert(all.end(), {{"iw dec1 1000", false, false, 1000, 400, 20}, {"iw dec2 1000", false, false, 1000, 784, 400},
+                         {"iw dec1 4000", false, false, 4000, 400, 20}, {"iw dec2 4000", false, false, 4000, 784, 400}});
+  return all;
+}
 
 #if defined(GEMM_LIB_OPENBLAS)
 const char* kLib = "openblas";
@@ -60,7 +52,7 @@ void set_threads(int t) {
   else openblas_set_num_threads(t);
 }
 std::string kernels() { return openblas_get_corename(); }
-void gemm(const Shape& s, const float* a, long lda, const float* b, long ldb, float* c) {
+void gemm(const Shape& s, const float* a, std::size_t lda, const float* b, std::size_t ldb, float* c) {
   if (blocks)
     vk::blas::gemm<float>(s.ta, s.tb, s.m, s.n, s.k, 1.f, a, lda, b, ldb, 1.f, c, s.n);
   else
@@ -74,10 +66,11 @@ std::string kernels() {
   return std::string(bli_arch_string(bli_arch_query_id())) + " (BLIS " + bli_info_get_version_str() + ")";
 }
 // BLIS takes any pair of strides: the stored matrices are row-major (row stride ld, column stride 1).
-void gemm(const Shape& s, const float* a, long lda, const float* b, long ldb, float* c) {
+void gemm(const Shape& s, const float* a, std::size_t lda, const float* b, std::size_t ldb, float* c) {
   float one = 1.f;
-  bli_sgemm(s.ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, s.tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, s.m, s.n, s.k,
-            &one, const_cast<float*>(a), lda, 1, const_cast<float*>(b), ldb, 1, &one, c, s.n, 1);
+  bli_sgemm(s.ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, s.tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, dim_t(s.m),
+            dim_t(s.n), dim_t(s.k), &one, const_cast<float*>(a), inc_t(lda), 1, const_cast<float*>(b), inc_t(ldb), 1,
+            &one, c, inc_t(s.n), 1);
 }
 #elif defined(GEMM_LIB_ONEDNN)
 const char* kLib = "onednn";
@@ -96,9 +89,9 @@ std::string kernels() {
   return std::string(isa) + " (oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
          std::to_string(v->patch) + ")";
 }
-void gemm(const Shape& s, const float* a, long lda, const float* b, long ldb, float* c) {
-  if (dnnl_sgemm(s.ta ? 'T' : 'N', s.tb ? 'T' : 'N', s.m, s.n, s.k, 1.f, a, lda, b, ldb, 1.f, c, s.n) !=
-      dnnl_success) {
+void gemm(const Shape& s, const float* a, std::size_t lda, const float* b, std::size_t ldb, float* c) {
+  if (dnnl_sgemm(s.ta ? 'T' : 'N', s.tb ? 'T' : 'N', dnnl_dim_t(s.m), dnnl_dim_t(s.n), dnnl_dim_t(s.k), 1.f, a,
+                 dnnl_dim_t(lda), b, dnnl_dim_t(ldb), 1.f, c, dnnl_dim_t(s.n)) != dnnl_success) {
     std::fprintf(stderr, "dnnl_sgemm failed on %s\n", s.what);
     std::exit(1);
   }
@@ -112,7 +105,7 @@ void gemm(const Shape& s, const float* a, long lda, const float* b, long ldb, fl
 double median_ms(const Shape& s, double seconds, double& cpu_share, int threads) {
   using Clock = std::chrono::steady_clock;
   std::vector<float> a(s.m * s.k, 0.5f), b(s.k * s.n, 0.25f), c(s.m * s.n, 0.f);
-  const long lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
+  const std::size_t lda = s.ta ? s.m : s.k, ldb = s.tb ? s.k : s.n;
   // Every element of the first product is k times 0.5 * 0.25, exactly in float: a library that
   // skipped part of C or read the wrong k would be timed doing other work.
   gemm(s, a.data(), lda, b.data(), ldb, c.data());
@@ -151,19 +144,19 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) blocks = blocks || !std::strcmp(argv[i], "--blocks");
 #endif
   if (argc == 2 && !std::strcmp(argv[1], "--list")) {
-    for (const Shape& s : kShapes) std::printf("%s\n", s.what);
+    for (const Shape& s : shapes()) std::printf("%s\n", s.what);
     return 0;
   }
   set_threads(threads);
   const std::string lib_kernels = kernels();
   bool found = false;
-  for (const Shape& s : kShapes) {
+  for (const Shape& s : shapes()) {
     if (!only.empty() && only != s.what) continue;
     found = true;
     double cpu_share = 0;
     const double ms = median_ms(s, seconds, cpu_share, threads), gflop = 2e-9 * double(s.m) * double(s.n) * double(s.k);
-    std::printf("{\"lib\": \"%s\", \"kernels\": \"%s\", \"shape\": \"%s\", \"ta\": %d, \"tb\": %d, \"m\": %ld, "
-                "\"n\": %ld, \"k\": %ld, \"threads\": %d, \"ms\": %.4f, \"gflops\": %.2f, \"cpu_share\": %.2f}\n",
+    std::printf("{\"lib\": \"%s\", \"kernels\": \"%s\", \"shape\": \"%s\", \"ta\": %d, \"tb\": %d, \"m\": %zu, "
+                "\"n\": %zu, \"k\": %zu, \"threads\": %d, \"ms\": %.4f, \"gflops\": %.2f, \"cpu_share\": %.2f}\n",
                 kLib, lib_kernels.c_str(), s.what, s.ta, s.tb, s.m, s.n, s.k, threads, ms, gflop / ms * 1e3, cpu_share);
   }
   if (!found) {
