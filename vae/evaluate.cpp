@@ -95,9 +95,9 @@ EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOption
         mu_sq[j] += v * v;
       }
     if (r.iw_samples) {
-      // The images over the threads, each with its own tape and single-threaded products: one
-      // image's K decoder rows split over two cores lost a fifth of the time to waiting. Each
-      // estimate depends only on its image's key, and they are summed in order.
+      // The images over the threads, each with its own tape and single-threaded products (300
+      // images at K = 1000 on two threads: 1.2-1.4 s, against 2.1 s with each image's products split
+      // over both cores). Each estimate depends only on its image's key; they are summed in order.
       iw_values.resize(m);
       auto one_image = [&](std::size_t i, std::size_t thread) {
         try {
