@@ -3,6 +3,7 @@
 // with the same seed and epochs, and compares their likelihoods, latent use and conditional
 // generation (judged by a classifier trained on the real training images).
 #include <algorithm>
+#include <numeric>
 #include <cmath>
 #include <optional>
 #include <sstream>
@@ -25,6 +26,7 @@
 #include "experiments/vae_run.hpp"
 #include "vae/classifier.hpp"
 #include "vae/evaluate.hpp"
+#include "vae/registry.hpp"
 #include "vae/train.hpp"
 
 using namespace vk;
@@ -61,41 +63,40 @@ std::pair<double, double> iw_nlls(vae::Model<float>& model, const data::ImageSet
   data::ImageSet first = data::take_first(test, n);
   data::Batcher<float> b(first, {.batch = first.count, .shuffle = false});
   b.next();
-  Rng rng(programs::kEvalSeed);
-  Tape<float> tape;
-  support::Progress bar("  iw " + std::to_string(k), first.count, "img");
-  double conditional = 0, mixture = 0;
-  std::vector<double> ll(c.conditional() ? c.classes : 1);
-  std::vector<float> onehot(c.classes, 0.f);
-  for (std::size_t i = 0; i < first.count; ++i) {
-    const float* x = b.x().data() + i * c.input_dim;
-    if (!c.conditional()) {
-      conditional -= vae::iw_log_likelihood<float>(model, tape, x, nullptr, k, rng);
-    } else {
-      for (std::size_t y = 0; y < c.classes; ++y) {
-        std::fill(onehot.begin(), onehot.end(), 0.f);
-        onehot[y] = 1.f;
-        ll[y] = vae::iw_log_likelihood<float>(model, tape, x, onehot.data(), k, rng);
-      }
-      conditional -= ll[first.labels[i]];
-      const double top = *std::max_element(ll.begin(), ll.end());
-      double s = 0;
-      for (double v : ll) s += std::exp(v - top);
-      mixture -= top + std::log(s) - std::log(double(c.classes));
-    }
-    bar.update(i + 1);
+  std::vector<std::size_t> keys(first.count);
+  std::iota(keys.begin(), keys.end(), std::size_t(0));
+  const std::size_t classes = c.conditional() ? c.classes : 1;
+  support::Progress bar("  iw " + std::to_string(k), classes, "class");
+  // log p(x_i|y) for every class y (one pass, no label, for a VAE); the same samples' keys for
+  // every class.
+  std::vector<std::vector<double>> ll(classes);
+  std::vector<float> onehot(c.conditional() ? first.count * c.classes : 0, 0.f);
+  for (std::size_t y = 0; y < classes; ++y) {
+    for (std::size_t i = 0; i < onehot.size() / std::max<std::size_t>(1, c.classes); ++i)
+      for (std::size_t j = 0; j < c.classes; ++j) onehot[i * c.classes + j] = j == y ? 1.f : 0.f;
+    ll[y] = vae::iw_log_likelihoods(model, b.x().data(), c.conditional() ? onehot.data() : nullptr, keys, k,
+                                    programs::kEvalSeed);
+    bar.update(y + 1);
   }
   bar.finish("done");
+  double conditional = 0, mixture = 0;
+  for (std::size_t i = 0; i < first.count; ++i) {
+    conditional -= ll[c.conditional() ? first.labels[i] : 0][i];
+    double top = -INFINITY, s = 0;
+    for (std::size_t y = 0; y < classes; ++y) top = std::max(top, ll[y][i]);
+    for (std::size_t y = 0; y < classes; ++y) s += std::exp(ll[y][i] - top);
+    mixture -= top + std::log(s) - std::log(double(classes));
+  }
   return {conditional / double(first.count), c.conditional() ? mixture / double(first.count) : NAN};
 }
 
 Row run_variant(const Variant& v, const Options& o, const programs::RunData& gauss, const programs::RunData& binary,
                 vae::Classifier& classifier, const std::vector<std::string>& class_names) {
-  const bool bern = v.likelihood == vae::Likelihood::bernoulli;
+  const bool bern = v.likelihood == vae::LikelihoodKind::bernoulli;
   const programs::RunData& rd = bern ? binary : gauss;
   const data::Binarize binarize = bern ? data::Binarize::dynamic : data::Binarize::none;
   vae::ModelConfig mc;
-  mc.objective = v.conditional ? vae::Objective::cvae : vae::Objective::vae;
+  mc.kind = v.conditional ? "cvae" : "vae";
   mc.likelihood = v.likelihood;
   mc.condition = v.condition;
   mc.embedding = o.embedding;
@@ -107,7 +108,8 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
 
   const std::filesystem::path dir = std::filesystem::path(o.out) / v.name;
   support::ensure_run_dir(dir);
-  vae::Model<float> model(mc, o.seed);
+  const std::unique_ptr<vae::Model<float>> made = vae::make_model<float>(mc, o.seed);
+  vae::Model<float>& model = *made;
   const vae::TrainOptions training{.batch = o.batch, .lr = o.lr, .seed = o.seed, .binarize = binarize};
   vae::Trainer<float> trainer(model, rd.dataset.train, training);
   fmt::print(stderr, "== {}: {} parameters\n", v.name, model.params().size());

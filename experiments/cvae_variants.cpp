@@ -13,7 +13,7 @@ using nlohmann::json;
 
 std::vector<Variant> all_variants() {
   std::vector<Variant> out;
-  for (auto lik : {vae::Likelihood::gaussian, vae::Likelihood::bernoulli}) {
+  for (auto lik : {vae::LikelihoodKind::gaussian, vae::LikelihoodKind::bernoulli}) {
     const std::string suffix = std::string("-") + vae::name(lik);
     out.push_back({"vae" + suffix, false, vae::Condition::encoder_decoder, lik});
     for (auto cond : {vae::Condition::encoder_decoder, vae::Condition::decoder, vae::Condition::embedding,

@@ -18,7 +18,7 @@ struct Variant {
   std::string name;
   bool conditional;
   vae::Condition condition;
-  vae::Likelihood likelihood;
+  vae::LikelihoodKind likelihood;
 };
 
 // Every variant, both likelihoods; and those a comma list names (empty: all). Throws

@@ -10,7 +10,7 @@ namespace vk::programs {
 nlohmann::json training_json(const vae::TrainOptions& o, std::size_t epochs, int threads) {
   return {{"epochs", epochs}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed}, {"binarize", name(o.binarize)},
           {"beta", o.beta}, {"warmup_epochs", o.warmup_epochs}, {"max_grad_norm", o.clip},
-          {"objective", vae::name(o.bound)}, {"k", o.k}, {"dequantize", o.dequantize ? "uniform" : "none"},
+          {"objective", vae::name(o.bound)}, {"k", o.k}, {"free_bits", o.free_bits}, {"dequantize", o.dequantize ? "uniform" : "none"},
           {"threads", threads}};
 }
 
@@ -26,6 +26,7 @@ vae::TrainOptions training_options(const nlohmann::json& t) {
   o.clip = t.value("max_grad_norm", t.value("clip", o.clip));  // "clip" in runs of older builds
   o.bound = vae::parse_bound(t.value("objective", std::string("elbo")));
   o.k = t.value("k", o.k);
+  o.free_bits = t.value("free_bits", o.free_bits);
   return o;
 }
 

@@ -9,10 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "autodiff/blas.hpp"
+#include "autodiff/layers.hpp"
 #include "autodiff/ops.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/vae_run.hpp"
 #include "vae/evaluate.hpp"
+#include "vae/registry.hpp"
 #include "vae/train.hpp"
 
 using namespace vk;
@@ -124,18 +126,18 @@ nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
   Rng rng(2);
   Matrix<float> x = Matrix<float>::from_shape({o.batch, mc.input_dim});
   fill_uniform<float>(rng, std::span(x.data(), x.size()), 0.f, 1.f);
-  if (mc.likelihood == vae::Likelihood::bernoulli)
+  if (mc.likelihood == vae::LikelihoodKind::bernoulli)
     for (float& v : x) v = v < 0.5f ? 0.f : 1.f;
   Tape<float> tape;
   std::normal_distribution<float> normal;
+  const vae::Objective objective{vae::parse_bound(o.objective), o.k};
+  const std::size_t k = objective.request(true).k;
   std::vector<Gemm> gemms;
   auto step = [&] {
     tape.reset();
-    const bool iwae = o.objective == "iwae";
-    Var<float> eps = tape.constant_uninitialized(iwae ? o.k * o.batch : o.batch, mc.noise_width());
+    Var<float> eps = tape.constant_uninitialized(k * o.batch, model.noise_width());
     for (float& e : eps.value()) e = normal(rng);
-    auto terms = iwae ? model.iwae_terms(tape.constant(x), std::nullopt, eps, o.k, 1.f, true)
-                      : model.terms(tape.constant(x), std::nullopt, eps, 1.f, true);
+    const vae::Terms<float> terms = vae::terms(model, tape.constant(x), std::optional<Var<float>>(), eps, objective, true);
     adam.zero_grad();
     tape.backward(terms.loss);
     adam.step();
@@ -155,7 +157,7 @@ nlohmann::json bench_iw(vae::Model<float>& model, const Options& o) {
   Rng rng(3);
   Matrix<float> x = Matrix<float>::from_shape({kImages, mc.input_dim});
   fill_uniform<float>(rng, std::span(x.data(), x.size()), 0.f, 1.f);
-  if (mc.likelihood == vae::Likelihood::bernoulli)
+  if (mc.likelihood == vae::LikelihoodKind::bernoulli)
     for (float& v : x) v = v < 0.5f ? 0.f : 1.f;
   Tape<float> tape;
   std::size_t next = 0;
@@ -199,13 +201,16 @@ int main(int argc, char** argv) {
     blas::set_threads(o.threads);
     vae::ModelConfig mc;
     mc.likelihood = vae::parse_likelihood(o.likelihood);
-    mc.objective = vae::parse_objective(o.model);
-    if (mc.objective != vae::Objective::vae && mc.objective != vae::Objective::hvae)
-      throw std::invalid_argument("--model must be vae or hvae");
-    if (mc.hierarchical()) mc.activation = Op::tanh;
+    mc.kind = o.model;
+    const vae::KindInfo& kind = vae::kind_info(mc.kind);
+    if (!kind.variational || kind.conditional)
+      throw std::invalid_argument("--model must be an unconditional VAE (vae, hvae, ...)");
+    mc.activation = parse_activation(kind.activation);
+    if (kind.stacked) mc.latents_above = {50};
     vae::validate_training({.bound = vae::parse_bound(o.objective), .k = o.k}, mc);
     if (o.arch == "conv") {
       mc.architecture = vae::Architecture::conv;
+      mc.activation = Op::relu;
       mc.hidden = {};
       mc.latent = 32;
     } else {
@@ -214,7 +219,7 @@ int main(int argc, char** argv) {
       mc.hidden = arch.hidden;
       mc.latent = arch.latent;
     }
-    vae::Model<float> model(mc, 1);
-    fmt::print("{}\n", (o.iw ? bench_iw(model, o) : bench_step(model, o)).dump());
+    const std::unique_ptr<vae::Model<float>> model = vae::make_model<float>(mc, 1);
+    fmt::print("{}\n", (o.iw ? bench_iw(*model, o) : bench_step(*model, o)).dump());
   });
 }

@@ -54,10 +54,10 @@ int main(int argc, char** argv) {
     const auto bar = programs::rank_progress("evaluating", count, "img");
     options.progress = [&](std::size_t done, std::size_t) { bar->update(done); };
     const auto start = std::chrono::steady_clock::now();
-    vae::EvalResult r = vae::evaluate(loaded.model, rd.test, options);
+    vae::EvalResult r = vae::evaluate(*loaded.model, rd.test, options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bar->finish("done");
-    json out = programs::eval_json(r, loaded.model.config().input_dim, dequantized);
+    json out = programs::eval_json(r, loaded.model->config().input_dim, dequantized);
     out.update({{"seed", seed}, {"seconds", seconds}, {"threads", threads}});
     if (!root) return;
     support::write_json_atomic(std::filesystem::path(run) / "eval.json", out);

@@ -52,8 +52,8 @@ std::vector<std::size_t> parse_sizes(const std::string& s, char separator, const
 
 }  // namespace
 
-std::vector<std::size_t> parse_widths(const std::string& s) {
-  return parse_sizes(s, ',', "--hidden is not a comma list of positive widths");
+std::vector<std::size_t> parse_widths(const std::string& s, const char* flag) {
+  return parse_sizes(s, ',', fmt::format("{} is not a comma list of positive widths", flag).c_str());
 }
 
 Arch parse_arch(const std::string& s) {
@@ -151,8 +151,8 @@ LoadedRun load_run(const std::filesystem::path& dir) {
   const nlohmann::json manifest = read_checkpoint_manifest(checkpoint);
   if (!manifest.contains("metadata") || !manifest["metadata"].contains("model"))
     throw std::runtime_error(fmt::format("{}: the manifest does not describe the model", checkpoint.string()));
-  vae::Model<float> model(vae::model_config_from_json(manifest["metadata"]["model"]), 0);
-  load_checkpoint(checkpoint, model.params());
+  auto model = vae::make_model<float>(vae::model_config_from_json(manifest["metadata"]["model"]), 0);
+  load_checkpoint(checkpoint, model->params());
   return {std::move(config), std::move(model)};
 }
 

@@ -12,7 +12,7 @@
 #include "datasets/batcher.hpp"
 #include "experiments/support/progress.hpp"
 #include "vae/evaluate.hpp"
-#include "vae/model.hpp"
+#include "vae/registry.hpp"
 
 namespace vk::programs {
 
@@ -23,8 +23,8 @@ inline constexpr std::uint64_t kEvalSeed = 7;
 
 data::Binarize parse_binarize(const std::string& s);
 bool parse_dequantize(const std::string& s);  // "uniform" or "none"; throws naming --dequantize
-// "512,256" -> {512, 256}; throws std::invalid_argument naming --hidden otherwise.
-std::vector<std::size_t> parse_widths(const std::string& s);
+// "512,256" -> {512, 256}; throws std::invalid_argument naming the flag otherwise.
+std::vector<std::size_t> parse_widths(const std::string& s, const char* flag = "--hidden");
 // "784-512-256-32" -> input 784, hidden {512, 256}, latent 32; throws naming --arch otherwise.
 struct Arch {
   std::size_t input;
@@ -68,7 +68,7 @@ nlohmann::json read_run_config(const std::filesystem::path& dir);
 // either is missing or they do not match.
 struct LoadedRun {
   nlohmann::json config;
-  vae::Model<float> model;
+  std::unique_ptr<vae::Model<float>> model;
 };
 LoadedRun load_run(const std::filesystem::path& dir);
 

@@ -25,13 +25,13 @@ int main(int argc, char** argv) {
   return support::run_main(cmd, argc, argv, [&] {
     if (n == 0 || n > 10000) throw std::invalid_argument("--n must be between 1 and 10000");
     programs::LoadedRun loaded = programs::load_run(run);
-    if (noise && !loaded.model.noise())
+    if (noise && !loaded.model->noise())
       throw std::invalid_argument(fmt::format("--noise adds the Gaussian noise of sigma^2; the run in {} has none "
-                                              "(its likelihood is {})", run, vae::name(loaded.model.config().likelihood)));
-    const std::size_t d = loaded.model.config().input_dim;
+                                              "(its likelihood is {})", run, vae::name(loaded.model->config().likelihood)));
+    const std::size_t d = loaded.model->config().input_dim;
     const std::size_t side = std::size_t(std::lround(std::sqrt(double(d))));
     if (side * side != d) throw std::invalid_argument(fmt::format("images of {} pixels are not square", d));
-    support::write_png(out, report::samples(loaded.model, n, side, side, seed, noise));
+    support::write_png(out, report::samples(*loaded.model, n, side, side, seed, noise));
     fmt::print(stderr, "wrote {} samples to {}\n", n, out);
   });
 }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/blas.hpp"
+#include "autodiff/layers.hpp"
 #include "distributed/comm.hpp"
 #include "io/checkpoint.hpp"
 #include "experiments/report/figures.hpp"
@@ -18,6 +19,7 @@
 #include "experiments/support/progress.hpp"
 #include "experiments/vae_run.hpp"
 #include "vae/evaluate.hpp"
+#include "vae/registry.hpp"
 #include "vae/train.hpp"
 
 using namespace vk;
@@ -28,8 +30,8 @@ namespace {
 
 struct Options {
   std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
-  std::string arch = "mlp", objective = "elbo", dequantize, hidden, hidden2 = "50,50", activation, condition = "encoder-decoder", data = data::default_data_dir, out, resume;
-  double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0;
+  std::string arch = "mlp", objective = "elbo", dequantize, hidden, hidden2 = "50,50", latents, activation, condition = "encoder-decoder", data = data::default_data_dir, out, resume;
+  double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0, free_bits = 0;
   std::size_t k = 1, latent = 0, latent2 = 50, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
   std::size_t checkpoint_every = 1, batch_per_rank = 0;
   std::uint64_t seed = 1;
@@ -59,9 +61,10 @@ void check_new_run_flags(const Options& o, const std::vector<std::string>& given
     throw std::invalid_argument("--sigma2 is the variance of --sigma fixed; --sigma is " + o.sigma);
   if (o.condition != "embedding" && has(given, "--embedding"))
     throw std::invalid_argument("--embedding is the label embedding width of --condition embedding");
-  if (o.model != "rae" && has(given, "--lambda")) throw std::invalid_argument("--lambda is for --model rae");
-  if (o.model != "hvae" && (has(given, "--hidden2") || has(given, "--latent2")))
-    throw std::invalid_argument("--hidden2 and --latent2 are for --model hvae");
+  const vae::KindInfo& kind = vae::kind_info(o.model);
+  for (const std::string& flag : given) vae::require_kind_reads(kind, flag);
+  if (has(given, "--latents") && (has(given, "--latent") || has(given, "--latent2")))
+    throw std::invalid_argument("--latents gives every latent width: not with --latent or --latent2");
   if (has(given, "--batch-per-rank") && has(given, "--batch"))
     throw std::invalid_argument("--batch (the global batch) and --batch-per-rank (the global batch is ranks x B) exclude each other");
   if (has(given, "--batch-per-rank") && o.batch_per_rank == 0) throw std::invalid_argument("--batch-per-rank must be at least 1");
@@ -70,7 +73,8 @@ void check_new_run_flags(const Options& o, const std::vector<std::string>& given
 // A new run's config.json from its (checked) flags; the run then reads only that.
 json new_run_config(const Options& o, const programs::RunData& rd) {
   vae::ModelConfig mc;
-  mc.objective = vae::parse_objective(o.model);
+  mc.kind = o.model;
+  const vae::KindInfo& kind = vae::kind_info(mc.kind);
   mc.likelihood = vae::parse_likelihood(o.likelihood);
   mc.sigma = vae::parse_sigma(o.sigma);
   mc.fixed_sigma2 = o.sigma2;
@@ -78,14 +82,18 @@ json new_run_config(const Options& o, const programs::RunData& rd) {
   mc.architecture = vae::parse_architecture(o.arch);
   const bool conv = mc.architecture == vae::Architecture::conv;
   if (conv && !o.hidden.empty()) throw std::invalid_argument("--hidden is for --arch mlp; conv has fixed widths");
-  // An hvae defaults to Burda et al.'s networks: 784-100-100-z(100), 100-50-50-z2(50), tanh.
-  const bool hvae = mc.objective == vae::Objective::hvae;
-  const std::string hidden = !o.hidden.empty() ? o.hidden : hvae ? "100,100" : "400";
-  mc.hidden = conv ? std::vector<std::size_t>{} : programs::parse_widths(hidden);
-  mc.latent = o.latent ? o.latent : conv ? 32 : hvae ? 100 : 20;
+  // Each kind's defaults (an hvae's are Burda et al.'s networks: 784-100-100-z(100), 100-50-50-z2(50), tanh).
+  mc.hidden = conv ? std::vector<std::size_t>{} : programs::parse_widths(!o.hidden.empty() ? o.hidden : kind.hidden);
+  mc.latent = o.latent ? o.latent : conv ? 32 : kind.latent;
   mc.hidden2 = programs::parse_widths(o.hidden2);
-  mc.latent2 = o.latent2;
-  mc.activation = parse_activation(!o.activation.empty() ? o.activation : hvae && !conv ? "tanh" : "relu");
+  if (!o.latents.empty()) {
+    const std::vector<std::size_t> widths = programs::parse_widths(o.latents, "--latents");
+    mc.latent = widths.front();
+    mc.latents_above.assign(widths.begin() + 1, widths.end());
+  } else if (kind.stacked) {
+    mc.latents_above = {o.latent2};
+  }
+  mc.activation = parse_activation(!o.activation.empty() ? o.activation : conv ? "relu" : kind.activation);
   mc.condition = vae::parse_condition(o.condition);
   mc.embedding = o.embedding;
   const data::Binarize binarize = programs::parse_binarize(o.binarize);
@@ -106,7 +114,7 @@ json new_run_config(const Options& o, const programs::RunData& rd) {
   const vae::TrainOptions training{.batch = batch, .lr = lr, .seed = o.seed, .binarize = binarize,
                                    .dequantize = dequantize,
                                    .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
-                                   .bound = vae::parse_bound(o.objective), .k = o.k};
+                                   .bound = vae::parse_bound(o.objective), .k = o.k, .free_bits = o.free_bits};
   vae::validate_training(training, mc);
   const std::size_t train_count = dataset.train.count;
   json training_config = programs::training_json(training, o.epochs, o.threads);
@@ -181,7 +189,8 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
     throw std::invalid_argument(fmt::format("{}: the data folder has other training images than the run's", dir.string()));
   blas::set_threads(t.value("threads", 1));
 
-  vae::Model<float> model(mc, training.seed);
+  const std::unique_ptr<vae::Model<float>> made = vae::make_model<float>(mc, training.seed);
+  vae::Model<float>& model = *made;
   vae::Trainer<float> trainer(model, train_set, training);
   // Only now, with everything the flags ask for built, is the run folder written; by rank 0
   // alone, which speaks for every rank.
@@ -215,7 +224,7 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
       : mc.has_sigma()  ? fmt::format("gaussian likelihood, {} sigma^2", vae::name(mc.sigma))
                         : "bernoulli likelihood";
   if (root)
-    fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images{}{}\n", vae::name(mc.objective),
+    fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images{}{}\n", mc.kind,
                loss_name, mc.input_dim, mc.architecture == vae::Architecture::conv ? "conv 32-64-256" : fmt::format("{}", fmt::join(mc.hidden, ",")),
                mc.latent, model.params().size(), train_set.count,
                resumed ? fmt::format(", resumed after epoch {}", trainer.epochs_done()) : "",
@@ -316,7 +325,9 @@ int main(int argc, char** argv) {
       "SIGINT or SIGTERM stops after the current step with a checkpoint; vae-train --resume DIR continues\n"
       "exactly where it stopped (--epochs N trains on to N epochs).");
   Options o;
-  cmd.option("--model", o.model, "ae | rae | vae | cvae | hvae (two stochastic layers: the prior of z is a VAE over z2)");
+  std::string kinds;
+  for (const vae::KindInfo& k : vae::kinds()) kinds += fmt::format("\n  {}: {}", k.name, k.help);
+  cmd.option("--model", o.model, "the model kind:" + kinds);
   cmd.option("--likelihood", o.likelihood, "p(x|z) of a VAE: gaussian | bernoulli");
   cmd.option("--sigma", o.sigma, "Gaussian noise model: learned | per-pixel | optimal | fixed");
   cmd.option("--sigma2", o.sigma2, "sigma^2 of --sigma fixed");
@@ -334,7 +345,11 @@ int main(int argc, char** argv) {
   cmd.option("--hidden", o.hidden, "hidden widths of --arch mlp, a comma list (the decoder mirrors them; default 400)");
   cmd.option("--latent", o.latent, "dimension of z (default: 20 for mlp, 32 for conv, 100 for hvae)");
   cmd.option("--hidden2", o.hidden2, "hvae: hidden widths of q(z2|z), mirrored by p(z|z2)");
-  cmd.option("--latent2", o.latent2, "hvae: dimension of z2");
+  cmd.option("--latent2", o.latent2, "hvae: dimension of z2 (two stochastic layers)");
+  cmd.option("--latents", o.latents, "hvae: the widths of z, z2, z3, ... (e.g. 100,50,20: three stochastic layers)");
+  cmd.option("--free-bits", o.free_bits,
+             "ELBO: nats of KL per latent dimension that are free (Kingma et al. 2016): a dimension whose batch-mean "
+             "KL is below them gets no gradient from it (0: none)");
   cmd.option("--activation", o.activation, "an element-wise op of the list: relu (default; tanh for hvae), tanh, elu, swish, ...");
   cmd.option("--epochs", o.epochs, "passes over the training set (with --resume: the total to reach)");
   cmd.option("--batch", o.batch, "images per step (under mpirun: the global batch, split over the ranks)").range(1, 65536);

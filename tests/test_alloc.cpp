@@ -9,6 +9,7 @@
 #include "autodiff/blas.hpp"
 #include "autodiff/layers.hpp"
 #include "autodiff/optim.hpp"
+#include "vae/registry.hpp"
 #include "vae/train.hpp"
 
 namespace {
@@ -93,7 +94,7 @@ TEST_CASE("a VAE training step allocates nothing after the first") {
 
 TEST_CASE("training epochs of the VAE models allocate nothing after the first") {
   using vk::vae::Condition;
-  using vk::vae::Likelihood;
+  using vk::vae::LikelihoodKind;
   using vk::vae::Objective;
   // 100 images of 8x8 in 10 classes: with batch 32 the last batch of an epoch is a partial one.
   vk::data::ImageSet set;
@@ -109,10 +110,10 @@ TEST_CASE("training epochs of the VAE models allocate nothing after the first") 
   for (std::size_t e = 0; e < 100 * 784; ++e) images28.pixels.push_back(std::uint8_t(byte(rng)));
 
   std::vector<vk::vae::ModelConfig> configs(5);
-  configs[1].likelihood = Likelihood::bernoulli;
+  configs[1].likelihood = LikelihoodKind::bernoulli;
   configs[4].architecture = vk::vae::Architecture::conv;
   for (std::size_t k = 2; k < 4; ++k) {
-    configs[k].objective = Objective::cvae;
+    configs[k].kind = "cvae";
     configs[k].classes = 10;
     configs[k].condition = k == 2 ? Condition::embedding : Condition::prior;
   }
@@ -123,9 +124,10 @@ TEST_CASE("training epochs of the VAE models allocate nothing after the first") 
       c.hidden = {32};
       c.latent = 4;
       CAPTURE(threads);
-      CAPTURE(vk::vae::name(c.objective));
+      CAPTURE(c.kind);
       CAPTURE(int(c.condition));
-      vk::vae::Model<float> model(c, 1);
+      const auto model_made = vk::vae::make_model<float>(c, 1);
+      vk::vae::Model<float>& model = *model_made;
       vk::vae::Trainer<float> trainer(model, conv ? images28 : set, {.batch = 32, .binarize = vk::data::Binarize::dynamic});
       vk::blas::set_threads(threads);
       trainer.run_epoch();

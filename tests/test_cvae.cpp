@@ -28,9 +28,9 @@ namespace {
 
 constexpr std::size_t kCvaeClasses = 3;
 
-ModelConfig cvae_config(Condition condition, Likelihood likelihood) {
+ModelConfig cvae_config(Condition condition, LikelihoodKind likelihood) {
   ModelConfig c;
-  c.objective = Objective::cvae;
+  c.kind = "cvae";
   c.condition = condition;
   c.likelihood = likelihood;
   c.input_dim = 16;
@@ -48,7 +48,7 @@ struct CvaeVariant {
 std::vector<CvaeVariant> cvae_variants() {
   std::vector<CvaeVariant> out;
   for (Condition cond : {Condition::encoder_decoder, Condition::decoder, Condition::embedding, Condition::prior})
-    for (Likelihood lik : {Likelihood::gaussian, Likelihood::bernoulli})
+    for (LikelihoodKind lik : {LikelihoodKind::gaussian, LikelihoodKind::bernoulli})
       out.push_back({std::string(name(cond)) + " " + name(lik), cvae_config(cond, lik)});
   return out;
 }
@@ -73,7 +73,8 @@ TEST_CASE("every CVAE variant: encode, decode, prior and terms give the document
   for (const CvaeVariant& v : cvae_variants()) {
     CAPTURE(v.name);
     const ModelConfig& c = v.config;
-    Model<float> model(c, 1);
+    auto model_made = make_model<float>(c, 1);
+    Model<float>& model = *model_made;
     Tape<float> tape;
     Rng rng(3);
     Matrix<float> x = uniform<float>(rng, m, c.input_dim, 0, 1), eps = uniform<float>(rng, m, c.latent, -1, 1);
@@ -86,13 +87,13 @@ TEST_CASE("every CVAE variant: encode, decode, prior and terms give the document
     Var<float> decoded = model.decode(code.mu, yv);
     CHECK(decoded.rows() == m);
     CHECK(decoded.cols() == c.input_dim);
-    auto prior = model.prior(tape, yv);  // one row N(0, I) unless the prior is learned per class
+    auto prior = prior_of(model, tape, std::optional(yv));  // one row N(0, I) unless the prior is learned per class
     const std::size_t prior_rows = c.learned_prior() ? m : 1;
     CHECK(prior.mu.rows() == prior_rows);
     CHECK(prior.mu.cols() == c.latent);
     CHECK(prior.logvar.rows() == prior_rows);
     CHECK(prior.logvar.cols() == c.latent);
-    auto t = model.terms(tape.constant(x), yv, tape.constant(eps), 1.f, true);
+    auto t = elbo_terms(model, tape.constant(x), yv, tape.constant(eps), 1.f, true);
     CHECK(t.loss.rows() == 1);
     CHECK(t.rec.rows() == m);
     CHECK(t.kl.rows() == m);
@@ -125,7 +126,8 @@ TEST_CASE("the label reaches the encoder only where the variant says, and the de
   const Matrix<float> y1 = data::one_hot<float>(std::vector<std::uint8_t>{1, 1, 1}, kCvaeClasses);
   for (const CvaeVariant& v : cvae_variants()) {
     CAPTURE(v.name);
-    Model<float> model(v.config, 2);
+    auto model_made = make_model<float>(v.config, 2);
+    Model<float>& model = *model_made;
     Tape<float> tape;
     auto differs = [](Var<float> a, Var<float> b) {
       double d = 0;
@@ -146,17 +148,18 @@ TEST_CASE("every CVAE variant: d loss / d parameter matches five-point central d
     CAPTURE(v.name);
     v.config.activation = Op::tanh;  // smooth: no kink for a finite difference to straddle
     const ModelConfig& c = v.config;
-    Model<double> model(c, 31);
+    auto model_made = make_model<double>(c, 31);
+    Model<double>& model = *model_made;
     ParameterStore<double>& ps = model.params();
     Rng rng(77);
     // Off the initial values: the log-variance head and the prior start at exactly zero.
     for (double& p : ps.values()) p += std::uniform_real_distribution<double>(-0.3, 0.3)(rng);
     Matrix<double> x = uniform<double>(rng, n, c.input_dim, 0, 1), eps = uniform<double>(rng, n, c.latent, -2, 2);
-    if (c.likelihood == Likelihood::bernoulli)
+    if (c.likelihood == LikelihoodKind::bernoulli)
       for (double& e : x) e = e < 0.5 ? 0.0 : 1.0;
     const Matrix<double> y = data::one_hot<double>(cycling_labels(n), kCvaeClasses);
     auto loss_on = [&](Tape<double>& tape) {
-      return model.terms(tape.constant(x), tape.constant(y), tape.constant(eps), kl_weight, true).loss;
+      return elbo_terms(model, tape.constant(x), tape.constant(y), tape.constant(eps), kl_weight, true).loss;
     };
     const std::vector<double> analytic = vk::test::added_gradients(ps, loss_on, rng);
     // Every element of the variant's own parameters, and a sample of the rest.
@@ -178,19 +181,21 @@ TEST_CASE("every CVAE variant: d loss / d parameter matches five-point central d
 TEST_CASE("a learned prior still at N(0, I) gives the KL and the IW bound of the fixed prior") {
   // Both models draw the shared parameters from the same seed in the same order, so with the
   // prior at its zero start they are the same model and must agree term by term.
-  for (Likelihood lik : {Likelihood::gaussian, Likelihood::bernoulli}) {
+  for (LikelihoodKind lik : {LikelihoodKind::gaussian, LikelihoodKind::bernoulli}) {
     CAPTURE(name(lik));
-    Model<double> fixed(cvae_config(Condition::encoder_decoder, lik), 9);
-    Model<double> learned(cvae_config(Condition::prior, lik), 9);
+    auto fixed_made = make_model<double>(cvae_config(Condition::encoder_decoder, lik), 9);
+    Model<double>& fixed = *fixed_made;
+    auto learned_made = make_model<double>(cvae_config(Condition::prior, lik), 9);
+    Model<double>& learned = *learned_made;
     Rng rng(4);
     const std::size_t n = 4;
     Matrix<double> x = uniform<double>(rng, n, 16, 0, 1), eps = uniform<double>(rng, n, 2, -2, 2);
-    if (lik == Likelihood::bernoulli)
+    if (lik == LikelihoodKind::bernoulli)
       for (double& e : x) e = e < 0.5 ? 0.0 : 1.0;
     const Matrix<double> y = data::one_hot<double>(cycling_labels(n), kCvaeClasses);
     Tape<double> tape;
-    auto a = fixed.terms(tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
-    auto b = learned.terms(tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
+    auto a = elbo_terms(fixed, tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
+    auto b = elbo_terms(learned, tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
     for (std::size_t i = 0; i < n; ++i) CHECK(b.kl.node().value[i] == doctest::Approx(a.kl.node().value[i]).epsilon(1e-12));
     Rng r1(8), r2(8);
     const double iw_a = iw_log_likelihood<double>(fixed, tape, x.data(), y.data(), 50, r1);
@@ -200,8 +205,9 @@ TEST_CASE("a learned prior still at N(0, I) gives the KL and the IW bound of the
 }
 
 TEST_CASE("the learned-prior KL equals KL(N(mu, e^lv) || N(mu_y, e^lv_y)) written out") {
-  ModelConfig c = cvae_config(Condition::prior, Likelihood::gaussian);
-  Model<double> model(c, 2);
+  ModelConfig c = cvae_config(Condition::prior, LikelihoodKind::gaussian);
+  auto model_made = make_model<double>(c, 2);
+    Model<double>& model = *model_made;
   auto& ps = model.params();
   Rng rng(6);
   for (double& p : ps.values()) p += std::uniform_real_distribution<double>(-0.5, 0.5)(rng);
@@ -210,7 +216,7 @@ TEST_CASE("the learned-prior KL equals KL(N(mu, e^lv) || N(mu_y, e^lv_y)) writte
   const std::vector<std::uint8_t> labels = cycling_labels(n);
   const Matrix<double> y = data::one_hot<double>(labels, kCvaeClasses);
   Tape<double> tape;
-  auto t = model.terms(tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
+  auto t = elbo_terms(model, tape.constant(x), tape.constant(y), tape.constant(eps), 1.0, false);
   auto q = model.encode(tape.constant(x), tape.constant(y));
   const double* pm = ps.value_data(*ps.find("prior.mu"));
   const double* plv = ps.value_data(*ps.find("prior.logvar"));
@@ -239,12 +245,12 @@ TEST_CASE("Condition names round trip; an unknown one is an invalid_argument lis
 }
 
 TEST_CASE("condition and embedding survive the JSON of a run; old runs without them are encoder-decoder") {
-  ModelConfig c = cvae_config(Condition::embedding, Likelihood::bernoulli);
+  ModelConfig c = cvae_config(Condition::embedding, LikelihoodKind::bernoulli);
   c.embedding = 7;
   const ModelConfig d = model_config_from_json(nlohmann::json::parse(to_json(c).dump()));
   CHECK(d.condition == Condition::embedding);
   CHECK(d.embedding == 7);
-  nlohmann::json old = to_json(cvae_config(Condition::prior, Likelihood::gaussian));
+  nlohmann::json old = to_json(cvae_config(Condition::prior, LikelihoodKind::gaussian));
   old.erase("condition");
   old.erase("embedding");
   CHECK(model_config_from_json(old).condition == Condition::encoder_decoder);
@@ -315,15 +321,17 @@ TEST_CASE("mean_pairwise_distance matches the pairs summed by hand") {
 TEST_CASE("sample_by_class: classes * per_class mean images in [0, 1], from the class's prior") {
   for (const CvaeVariant& v : cvae_variants()) {
     CAPTURE(v.name);
-    Model<float> model(v.config, 3);
+    auto model_made = make_model<float>(v.config, 3);
+    Model<float>& model = *model_made;
     Rng rng(1);
     const std::vector<float> x = sample_by_class(model, kCvaeClasses, 4, rng);
     CHECK(x.size() == kCvaeClasses * 4 * v.config.input_dim);
     for (float p : x) CHECK((p >= 0.f && p <= 1.f));
   }
   // A learned prior moved far from N(0, I) for class 1 moves that class's samples, only.
-  ModelConfig c = cvae_config(Condition::prior, Likelihood::gaussian);
-  Model<float> a(c, 3), b(c, 3);
+  ModelConfig c = cvae_config(Condition::prior, LikelihoodKind::gaussian);
+  auto a_made = make_model<float>(c, 3), b_made = make_model<float>(c, 3);
+  Model<float>&a = *a_made, &b = *b_made;
   auto& ps = b.params();
   float* mu = ps.value_data(*ps.find("prior.mu"));
   for (std::size_t j = 0; j < c.latent; ++j) mu[1 * c.latent + j] = 5.f;

@@ -189,7 +189,7 @@ vae-train|--max-grad-norm must be positive| --max-grad-norm -1 --out $tmp/bad1
 vae-train|--checkpoint-every must be at least 1| --checkpoint-every 0 --out $tmp/bad1
 vae-train|--lambda is for --model rae| --lambda 0.1 --out $tmp/bad1
 vae-train|--embedding is the label embedding width| --model cvae --embedding 4 --out $tmp/bad1
-vae-train|--hidden2 and --latent2 are for --model hvae| --latent2 3 --out $tmp/bad1
+vae-train|--latent2 is for --model hvae| --latent2 3 --out $tmp/bad1
 vae-train|--iw: must be between 0 and 100000| --iw 1000000 --out $tmp/bad1
 vae-eval|--iw: '-5' is not a whole number| --run $tmp/a --iw -5
 vae-eval|--threads: must be between 1 and 256| --run $tmp/a --threads 0
@@ -200,7 +200,7 @@ vae-sample|the run in $tmp/iwae has none (its likelihood is bernoulli)| --run $t
 vae-bench|--batch: must be between 1 and 65536| --batch 0
 vae-bench|--seconds: must be between 0.001 and 3600| --seconds 0
 vae-bench|--k must be at least 1| --objective iwae --k 0
-vae-bench|--model must be vae or hvae| --model ae
+vae-bench|--model must be an unconditional VAE| --model ae
 cvae-compare|--latent must be at least 1| --latent 0 --out $tmp/bad1
 cvae-compare|--batch: must be between 1 and 65536| --batch 0 --out $tmp/bad1
 cvae-compare|--epochs must be at least 1| --epochs 0 --out $tmp/bad1

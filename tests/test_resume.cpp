@@ -24,23 +24,25 @@ TEST_CASE("a trainer restored mid-epoch from its state ends bit for bit where an
   // 31 rows of 3 latents: an odd count of normal draws per step, so the distribution keeps one.
   const TrainOptions options{.batch = 31, .lr = 3e-3, .seed = 4, .dequantize = true, .warmup_epochs = 2};
   // learned: sigma^2 a parameter; optimal: its epoch sums are state; bernoulli: binarization draws.
-  for (const auto& [lik, sigma] : {std::pair{Likelihood::gaussian, Sigma::learned}, {Likelihood::gaussian, Sigma::optimal},
-                                   {Likelihood::bernoulli, Sigma::learned}}) {
+  for (const auto& [lik, sigma] : {std::pair{LikelihoodKind::gaussian, Sigma::learned}, {LikelihoodKind::gaussian, Sigma::optimal},
+                                   {LikelihoodKind::bernoulli, Sigma::learned}}) {
     CAPTURE(std::string(name(sigma)));
     CAPTURE(std::string(name(lik)));
-    ModelConfig config = small_config(Objective::vae, lik, sigma);
+    ModelConfig config = small_config("vae", lik, sigma);
     config.latent = 3;
     TrainOptions o = options;
-    if (lik == Likelihood::bernoulli) {
+    if (lik == LikelihoodKind::bernoulli) {
       o.dequantize = false;
       o.binarize = data::Binarize::dynamic;
     }
-    Model<float> a(config, 2);
+    auto a_made = make_model<float>(config, 2);
+    Model<float>& a = *a_made;
     Trainer<float> ta(a, set, o);
     std::vector<EpochStats> uninterrupted;
     for (int e = 0; e < 3; ++e) uninterrupted.push_back(ta.run_epoch());
 
-    Model<float> b(config, 2);
+    auto b_made = make_model<float>(config, 2);
+    Model<float>& b = *b_made;
     Trainer<float> tb(b, set, o);
     tb.run_epoch();
     std::atomic<bool> stop{false};
@@ -51,7 +53,8 @@ TEST_CASE("a trainer restored mid-epoch from its state ends bit for bit where an
     CHECK(tb.epochs_done() == 1);
     const TrainingState state = tb.state();
 
-    Model<float> c(config, 99);  // other initial values: all of them must come from the saved ones
+    auto c_made = make_model<float>(config, 99);
+    Model<float>& c = *c_made;  // other initial values: all of them must come from the saved ones
     Trainer<float> tc(c, set, o);
     std::copy(b.params().values().begin(), b.params().values().end(), c.params().values().begin());
     tc.restore(state);
@@ -62,21 +65,24 @@ TEST_CASE("a trainer restored mid-epoch from its state ends bit for bit where an
     CHECK(second.loss == uninterrupted[1].loss);  // the sums of the stopped epoch carried over
     CHECK(tc.run_epoch().loss == uninterrupted[2].loss);
     CHECK(values(c.params()) == values(a.params()));
-    if (lik == Likelihood::gaussian) CHECK(c.sigma2() == a.sigma2());
+    if (lik == LikelihoodKind::gaussian) CHECK(c.sigma2() == a.sigma2());
   }
 }
 
 TEST_CASE("a state that does not fit the trainer is refused, and the trainer is left usable") {
   const data::ImageSet set = blobs(100, 3), other = blobs(60, 3);
-  Model<float> a(small_config(Objective::vae), 2);
+  auto a_made = make_model<float>(small_config("vae"), 2);
+    Model<float>& a = *a_made;
   Trainer<float> ta(a, set, {.batch = 32, .seed = 4});
   ta.run_epoch();
-  ModelConfig wider = small_config(Objective::vae);
+  ModelConfig wider = small_config("vae");
   wider.hidden = {24};
-  Model<float> b(wider, 2);
+  auto b_made = make_model<float>(wider, 2);
+    Model<float>& b = *b_made;
   Trainer<float> tb(b, set, {.batch = 32, .seed = 4});
   CHECK_THROWS_AS(tb.restore(ta.state()), std::invalid_argument);  // Adam's moments have another size
-  Model<float> c(small_config(Objective::vae), 2);
+  auto c_made = make_model<float>(small_config("vae"), 2);
+    Model<float>& c = *c_made;
   Trainer<float> tc(c, other, {.batch = 32, .seed = 4});
   CHECK_THROWS_AS(tc.restore(ta.state()), std::invalid_argument);  // the batch order of another data set
   TrainingState broken = ta.state();
@@ -88,7 +94,8 @@ TEST_CASE("a state that does not fit the trainer is refused, and the trainer is 
 TEST_CASE("--max-grad-norm: gradients clipped to a tiny norm move the parameters far less") {
   const data::ImageSet set = blobs(100, 5);
   auto moved = [&](double clip) {
-    Model<float> m(small_config(Objective::vae), 2);
+    auto m_made = make_model<float>(small_config("vae"), 2);
+    Model<float>& m = *m_made;
     Trainer<float> t(m, set, {.batch = 25, .lr = 1e-3, .seed = 4, .clip = clip});
     const std::vector<float> before = values(m.params());  // sigma^2 starts at the data's variance
     t.run_epoch();
@@ -107,7 +114,8 @@ TEST_CASE("--max-grad-norm: gradients clipped to a tiny norm move the parameters
 
 TEST_CASE("parameters a gradient made infinite in an epoch's last step stop training before any checkpoint") {
   const data::ImageSet set = blobs(20, 5);
-  Model<float> model(small_config(Objective::vae), 2);
+  auto model_made = make_model<float>(small_config("vae"), 2);
+    Model<float>& model = *model_made;
   // One batch per epoch: the loss of that step is finite, the step with an infinite rate is not.
   Trainer<float> trainer(model, set, {.batch = 20, .lr = INFINITY, .seed = 4});
   CHECK_THROWS_WITH_AS(trainer.run_epoch(), doctest::Contains("after epoch 1, batch 1 of 1"), Diverged);

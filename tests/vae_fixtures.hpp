@@ -7,6 +7,7 @@
 #include <numbers>
 #include <numeric>
 #include <string>
+#include <type_traits>
 #include <vector>
 #include <nlohmann/json.hpp>
 #include "tests/gradcheck.hpp"
@@ -16,6 +17,7 @@
 #include "vae/config.hpp"
 #include "vae/evaluate.hpp"
 #include "vae/model.hpp"
+#include "vae/registry.hpp"
 #include "vae/train.hpp"
 
 namespace vk::test_vae {
@@ -50,18 +52,40 @@ inline data::ImageSet blobs(std::size_t count, std::uint64_t seed) {
   return set;
 }
 
-inline ModelConfig small_config(Objective o, Likelihood l = Likelihood::gaussian, Sigma s = Sigma::learned) {
+inline ModelConfig small_config(const std::string& kind, LikelihoodKind l = LikelihoodKind::gaussian,
+                                Sigma s = Sigma::learned) {
   ModelConfig c;
-  c.objective = o;
+  c.kind = kind;
   c.likelihood = l;
   c.sigma = s;
   c.input_dim = kDim;
   c.hidden = {16};
   c.latent = 2;
-  c.classes = o == Objective::cvae ? kClasses : 0;
+  c.classes = kind_info(kind).conditional ? kClasses : 0;
   c.hidden2 = {6};
-  c.latent2 = 2;
+  if (kind_info(kind).stacked) c.latents_above = {2};
   return c;
+}
+
+// The bounds of vae/bounds.hpp through the model interface, as the trainer reaches them.
+template <class T>
+Terms<T> elbo_terms(Model<T>& model, Var<T> x, std::type_identity_t<std::optional<Var<T>>> y, Var<T> eps,
+                    std::type_identity_t<T> kl_weight, bool training) {
+  return terms(model, x, y, eps, Objective{Bound::elbo, 1, double(kl_weight)}, training);
+}
+template <class T>
+Terms<T> iwae_terms(Model<T>& model, Var<T> x, std::type_identity_t<std::optional<Var<T>>> y, Var<T> eps, std::size_t k,
+                    std::type_identity_t<T> kl_weight, bool training) {
+  return terms(model, x, y, eps, Objective{Bound::iwae, k, double(kl_weight)}, training);
+}
+
+// The Gaussian prior of a one-layer model read from its parameters: the learned class prior's
+// rows y prior.mu and y prior.logvar, or N(0, I) as one row.
+template <class T>
+DiagGaussian<T> prior_of(Model<T>& model, Tape<T>& tape, std::optional<Var<T>> y) {
+  const std::optional<ParamId> mu = model.params().find("prior.mu"), lv = model.params().find("prior.logvar");
+  if (mu && lv) return {matmul(*y, tape.param(model.params(), *mu)), matmul(*y, tape.param(model.params(), *lv))};
+  return standard_normal_density(tape, model.config().latent);
 }
 
 // Image i of a set as doubles in [0, 1].
@@ -88,21 +112,21 @@ struct Variant {
   ModelConfig config;
 };
 inline std::vector<Variant> all_variants() {
-  ModelConfig rae = small_config(Objective::rae);
+  ModelConfig rae = small_config("rae");
   rae.lambda = 0.3;  // large enough that a wrong regulariser gradient shows
-  ModelConfig fixed = small_config(Objective::vae, Likelihood::gaussian, Sigma::fixed);
+  ModelConfig fixed = small_config("vae", LikelihoodKind::gaussian, Sigma::fixed);
   fixed.fixed_sigma2 = 0.05;
   return {
-      {"ae", small_config(Objective::ae)},
+      {"ae", small_config("ae")},
       {"rae", rae},
-      {"vae gaussian learned", small_config(Objective::vae)},
-      {"vae gaussian per-pixel", small_config(Objective::vae, Likelihood::gaussian, Sigma::per_pixel)},
-      {"vae gaussian optimal", small_config(Objective::vae, Likelihood::gaussian, Sigma::optimal)},
+      {"vae gaussian learned", small_config("vae")},
+      {"vae gaussian per-pixel", small_config("vae", LikelihoodKind::gaussian, Sigma::per_pixel)},
+      {"vae gaussian optimal", small_config("vae", LikelihoodKind::gaussian, Sigma::optimal)},
       {"vae gaussian fixed", fixed},
-      {"vae bernoulli", small_config(Objective::vae, Likelihood::bernoulli)},
-      {"cvae gaussian learned", small_config(Objective::cvae)},
-      {"hvae gaussian learned", small_config(Objective::hvae)},
-      {"hvae bernoulli", small_config(Objective::hvae, Likelihood::bernoulli)},
+      {"vae bernoulli", small_config("vae", LikelihoodKind::bernoulli)},
+      {"cvae gaussian learned", small_config("cvae")},
+      {"hvae gaussian learned", small_config("hvae")},
+      {"hvae bernoulli", small_config("hvae", LikelihoodKind::bernoulli)},
   };
 }
 

@@ -99,17 +99,14 @@ std::vector<float> sample_by_class(Model<float>& model, std::size_t classes, std
   const ModelConfig& c = model.config();
   if (c.conditional() && classes != c.classes)
     throw std::invalid_argument(fmt::format("the model has {} classes, not {}", c.classes, classes));
-  std::vector<float> out;
-  out.reserve(classes * per_class * c.input_dim);
+  std::vector<float> out(classes * per_class * c.input_dim);
   Tape<float> tape;
   for (std::size_t y = 0; y < classes; ++y) {
     tape.reset();
     NoGradGuard guard(tape);
     std::optional<Var<float>> yv;
     if (c.conditional()) yv = one_hot_rows(tape, per_class, classes, [y](std::size_t) { return y; });
-    Var<float> z = model.draw_prior(tape, yv, per_class, rng);  // p(z|y), or p(z)
-    Var<float> x = model.mean_image(model.decode(z, yv));
-    out.insert(out.end(), x.node().value, x.node().value + per_class * c.input_dim);
+    model.sample(tape, yv, per_class, rng, std::span(out).subspan(y * per_class * c.input_dim));  // p(z|y), or p(z)
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autodiff/layers.hpp"
+#include "vae/registry.hpp"
 
 namespace vk::vae {
 namespace {
@@ -27,11 +28,8 @@ const char* lookup(E e, const std::pair<E, const char*> (&table)[N]) {
   return "?";
 }
 
-constexpr std::pair<Objective, const char*> kObjectives[] = {
-    {Objective::ae, "ae"}, {Objective::rae, "rae"}, {Objective::vae, "vae"}, {Objective::cvae, "cvae"},
-    {Objective::hvae, "hvae"}};
-constexpr std::pair<Likelihood, const char*> kLikelihoods[] = {
-    {Likelihood::gaussian, "gaussian"}, {Likelihood::bernoulli, "bernoulli"}};
+constexpr std::pair<LikelihoodKind, const char*> kLikelihoods[] = {
+    {LikelihoodKind::gaussian, "gaussian"}, {LikelihoodKind::bernoulli, "bernoulli"}};
 constexpr std::pair<Sigma, const char*> kSigmas[] = {
     {Sigma::learned, "learned"}, {Sigma::per_pixel, "per-pixel"}, {Sigma::optimal, "optimal"}, {Sigma::fixed, "fixed"}};
 constexpr std::pair<Condition, const char*> kConditions[] = {
@@ -45,30 +43,35 @@ constexpr std::pair<Architecture, const char*> kArchitectures[] = {
 
 Architecture parse_architecture(const std::string& s) { return parse("architecture", s, kArchitectures); }
 const char* name(Architecture a) { return lookup(a, kArchitectures); }
-Objective parse_objective(const std::string& s) { return parse("model", s, kObjectives); }
-Likelihood parse_likelihood(const std::string& s) { return parse("likelihood", s, kLikelihoods); }
+LikelihoodKind parse_likelihood(const std::string& s) { return parse("likelihood", s, kLikelihoods); }
 Sigma parse_sigma(const std::string& s) { return parse("sigma", s, kSigmas); }
 Condition parse_condition(const std::string& s) { return parse("condition", s, kConditions); }
 const char* name(Condition c) { return lookup(c, kConditions); }
-const char* name(Objective o) { return lookup(o, kObjectives); }
-const char* name(Likelihood l) { return lookup(l, kLikelihoods); }
+const char* name(LikelihoodKind l) { return lookup(l, kLikelihoods); }
 const char* name(Sigma s) { return lookup(s, kSigmas); }
+
+bool ModelConfig::variational() const { return kind_info(kind).variational; }
+bool ModelConfig::conditional() const { return kind_info(kind).conditional; }
 
 void ModelConfig::validate() const {
   auto fail = [](const std::string& message) { throw std::invalid_argument(message); };
+  const KindInfo& info = kind_info(kind);
   if (input_dim == 0) fail("input dimension must be positive");
   if (latent == 0) fail("--latent must be positive");
   for (std::size_t h : hidden)
     if (h == 0) fail("--hidden widths must be positive");
   if (sigma == Sigma::fixed && !(fixed_sigma2 > 0)) fail(fmt::format("--sigma2 must be positive, got {}", fixed_sigma2));
   if (!(min_sigma2 > 0)) fail(fmt::format("the sigma^2 floor must be positive, got {}", min_sigma2));
-  if (objective == Objective::rae && !(lambda >= 0)) fail(fmt::format("--lambda must be non-negative, got {}", lambda));
+  if (!(lambda >= 0)) fail(fmt::format("--lambda must be non-negative, got {}", lambda));
   if (conditional() && classes == 0) fail("a conditional model needs labels (classes > 0)");
   if (!conditional() && classes != 0) fail("only --model cvae takes labels");
   if (!conditional() && condition != Condition::encoder_decoder) fail("only --model cvae takes --condition");
   if (condition == Condition::embedding && embedding == 0) fail("--embedding must be positive");
+  if (info.stacked && latents_above.empty()) fail(fmt::format("--model {} needs the widths of the latents above z (--latents)", kind));
+  if (!info.stacked && !latents_above.empty()) fail(fmt::format("--model {} has one latent layer; --latents with several widths is for hvae", kind));
   if (hierarchical()) {
-    if (latent2 == 0) fail("--latent2 must be positive");
+    for (std::size_t w : latents_above)
+      if (w == 0) fail("--latents widths must be positive");
     for (std::size_t h : hidden2)
       if (h == 0) fail("--hidden2 widths must be positive");
   }
@@ -81,7 +84,7 @@ void ModelConfig::validate() const {
 
 nlohmann::json to_json(const ModelConfig& c) {
   return {{"architecture", name(c.architecture)},
-          {"objective", name(c.objective)},
+          {"kind", c.kind},
           {"likelihood", name(c.likelihood)},
           {"sigma", name(c.sigma)},
           {"fixed_sigma2", c.fixed_sigma2},
@@ -95,7 +98,7 @@ nlohmann::json to_json(const ModelConfig& c) {
           {"condition", name(c.condition)},
           {"embedding", c.embedding},
           {"hidden2", c.hidden2},
-          {"latent2", c.latent2}};
+          {"latents_above", c.latents_above}};
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j) {
@@ -103,7 +106,9 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     ModelConfig c;
     // Absent in run folders written before the conv architecture: those are mlp.
     c.architecture = parse_architecture(j.value("architecture", std::string(name(Architecture::mlp))));
-    c.objective = parse_objective(j.at("objective").get<std::string>());
+    // Run folders before the registry name the kind "objective".
+    c.kind = j.contains("kind") ? j.at("kind").get<std::string>() : j.at("objective").get<std::string>();
+    kind_info(c.kind);
     c.likelihood = parse_likelihood(j.at("likelihood").get<std::string>());
     c.sigma = parse_sigma(j.at("sigma").get<std::string>());
     c.fixed_sigma2 = j.at("fixed_sigma2").get<double>();
@@ -118,7 +123,9 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     c.condition = parse_condition(j.value("condition", std::string(name(Condition::encoder_decoder))));
     c.embedding = j.value("embedding", std::size_t(16));
     c.hidden2 = j.value("hidden2", std::vector<std::size_t>{50, 50});
-    c.latent2 = j.value("latent2", std::size_t(50));
+    // Before any depth, an hvae's z2 was "latent2" wide.
+    if (j.contains("latents_above")) c.latents_above = j.at("latents_above").get<std::vector<std::size_t>>();
+    else if (kind_info(c.kind).stacked) c.latents_above = {j.value("latent2", std::size_t(50))};
     c.validate();
     return c;
   } catch (const nlohmann::json::exception& e) {

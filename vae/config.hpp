@@ -12,17 +12,9 @@
 
 namespace vk::vae {
 
-enum class Objective {
-  ae,    // ||x - D(E(x))||^2
-  rae,   // ||x - D(E(x))||^2 + lambda ||E(x)||^2
-  vae,   // KL(q(z|x) || N(0, I)) - E_q log p(x|z)
-  cvae,  // the same, conditioned on the label y
-  hvae,  // a VAE with two stochastic layers: its prior p(z) is itself a VAE over z (latent2 wide)
-};
+enum class LikelihoodKind { gaussian, bernoulli };
 
-enum class Likelihood { gaussian, bernoulli };
-
-// Where a conditional model (Objective::cvae) sees its label y; the variants compared in
+// Where a conditional model (--model cvae) sees its label y; the variants compared in
 // cvae-compare. Every variant's decoder takes y, so every one can generate a chosen class.
 enum class Condition {
   encoder_decoder,  // one-hot y beside x at the encoder input and beside z at the decoder input
@@ -48,43 +40,40 @@ enum class Architecture {
 
 struct ModelConfig {
   Architecture architecture = Architecture::mlp;
-  Objective objective = Objective::vae;
-  Likelihood likelihood = Likelihood::gaussian;
+  std::string kind = "vae";      // the model kind (vae/registry.hpp): ae, rae, vae, cvae, hvae, ...
+  LikelihoodKind likelihood = LikelihoodKind::gaussian;
   Sigma sigma = Sigma::learned;
   double fixed_sigma2 = 0.01;    // with Sigma::fixed
   double min_sigma2 = 1e-3;      // learned sigma^2 is kept above this, so it cannot collapse
   std::size_t input_dim = 784;
   std::vector<std::size_t> hidden = {400};  // encoder widths; the decoder mirrors them
   std::size_t latent = 20;
-  std::vector<std::size_t> hidden2 = {50, 50};  // hvae: q(z2|z) and, mirrored, p(z|z2)
-  std::size_t latent2 = 50;                     // hvae: the width of z2
+  std::vector<std::size_t> hidden2 = {50, 50};  // hvae: each q(z_{l+1}|z_l) and, mirrored, p(z_l|z_{l+1})
+  std::vector<std::size_t> latents_above;       // hvae: the widths of z2, z3, ... above z
   Op activation = Op::relu;      // of the mlp networks; conv is ReLU throughout
   double lambda = 1e-3;          // the regularized AE's weight on ||z||^2
   std::size_t classes = 0;       // label size of a conditional model (0: unconditional)
   Condition condition = Condition::encoder_decoder;  // how a conditional model sees y
   std::size_t embedding = 16;    // width of the label embedding of Condition::embedding
 
-  bool variational() const { return objective != Objective::ae && objective != Objective::rae; }
-  bool hierarchical() const { return objective == Objective::hvae; }
-  // Columns of eps ~ N(0, I) one sample of the model draws: z, and z2 for an hvae.
-  std::size_t noise_width() const { return latent + (hierarchical() ? latent2 : 0); }
-  bool conditional() const { return objective == Objective::cvae; }
+  // What the kind is (vae/registry.hpp's table): has a posterior q(z|x), models p(x|y).
+  bool variational() const;
+  bool conditional() const;
+  bool hierarchical() const { return !latents_above.empty(); }
   bool label_in_encoder() const {
     return conditional() && condition != Condition::decoder;
   }
   bool label_embedded() const { return conditional() && condition == Condition::embedding; }
   bool learned_prior() const { return conditional() && condition == Condition::prior; }
-  bool has_sigma() const { return variational() && likelihood == Likelihood::gaussian; }
+  bool has_sigma() const { return variational() && likelihood == LikelihoodKind::gaussian; }
   void validate() const;  // throws std::invalid_argument naming the bad setting
 };
 
-Objective parse_objective(const std::string& s);
-Likelihood parse_likelihood(const std::string& s);
+LikelihoodKind parse_likelihood(const std::string& s);
 Sigma parse_sigma(const std::string& s);
 Condition parse_condition(const std::string& s);
 Architecture parse_architecture(const std::string& s);
-const char* name(Objective o);
-const char* name(Likelihood l);
+const char* name(LikelihoodKind l);
 const char* name(Sigma s);
 const char* name(Condition c);
 const char* name(Architecture a);

@@ -5,11 +5,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <limits>
 #include <vector>
 
 #include "datasets/batcher.hpp"
 #include "datasets/mnist.hpp"
+#include "vae/bounds.hpp"
 #include "vae/model.hpp"
 
 namespace vk::vae {
@@ -36,10 +38,6 @@ struct EvalResult {
   std::size_t iw_samples = 0;
 };
 
-// Bits per dimension of 8-bit data from the negative log-density (nats) of the dequantized pixels
-// x = (v + u) / 256 in [0, 1]^d: (nll + d ln 256) / (d ln 2).
-double bits_per_dim(double nll, std::size_t dim);
-
 // The batches evaluate() reads: the set in order, dequantized as the options say.
 data::BatchOptions eval_batches(const EvalOptions& options);
 
@@ -54,6 +52,13 @@ EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOption
 template <class T>
 double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y, std::size_t k,
                          Rng& rng);
+// The same for n examples, rows of x [n, d] (and y [n, classes] or null), over the pool's threads,
+// each with its own tape and single-threaded products; example i draws its samples from
+// Rng(key_of(seed ^ kGolden, keys[i])), so the values do not depend on the threads or on which
+// other examples come along.
+template <class T>
+std::vector<double> iw_log_likelihoods(Model<T>& model, const T* x, const T* y, std::span<const std::size_t> keys,
+                                       std::size_t k, std::uint64_t seed);
 
 extern template EvalResult evaluate(Model<float>&, const data::ImageSet&, const EvalOptions&);
 extern template EvalResult evaluate(Model<double>&, const data::ImageSet&, const EvalOptions&);

@@ -12,14 +12,6 @@
 
 namespace vk::vae {
 
-Bound parse_bound(const std::string& s) {
-  if (s == "elbo") return Bound::elbo;
-  if (s == "iwae") return Bound::iwae;
-  throw std::invalid_argument(fmt::format("unknown objective '{}' (expected elbo or iwae)", s));
-}
-
-const char* name(Bound b) { return b == Bound::iwae ? "iwae" : "elbo"; }
-
 void validate_training(const TrainOptions& o, const ModelConfig& model) {
   if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
   if (o.k == 0) throw std::invalid_argument("--k must be at least 1");
@@ -28,7 +20,10 @@ void validate_training(const TrainOptions& o, const ModelConfig& model) {
   if (o.bound == Bound::elbo && o.k != 1)
     throw std::invalid_argument("--k is the sample count of --objective iwae; the ELBO takes one sample");
   if (o.bound == Bound::iwae && !model.variational())
-    throw std::invalid_argument("--objective iwae needs a variational model (--model vae or cvae)");
+    throw std::invalid_argument("--objective iwae needs a variational model (--model vae, cvae or hvae)");
+  if (!(o.free_bits >= 0)) throw std::invalid_argument("--free-bits must be non-negative");
+  if (o.free_bits > 0 && (o.bound != Bound::elbo || !model.variational() || model.hierarchical() || model.learned_prior()))
+    throw std::invalid_argument("--free-bits is for the ELBO of a VAE with the prior N(0, I) (its KL per dimension in closed form)");
 }
 
 double pixel_variance(const data::ImageSet& set) {
@@ -141,11 +136,11 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
       Var<T> x = tape_.constant(batches_.x());
       std::optional<Var<T>> y;
       if (c.conditional()) y = tape_.constant(batches_.y_onehot());
-      const bool iwae = options_.bound == Bound::iwae;
-      Var<T> eps = tape_.constant_uninitialized(iwae ? options_.k * m : m, c.noise_width());
-      fill_eps(eps, iwae ? options_.k : 1);
-      auto terms = iwae ? model_.iwae_terms(x, y, eps, options_.k, T(kl_weight), true)
-                        : model_.terms(x, y, eps, T(kl_weight), true);
+      const Objective objective{options_.bound, options_.k, kl_weight, options_.free_bits};
+      const std::size_t k = objective.request(true).k;
+      Var<T> eps = tape_.constant_uninitialized(k * m, model_.noise_width());
+      fill_eps(eps, k);
+      const Terms<T> terms = vae::terms(model_, x, y, eps, objective, true);
       sums[0] = terms.loss.item() * double(m);
       for (std::size_t i = 0; i < m; ++i) {
         sums[1] += terms.rec.node().value[i];

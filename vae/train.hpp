@@ -24,11 +24,6 @@
 
 namespace vk::vae {
 
-// What training maximises: the ELBO, or the importance-weighted bound with k samples per image.
-enum class Bound { elbo, iwae };
-Bound parse_bound(const std::string& s);
-const char* name(Bound b);
-
 struct TrainOptions {
   std::size_t batch = 128;
   double lr = 1e-3;
@@ -40,6 +35,7 @@ struct TrainOptions {
   double clip = 0;                  // --max-grad-norm: clip gradients to this global norm (0: none)
   Bound bound = Bound::elbo;
   std::size_t k = 1;                // samples of z per image of the iwae bound (1: the ELBO)
+  double free_bits = 0;             // --free-bits: nats per latent dimension of the ELBO's KL that are free
 };
 
 // Throws std::invalid_argument naming the flag when the options do not fit the model.

@@ -86,12 +86,12 @@ Context make_context(const Settings& s) {
     mc.input_dim = train.dim();
     SeedModels m{seed, {}, {}, {}};
     const vae::TrainOptions plain{.seed = seed};
-    mc.objective = vae::Objective::ae;
+    mc.kind = "ae";
     m.ae = train_model(mc, train, plain, s.epochs, fmt::format("seed {} ae", seed));
-    mc.objective = vae::Objective::rae;
+    mc.kind = "rae";
     m.rae = train_model(mc, train, plain, s.epochs, fmt::format("seed {} rae", seed));
     // As vae-train trains a Gaussian VAE: greyscale pixels dequantized, sigma^2 learned.
-    mc.objective = vae::Objective::vae;
+    mc.kind = "vae";
     m.vae = train_model(mc, train, {.seed = seed, .dequantize = true}, s.epochs, fmt::format("seed {} vae", seed));
     ctx.seeds.push_back(std::move(m));
   }

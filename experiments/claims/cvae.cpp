@@ -18,8 +18,8 @@ const std::vector<double> kBetas = {0.25, kBaseBeta, 4};
 // The share of draws z ~ p(z), decoded with label y, that the classifier calls y.
 double conditional_accuracy(Context& ctx, std::size_t latent, double beta, std::uint64_t seed, std::size_t per_class) {
   vae::ModelConfig mc;
-  mc.objective = vae::Objective::cvae;
-  mc.likelihood = vae::Likelihood::bernoulli;
+  mc.kind = "cvae";
+  mc.likelihood = vae::LikelihoodKind::bernoulli;
   mc.condition = vae::Condition::encoder_decoder;
   mc.hidden = ctx.settings.hidden;
   mc.latent = latent;

@@ -12,7 +12,7 @@
 #include "experiments/claims/models.hpp"
 #include "experiments/report/charts.hpp"
 #include "experiments/report/figures.hpp"
-#include "vae/prior.hpp"
+#include "vae/distributions.hpp"
 
 namespace vk::claims {
 
@@ -104,7 +104,7 @@ std::vector<double> aggregate_codes(vae::Model<float>& model, const data::ImageS
   Tape<float> tape;
   NoGradGuard guard(tape);
   Rng rng(seed);
-  Var<float> z = vae::draw_z(tape, model.encode(tape.constant(b.x())), set.count, rng);
+  Var<float> z = model.encode(tape.constant(b.x())).sample(tape, set.count, rng);
   return {z.node().value, z.node().value + set.count * model.config().latent};
 }
 

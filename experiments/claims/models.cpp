@@ -8,6 +8,7 @@
 #include "autodiff/ops.hpp"
 #include "experiments/claims/stats.hpp"
 #include "experiments/report/figures.hpp"
+#include "vae/registry.hpp"
 
 namespace vk::claims {
 
@@ -15,7 +16,7 @@ std::unique_ptr<vae::Model<float>> train_model(const vae::ModelConfig& mc, const
                                                const vae::TrainOptions& options, std::size_t epochs,
                                                const std::string& what) {
   vae::validate_training(options, mc);
-  auto model = std::make_unique<vae::Model<float>>(mc, options.seed);
+  auto model = vae::make_model<float>(mc, options.seed);
   vae::Trainer<float> trainer(*model, train, options);
   double loss = NAN, seconds = 0;
   for (std::size_t e = 0; e < epochs; ++e) {
@@ -38,10 +39,10 @@ namespace {
 
 // The float model's parameters in a double model: the same config builds the same names in the
 // same order, so the flat values line up.
-vae::Model<double> double_copy(const vae::Model<float>& model) {
-  vae::Model<double> copy(model.config(), 0);
+std::unique_ptr<vae::Model<double>> double_copy(const vae::Model<float>& model) {
+  auto copy = vae::make_model<double>(model.config(), 0);
   const auto from = model.params().values();
-  auto to = copy.params().values();
+  auto to = copy->params().values();
   std::copy(from.begin(), from.end(), to.begin());
   return copy;
 }
@@ -58,7 +59,8 @@ std::vector<double> decode_one(vae::Model<double>& model, const double* z) {
 
 std::vector<std::vector<double>> decoder_jacobians(const vae::Model<float>& model, const std::vector<float>& z,
                                                    std::size_t n) {
-  vae::Model<double> m = double_copy(model);
+  const std::unique_ptr<vae::Model<double>> copy = double_copy(model);
+  vae::Model<double>& m = *copy;
   const std::size_t k = m.config().latent, d = m.config().input_dim;
   // Reverse mode gives one output's gradient per backward pass; d copies of z as rows, each
   // row's loss its own output pixel (the diagonal), give all d rows of J in one pass.
@@ -81,7 +83,8 @@ std::vector<std::vector<double>> decoder_jacobians(const vae::Model<float>& mode
 
 double jacobian_fd_error(const vae::Model<float>& model, const std::vector<float>& z, std::size_t points,
                          const std::vector<std::vector<double>>& tape_jacobians) {
-  vae::Model<double> m = double_copy(model);
+  const std::unique_ptr<vae::Model<double>> copy = double_copy(model);
+  vae::Model<double>& m = *copy;
   const std::size_t k = m.config().latent, d = m.config().input_dim;
   constexpr double h = 1e-5;
   double worst = 0;

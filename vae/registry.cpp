@@ -1,0 +1,68 @@
+#include "vae/registry.hpp"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "vae/kinds/kind_list.hpp"
+
+namespace vk::vae {
+
+VK_MODEL_KINDS(VK_DECLARE_FACTORY)
+
+namespace {
+
+#define VK_KIND_INFO(kind, factory, variational, conditional, stacked, latent, hidden, activation, flags, help) \
+  KindInfo{#kind, variational, conditional, stacked, latent, hidden, activation, flags, help},
+constexpr KindInfo kKinds[] = {VK_MODEL_KINDS(VK_KIND_INFO)};
+#undef VK_KIND_INFO
+
+template <class T>
+using Factory = std::unique_ptr<Model<T>> (*)(const ModelConfig&, std::uint64_t);
+
+#define VK_FACTORY(kind, factory, ...) &factory<T>,
+template <class T>
+constexpr Factory<T> kFactories[] = {VK_MODEL_KINDS(VK_FACTORY)};
+#undef VK_FACTORY
+
+std::size_t index_of(const std::string& name) {
+  std::string names;
+  for (std::size_t i = 0; i < std::size(kKinds); ++i) {
+    if (name == kKinds[i].name) return i;
+    names += (i ? ", " : "") + std::string(kKinds[i].name);
+  }
+  throw std::invalid_argument(fmt::format("unknown model '{}' (expected one of: {})", name, names));
+}
+
+}  // namespace
+
+std::span<const KindInfo> kinds() { return kKinds; }
+
+const KindInfo& kind_info(const std::string& name) { return kKinds[index_of(name)]; }
+
+namespace {
+
+bool reads(const KindInfo& k, const std::string& flag) {
+  const std::string flags = std::string(" ") + k.flags + " ";
+  return flags.find(" " + flag + " ") != std::string::npos;
+}
+
+}  // namespace
+
+void require_kind_reads(const KindInfo& kind, const std::string& flag) {
+  std::string readers;
+  for (const KindInfo& k : kKinds)
+    if (reads(k, flag)) readers += (readers.empty() ? "--model " : " or ") + std::string(k.name);
+  if (!readers.empty() && !reads(kind, flag))
+    throw std::invalid_argument(fmt::format("{} is for {}", flag, readers));
+}
+
+template <class T>
+std::unique_ptr<Model<T>> make_model(const ModelConfig& c, std::uint64_t seed) {
+  return kFactories<T>[index_of(c.kind)](c, seed);
+}
+
+template std::unique_ptr<Model<float>> make_model(const ModelConfig&, std::uint64_t);
+template std::unique_ptr<Model<double>> make_model(const ModelConfig&, std::uint64_t);
+
+}  // namespace vk::vae

@@ -1,0 +1,49 @@
+// Model kinds by name: the one place that turns config.json's `kind` (the flag --model) into a
+// model. The kinds are listed once in vae/kinds/kind_list.hpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "vae/config.hpp"
+#include "vae/model.hpp"
+
+namespace vk::vae {
+
+struct KindInfo {
+  const char* name;
+  bool variational;    // has a posterior q(z|x)
+  bool conditional;    // models p(x|y): takes labels
+  bool stacked;        // latent layers above z (--latents)
+  std::size_t latent;  // defaults of the mlp family where no flag sets them
+  const char* hidden;
+  const char* activation;
+  const char* flags;   // the vae-train flags that only this kind reads, space-separated
+  const char* help;
+};
+
+std::span<const KindInfo> kinds();
+// The kind of that name; throws std::invalid_argument listing the kinds otherwise.
+const KindInfo& kind_info(const std::string& name);
+// Throws std::invalid_argument when `flag` is some kind's own and not this one's, naming the kinds
+// that read it.
+void require_kind_reads(const KindInfo& kind, const std::string& flag);
+
+// A new model of the kind c names, its parameters initialised from seed.
+template <class T>
+std::unique_ptr<Model<T>> make_model(const ModelConfig& c, std::uint64_t seed);
+
+extern template std::unique_ptr<Model<float>> make_model(const ModelConfig&, std::uint64_t);
+extern template std::unique_ptr<Model<double>> make_model(const ModelConfig&, std::uint64_t);
+
+// The factories the list names, each defined in its kind's file.
+#define VK_DECLARE_FACTORY(kind, factory, ...) \
+  template <class T>                           \
+  std::unique_ptr<Model<T>> factory(const ModelConfig& c, std::uint64_t seed);
+#define VK_INSTANTIATE_FACTORY(factory)                                                   \
+  template std::unique_ptr<Model<float>> factory(const ModelConfig&, std::uint64_t);      \
+  template std::unique_ptr<Model<double>> factory(const ModelConfig&, std::uint64_t);
+
+}  // namespace vk::vae
