@@ -127,13 +127,21 @@ TEST_CASE("the importance-weighted bound: the ELBO at k = 1, and above it at k >
   }
 }
 
-TEST_CASE("two stochastic layers: training, ancestral draws and their determinism, an IW estimate below the NELBO") {
+TEST_CASE("two and three stochastic layers: training, ancestral draws and their determinism, an IW estimate below the NELBO") {
+  for (const std::vector<std::size_t> above : {std::vector<std::size_t>{2}, std::vector<std::size_t>{3, 2}}) {
+  CAPTURE(above.size() + 1);
   data::ImageSet set = blobs(200, 6);
   data::binarize_static(set, 5);
-  auto model_made = make_model<double>(small_config("hvae", LikelihoodKind::bernoulli), 3);
-    Model<double>& model = *model_made;
+  ModelConfig c = small_config("hvae", LikelihoodKind::bernoulli);
+  c.latents_above = above;
+  auto model_made = make_model<double>(c, 3);
+  Model<double>& model = *model_made;
+  CHECK(model.noise_width() == c.latent + std::accumulate(above.begin(), above.end(), std::size_t(0)));
   CHECK(model.params().find("prior.up.mu.weight").has_value());
   CHECK(model.params().find("prior.down.logvar.bias").has_value());
+  // The third layer is the second one's prior: its networks nest in the names.
+  CHECK(model.params().find("prior.prior.up.mu.weight").has_value() == (above.size() == 2));
+  CHECK(model.params().find("prior.prior.down.mu.bias").has_value() == (above.size() == 2));
   Trainer<double> trainer(model, set, {.batch = 20, .lr = 3e-3, .seed = 4});
   data::ImageSet held_out = blobs(100, 7);
   data::binarize_static(held_out, 5);
@@ -166,5 +174,6 @@ TEST_CASE("two stochastic layers: training, ancestral draws and their determinis
   CAPTURE(r.iw_nll);
   CHECK(std::isfinite(r.iw_nll));
   CHECK(r.iw_nll <= r.nelbo);
+  }
 }
 

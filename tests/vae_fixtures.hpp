@@ -116,6 +116,9 @@ inline std::vector<Variant> all_variants() {
   rae.lambda = 0.3;  // large enough that a wrong regulariser gradient shows
   ModelConfig fixed = small_config("vae", LikelihoodKind::gaussian, Sigma::fixed);
   fixed.fixed_sigma2 = 0.05;
+  // Three stochastic layers: z (2 wide), z2 (3), z3 (2).
+  ModelConfig deep_gauss = small_config("hvae"), deep_bern = small_config("hvae", LikelihoodKind::bernoulli);
+  deep_gauss.latents_above = deep_bern.latents_above = {3, 2};
   return {
       {"ae", small_config("ae")},
       {"rae", rae},
@@ -127,6 +130,8 @@ inline std::vector<Variant> all_variants() {
       {"cvae gaussian learned", small_config("cvae")},
       {"hvae gaussian learned", small_config("hvae")},
       {"hvae bernoulli", small_config("hvae", LikelihoodKind::bernoulli)},
+      {"hvae three layers gaussian learned", deep_gauss},
+      {"hvae three layers bernoulli", deep_bern},
   };
 }
 
