@@ -55,11 +55,12 @@ void check_new_run_flags(const Options& o, const std::vector<std::string>& given
   if (o.checkpoint_every == 0) throw std::invalid_argument("--checkpoint-every must be at least 1 (epochs)");
   if (!(o.beta >= 0)) throw std::invalid_argument("--beta must be non-negative");
   if (has(given, "--latent") && o.latent == 0) throw std::invalid_argument("--latent must be at least 1");
-  if (o.sigma == "fixed" && !has(given, "--sigma2"))
+  const bool fixed = vae::parse_sigma(o.sigma) == vae::Sigma::fixed;
+  if (fixed && !has(given, "--sigma2"))
     throw std::invalid_argument("--sigma fixed needs --sigma2 (the fixed noise variance, e.g. 0.01)");
-  if (o.sigma != "fixed" && has(given, "--sigma2"))
+  if (!fixed && has(given, "--sigma2"))
     throw std::invalid_argument("--sigma2 is the variance of --sigma fixed; --sigma is " + o.sigma);
-  if (o.condition != "embedding" && has(given, "--embedding"))
+  if (vae::parse_condition(o.condition) != vae::Condition::embedding && has(given, "--embedding"))
     throw std::invalid_argument("--embedding is the label embedding width of --condition embedding");
   const vae::KindInfo& kind = vae::kind_info(o.model);
   for (const std::string& flag : given) vae::require_kind_reads(kind, flag);

@@ -72,10 +72,8 @@ support::Image samples(vae::Model<float>& model, std::size_t n, std::size_t h, s
   NoGradGuard guard(tape);
   std::optional<Var<float>> y;
   if (c.conditional()) y = vae::one_hot_rows(tape, n, c.classes, label_cycle(model));
-  Var<float> z = model.draw_prior(tape, y, n, rng);  // p(z|y), or p(z)
-  Var<float> mean = model.mean_image(model.decode(z, y));
-  std::vector<float> x(mean.node().value, mean.node().value + n * c.input_dim);
-  if (with_noise && model.noise()) model.noise()->add_noise(model.params(), x, rng);
+  std::vector<float> x(n * c.input_dim);
+  model.sample(tape, y, n, rng, x, with_noise);  // z ~ p(z|y), or p(z)
   const std::size_t columns = std::size_t(std::ceil(std::sqrt(double(n))));
   return support::image_grid(x.data(), n, h, w, columns, 2, 2);  // the grid clamps to [0, 1]
 }

@@ -8,6 +8,7 @@
 #include "experiments/report/charts.hpp"
 #include "experiments/report/figures.hpp"
 #include "experiments/support/files.hpp"
+#include "vae/registry.hpp"
 
 namespace vk::report {
 
@@ -105,12 +106,18 @@ void numbers(Page& page, const json& j, const std::string& id) {
 std::string summary(const json& config) {
   const json& m = config.at("model");
   const json& t = config.at("training");
-  const std::string objective = m.value("objective", "?");
-  std::string text = fmt::format("{} on {} networks", objective, m.value("architecture", "mlp"));
+  // A run before the registry says "objective" for kind. The page shows what a folder says, read
+  // leniently: an unknown kind is taken for a density model.
+  const std::string kind = m.contains("kind") ? m.value("kind", "?") : m.value("objective", "?");
+  bool variational = true;
+  try {
+    variational = vae::kind_info(kind).variational;
+  } catch (const std::invalid_argument&) {
+  }
+  std::string text = fmt::format("{} on {} networks", kind, m.value("architecture", "mlp"));
   // An autoencoder's config carries the default likelihood, which it does not use.
-  if (objective != "ae" && objective != "rae") text += fmt::format(", {} likelihood", m.value("likelihood", "?"));
-  if (objective != "ae" && objective != "rae" && m.value("likelihood", "") == "gaussian")
-    text += fmt::format(" ({} σ²)", m.value("sigma", "?"));
+  if (variational) text += fmt::format(", {} likelihood", m.value("likelihood", "?"));
+  if (variational && m.value("likelihood", "") == "gaussian") text += fmt::format(" ({} σ²)", m.value("sigma", "?"));
   text += fmt::format(", latent dimension {}; {} epochs of batch {}, seed {}", text_of(m.value("latent", json())),
                       text_of(t.value("epochs", json())), text_of(t.value("batch", json())), text_of(t.value("seed", json())));
   return text + ". vae-report --run <this folder> rebuilds this page from the folder's files.";
