@@ -123,14 +123,8 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
     bar.finish(fmt::format("loss {:.2f}", s.loss));
   }
   // A run folder vae-eval and vae-sample can read.
-  support::write_json_atomic(dir / "config.json",
-      {{"model", vae::to_json(mc)},
-       {"training", programs::training_json(training, o.epochs, o.threads)},
-       {"data", {{"dir", std::filesystem::absolute(o.data).string()}, {"train_count", rd.dataset.train.count},
-                 {"test_count", rd.test.count}, {"limit", o.limit}}},
-       {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
-                 {"iw_samples", o.iw}}},
-       {"blas", support::blas_json()}});
+  support::write_json_atomic(dir / "config.json", programs::run_config(mc, programs::training_json(training, o.epochs, o.threads),
+                                                                      o.data, rd, o.limit, o.iw));
   save_checkpoint(dir / "checkpoint", model.params(), json{{"model", vae::to_json(mc)}});
 
   vae::EvalOptions eval;

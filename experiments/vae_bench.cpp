@@ -14,6 +14,7 @@
 #include "experiments/support/cli.hpp"
 #include "experiments/vae_run.hpp"
 #include "vae/evaluate.hpp"
+#include "vae/networks.hpp"
 #include "vae/registry.hpp"
 #include "vae/train.hpp"
 
@@ -212,7 +213,7 @@ int main(int argc, char** argv) {
       mc.architecture = vae::Architecture::conv;
       mc.activation = Op::relu;
       mc.hidden = {};
-      mc.latent = 32;
+      mc.latent = vae::ConvNetworks::default_latent;
     } else {
       const programs::Arch arch = programs::parse_arch(o.arch);
       mc.input_dim = arch.input;

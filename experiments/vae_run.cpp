@@ -13,6 +13,7 @@
 
 #include "distributed/comm.hpp"
 #include "io/checkpoint.hpp"
+#include "experiments/support/blas_kernels.hpp"
 #include "experiments/support/files.hpp"
 #include "io/npy.hpp"
 
@@ -138,6 +139,16 @@ nlohmann::json read_run_config(const std::filesystem::path& dir) {
   if (!config.is_object() || !config.contains("model") || !config.contains("training") || !config.contains("data"))
     throw std::runtime_error(fmt::format("{}: not a run's config (no model, training and data)", (dir / "config.json").string()));
   return config;
+}
+
+nlohmann::json run_config(const vae::ModelConfig& model, nlohmann::json training, const std::filesystem::path& data_dir,
+                          const RunData& data, std::size_t limit, std::size_t iw_samples) {
+  return {{"model", vae::to_json(model)},
+          {"training", std::move(training)},
+          {"data", {{"dir", std::filesystem::absolute(data_dir).string()}, {"train_count", data.dataset.train.count},
+                    {"test_count", data.dataset.test.count}, {"limit", limit}}},
+          {"eval", {{"seed", kEvalSeed}, {"test_binarize_seed", kTestBinarizeSeed}, {"iw_samples", iw_samples}}},
+          {"blas", support::blas_json()}};
 }
 
 LoadedRun load_run(const std::filesystem::path& dir) {

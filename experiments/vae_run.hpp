@@ -44,6 +44,11 @@ struct RunData {
 };
 RunData load_run_data(const std::filesystem::path& dir, std::size_t limit, data::Binarize binarize);
 
+// A run folder's config.json: the model, its training (training_json), the data it read, how it
+// is evaluated, and the BLAS it runs on. The one place a run's configuration is put together.
+nlohmann::json run_config(const vae::ModelConfig& model, nlohmann::json training, const std::filesystem::path& data_dir,
+                          const RunData& data, std::size_t limit, std::size_t iw_samples);
+
 // Evaluation of a run's model as every program does it: batches of 500, the eps of kEvalSeed,
 // the test images dequantized with kTestBinarizeSeed when the run trained on dequantized ones.
 vae::EvalOptions eval_options(bool dequantize, std::size_t iw_samples = 0, std::size_t limit = 0);

@@ -19,6 +19,7 @@
 #include "experiments/support/progress.hpp"
 #include "experiments/vae_run.hpp"
 #include "vae/evaluate.hpp"
+#include "vae/networks.hpp"
 #include "vae/registry.hpp"
 #include "vae/train.hpp"
 
@@ -85,7 +86,7 @@ json new_run_config(const Options& o, const programs::RunData& rd) {
   if (conv && !o.hidden.empty()) throw std::invalid_argument("--hidden is for --arch mlp; conv has fixed widths");
   // Each kind's defaults (an hvae's are Burda et al.'s networks: 784-100-100-z(100), 100-50-50-z2(50), tanh).
   mc.hidden = conv ? std::vector<std::size_t>{} : programs::parse_widths(!o.hidden.empty() ? o.hidden : kind.hidden);
-  mc.latent = o.latent ? o.latent : conv ? 32 : kind.latent;
+  mc.latent = o.latent ? o.latent : conv ? vae::ConvNetworks::default_latent : kind.latent;
   mc.hidden2 = programs::parse_widths(o.hidden2);
   if (!o.latents.empty()) {
     const std::vector<std::size_t> widths = programs::parse_widths(o.latents, "--latents");
@@ -117,18 +118,12 @@ json new_run_config(const Options& o, const programs::RunData& rd) {
                                    .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
                                    .bound = vae::parse_bound(o.objective), .k = o.k, .free_bits = o.free_bits};
   vae::validate_training(training, mc);
-  const std::size_t train_count = dataset.train.count;
   json training_config = programs::training_json(training, o.epochs, o.threads);
   if (o.batch_per_rank)
     training_config.update({{"batch_per_rank", o.batch_per_rank}, {"ranks", ranks}, {"lr_per_rank", o.lr}});
-  return {{"model", vae::to_json(mc)},
-          {"training", training_config},
-          {"data", {{"dir", fs::absolute(o.data).string()}, {"train_count", train_count},
-                    {"test_count", dataset.test.count}, {"limit", o.limit}}},
-          {"eval", {{"seed", programs::kEvalSeed}, {"test_binarize_seed", programs::kTestBinarizeSeed},
-                    {"iw_samples", o.iw}}},
-          {"checkpoint_every", o.checkpoint_every},
-          {"blas", support::blas_json()}};
+  json config = programs::run_config(mc, training_config, o.data, rd, o.limit, o.iw);
+  config["checkpoint_every"] = o.checkpoint_every;
+  return config;
 }
 
 // The run folder's config.json with what the flags of --resume change, and its latest

@@ -60,6 +60,8 @@ class ConvNetworks {
   static_assert(Encoder::static_output == features(256));
   static_assert(Decoder::static_output == Image::shape, "the decoder gives back the encoder's image");
 
+  static constexpr std::size_t default_latent = 32;  // where no flag sets it
+
   explicit ConvNetworks(const ModelConfig&) {}
 
   template <class T>
