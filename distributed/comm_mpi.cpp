@@ -1,4 +1,7 @@
 // The processes of one mpirun, over MPI_COMM_WORLD.
+// The C API only: Open MPI's C++ bindings (deprecated since MPI-2.2) cast function types in their
+// headers and warn.
+#define OMPI_SKIP_MPICXX 1
 #include <mpi.h>
 
 #include <atomic>

@@ -12,7 +12,7 @@
 #include "autodiff/layers.hpp"
 #include "autodiff/ops.hpp"
 #include "experiments/support/cli.hpp"
-#include "experiments/vae_run.hpp"
+#include "experiments/run/vae_run.hpp"
 #include "vae/evaluate.hpp"
 #include "vae/networks.hpp"
 #include "vae/registry.hpp"

@@ -9,7 +9,7 @@
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/support/progress.hpp"
-#include "experiments/vae_run.hpp"
+#include "experiments/run/vae_run.hpp"
 #include "vae/evaluate.hpp"
 
 using namespace vk;

@@ -5,8 +5,8 @@
 
 #include "experiments/support/cli.hpp"
 #include "experiments/report/figures.hpp"
-#include "experiments/support/png.hpp"
-#include "experiments/vae_run.hpp"
+#include "experiments/draw/png.hpp"
+#include "experiments/run/vae_run.hpp"
 
 using namespace vk;
 

@@ -3,6 +3,7 @@
 // --resume it continues a run from its latest checkpoint as if it had never stopped.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
 
 #include <fmt/format.h>
@@ -13,11 +14,11 @@
 #include "io/checkpoint.hpp"
 #include "experiments/report/figures.hpp"
 #include "experiments/report/run_report.hpp"
-#include "experiments/resume.hpp"
+#include "experiments/run/resume.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/support/progress.hpp"
-#include "experiments/vae_run.hpp"
+#include "experiments/run/vae_run.hpp"
 #include "vae/evaluate.hpp"
 #include "vae/networks.hpp"
 #include "vae/registry.hpp"
@@ -35,6 +36,7 @@ struct Options {
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0, free_bits = 0;
   std::size_t k = 1, latent = 0, latent2 = 50, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
   std::size_t checkpoint_every = 1, batch_per_rank = 0;
+  std::map<std::string, std::string> settings;  // of the kinds' own flags (vae/kinds/kind_list.hpp)
   std::uint64_t seed = 1;
   int threads = 2;
 };
@@ -73,7 +75,7 @@ void check_new_run_flags(const Options& o, const std::vector<std::string>& given
 }
 
 // A new run's config.json from its (checked) flags; the run then reads only that.
-json new_run_config(const Options& o, const programs::RunData& rd) {
+json new_run_config(const Options& o, const programs::RunData& rd, const std::vector<std::string>& given) {
   vae::ModelConfig mc;
   mc.kind = o.model;
   const vae::KindInfo& kind = vae::kind_info(mc.kind);
@@ -96,6 +98,8 @@ json new_run_config(const Options& o, const programs::RunData& rd) {
     mc.latents_above = {o.latent2};
   }
   mc.activation = parse_activation(!o.activation.empty() ? o.activation : conv ? "relu" : kind.activation);
+  for (const vae::KindSetting& s : vae::kind_settings(kind))
+    mc.settings[s.name] = has(given, ("--" + s.name).c_str()) ? o.settings.at(s.name) : s.default_value;
   mc.condition = vae::parse_condition(o.condition);
   mc.embedding = o.embedding;
   const data::Binarize binarize = programs::parse_binarize(o.binarize);
@@ -308,7 +312,7 @@ int run(const Options& o, const std::vector<std::string>& given) {
   }
   check_new_run_flags(o, given);
   const programs::RunData rd = programs::load_run_data(o.data, o.limit, programs::parse_binarize(o.binarize));
-  return train(o.out, new_run_config(o, rd), rd, nullptr);
+  return train(o.out, new_run_config(o, rd, given), rd, nullptr);
 }
 
 }  // namespace
@@ -343,6 +347,8 @@ int main(int argc, char** argv) {
   cmd.option("--hidden2", o.hidden2, "hvae: hidden widths of q(z2|z), mirrored by p(z|z2)");
   cmd.option("--latent2", o.latent2, "hvae: dimension of z2 (two stochastic layers)");
   cmd.option("--latents", o.latents, "hvae: the widths of z, z2, z3, ... (e.g. 100,50,20: three stochastic layers)");
+  for (const vae::KindSetting& s : vae::all_kind_settings())
+    cmd.option("--" + s.name, o.settings[s.name], fmt::format("a setting of --model {} (default {})", s.kinds, s.default_value));
   cmd.option("--free-bits", o.free_bits,
              "ELBO: nats of KL per latent dimension that are free (Kingma et al. 2016): a dimension whose batch-mean "
              "KL is below them gets no gradient from it (0: none)");

@@ -128,7 +128,7 @@ TEST_CASE("the importance-weighted bound: the ELBO at k = 1, and above it at k >
 }
 
 TEST_CASE("two and three stochastic layers: training, ancestral draws and their determinism, an IW estimate below the NELBO") {
-  for (const std::vector<std::size_t> above : {std::vector<std::size_t>{2}, std::vector<std::size_t>{3, 2}}) {
+  for (const std::vector<std::size_t>& above : {std::vector<std::size_t>{2}, std::vector<std::size_t>{3, 2}}) {
   CAPTURE(above.size() + 1);
   data::ImageSet set = blobs(200, 6);
   data::binarize_static(set, 5);

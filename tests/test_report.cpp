@@ -8,12 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "experiments/report/charts.hpp"
+#include "experiments/draw/charts.hpp"
 #include "experiments/report/comparison_report.hpp"
-#include "experiments/report/html.hpp"
+#include "experiments/draw/html.hpp"
 #include "experiments/report/run_report.hpp"
-#include "experiments/support/image.hpp"
-#include "experiments/support/png.hpp"
+#include "experiments/draw/image.hpp"
+#include "experiments/draw/png.hpp"
 #include "tests/files.hpp"
 
 namespace fs = std::filesystem;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # report.html in a real browser: headless chromium renders a short run's page and the report of
 # lecture-claims --quick, which must draw
-# every figure (the page's own marker, see experiments/report/html.hpp) with nothing on the
+# every figure (the page's own marker, see experiments/draw/html.hpp) with nothing on the
 # console. A copy with a broken picture, a broken chart path and a console error must fail the
 # same check, so that the check can fail. Keeps BUILD/report-screenshot.png and
 # BUILD/claims-screenshot.png to look at.

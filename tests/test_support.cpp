@@ -18,10 +18,10 @@
 #include "tests/files.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
-#include "experiments/support/font.hpp"
-#include "experiments/support/image.hpp"
-#include "experiments/support/plots.hpp"
-#include "experiments/support/png.hpp"
+#include "experiments/draw/font.hpp"
+#include "experiments/draw/image.hpp"
+#include "experiments/draw/plots.hpp"
+#include "experiments/draw/png.hpp"
 #include "experiments/support/progress.hpp"
 
 namespace vk::support {

@@ -50,6 +50,21 @@ const char* name(Condition c) { return lookup(c, kConditions); }
 const char* name(LikelihoodKind l) { return lookup(l, kLikelihoods); }
 const char* name(Sigma s) { return lookup(s, kSigmas); }
 
+std::size_t ModelConfig::count_setting(const std::string& name) const {
+  const auto it = settings.find(name);
+  if (it == settings.end()) throw std::invalid_argument(fmt::format("--model {} needs --{}", kind, name));
+  std::size_t used = 0;
+  unsigned long long v = 0;
+  try {
+    v = std::stoull(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != it->second.size() || v == 0 || it->second[0] == '-')
+    throw std::invalid_argument(fmt::format("--{} must be a positive whole number, got '{}'", name, it->second));
+  return std::size_t(v);
+}
+
 bool ModelConfig::variational() const { return kind_info(kind).variational; }
 bool ModelConfig::conditional() const { return kind_info(kind).conditional; }
 
@@ -98,7 +113,8 @@ nlohmann::json to_json(const ModelConfig& c) {
           {"condition", name(c.condition)},
           {"embedding", c.embedding},
           {"hidden2", c.hidden2},
-          {"latents_above", c.latents_above}};
+          {"latents_above", c.latents_above},
+          {"settings", c.settings}};
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j) {
@@ -126,6 +142,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     // Before any depth, an hvae's z2 was "latent2" wide.
     if (j.contains("latents_above")) c.latents_above = j.at("latents_above").get<std::vector<std::size_t>>();
     else if (kind_info(c.kind).stacked) c.latents_above = {j.value("latent2", std::size_t(50))};
+    c.settings = j.value("settings", std::map<std::string, std::string>{});
     c.validate();
     return c;
   } catch (const nlohmann::json::exception& e) {

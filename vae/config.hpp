@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,11 @@ struct ModelConfig {
   std::size_t classes = 0;       // label size of a conditional model (0: unconditional)
   Condition condition = Condition::encoder_decoder;  // how a conditional model sees y
   std::size_t embedding = 16;    // width of the label embedding of Condition::embedding
+  // A kind's own settings by name, as its line in vae/kinds/kind_list.hpp declares them with
+  // their defaults (--components 10 of --model mog is {"components", "10"}).
+  std::map<std::string, std::string> settings;
+  // The setting `name` as a positive whole number; throws naming --name otherwise.
+  std::size_t count_setting(const std::string& name) const;
 
   // What the kind is (vae/registry.hpp's table): has a posterior q(z|x), models p(x|y).
   bool variational() const;

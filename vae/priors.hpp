@@ -37,11 +37,29 @@ struct ClosedFormKl {
   std::optional<Var<T>> dims;    // [rows, latent], where asked
 };
 
+// What a prior that is one diagonal Gaussian (per label) derives: log p(z) at a draw of q, and
+// draws. Derived gives gaussian(store, tape, y).
+template <class T, class Derived>
+class GaussianPrior {
+ public:
+  std::size_t above() const { return 0; }
+  Joint<T> joint(ParameterStore<T>& store, const DiagGaussian<T>& q, Var<T> z, std::optional<Var<T>> y,
+                 std::optional<Var<T>>) const {
+    Var<T> log_p = self().gaussian(store, *z.tape, y).log_prob(z);
+    return {q.log_prob(z), log_p};
+  }
+  Var<T> draw(ParameterStore<T>& store, Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng) const {
+    return self().gaussian(store, tape, y).sample(tape, n, rng);
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
 template <class T>
-class StandardNormalPrior {
+class StandardNormalPrior : public GaussianPrior<T, StandardNormalPrior<T>> {
  public:
   StandardNormalPrior(ParameterStore<T>&, Rng&, const ModelConfig& c) : latent_(c.latent) {}
-  std::size_t above() const { return 0; }
   DiagGaussian<T> gaussian(ParameterStore<T>&, Tape<T>& tape, std::optional<Var<T>>) const {
     return standard_normal_density(tape, latent_);
   }
@@ -51,35 +69,18 @@ class StandardNormalPrior {
     Var<T> dims = kl_standard_normal_per_dim(q);
     return ClosedFormKl<T>{sum(dims, 1), dims};
   }
-  Joint<T> joint(ParameterStore<T>& store, const DiagGaussian<T>& q, Var<T> z, std::optional<Var<T>> y,
-                 std::optional<Var<T>>) const {
-    Var<T> log_p = gaussian(store, *z.tape, y).log_prob(z);
-    return {q.log_prob(z), log_p};
-  }
-  Var<T> draw(ParameterStore<T>& store, Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng) const {
-    return gaussian(store, tape, y).sample(tape, n, rng);
-  }
 
  private:
   std::size_t latent_;
 };
 
 template <class T>
-class ClassPrior {
+class ClassPrior : public GaussianPrior<T, ClassPrior<T>> {
  public:
   ClassPrior(ParameterStore<T>& store, Rng&, const ModelConfig& c);
-  std::size_t above() const { return 0; }
   DiagGaussian<T> gaussian(ParameterStore<T>& store, Tape<T>& tape, std::optional<Var<T>> y) const;
   std::optional<ClosedFormKl<T>> closed_form_kl(ParameterStore<T>& store, const DiagGaussian<T>& q,
                                                 std::optional<Var<T>> y, bool per_dim) const;
-  Joint<T> joint(ParameterStore<T>& store, const DiagGaussian<T>& q, Var<T> z, std::optional<Var<T>> y,
-                 std::optional<Var<T>>) const {
-    Var<T> log_p = gaussian(store, *z.tape, y).log_prob(z);
-    return {q.log_prob(z), log_p};
-  }
-  Var<T> draw(ParameterStore<T>& store, Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng) const {
-    return gaussian(store, tape, y).sample(tape, n, rng);
-  }
 
  private:
   ParamId mu_, logvar_;

@@ -1,5 +1,6 @@
 #include "vae/registry.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -42,12 +43,47 @@ const KindInfo& kind_info(const std::string& name) { return kKinds[index_of(name
 
 namespace {
 
+std::vector<std::string> flags_of(const KindInfo& k) {
+  std::vector<std::string> out;
+  std::string flag;
+  for (const char* p = k.flags;; ++p) {
+    if (*p == ' ' || *p == 0) {
+      if (!flag.empty()) out.push_back(flag);
+      flag.clear();
+      if (*p == 0) return out;
+    } else {
+      flag += *p;
+    }
+  }
+}
+
 bool reads(const KindInfo& k, const std::string& flag) {
-  const std::string flags = std::string(" ") + k.flags + " ";
-  return flags.find(" " + flag + " ") != std::string::npos;
+  for (const std::string& f : flags_of(k))
+    if (f.substr(0, f.find('=')) == flag) return true;
+  return false;
 }
 
 }  // namespace
+
+std::vector<KindSetting> kind_settings(const KindInfo& kind) {
+  std::vector<KindSetting> out;
+  for (const std::string& f : flags_of(kind)) {
+    const std::size_t eq = f.find('=');
+    if (eq != std::string::npos) out.push_back({f.substr(2, eq - 2), f.substr(eq + 1), kind.name});
+  }
+  return out;
+}
+
+std::vector<KindSetting> all_kind_settings() {
+  std::vector<KindSetting> out;
+  for (const KindInfo& k : kKinds)
+    for (KindSetting s : kind_settings(k)) {
+      auto same = std::find_if(out.begin(), out.end(), [&](const KindSetting& o) { return o.name == s.name; });
+      if (same == out.end()) out.push_back(std::move(s));
+      else same->kinds += ", " + s.kinds;
+    }
+  return out;
+}
 
 void require_kind_reads(const KindInfo& kind, const std::string& flag) {
   std::string readers;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "vae/config.hpp"
 #include "vae/model.hpp"
@@ -20,7 +21,8 @@ struct KindInfo {
   std::size_t latent;  // defaults of the mlp family where no flag sets them
   const char* hidden;
   const char* activation;
-  const char* flags;   // the vae-train flags that only this kind reads, space-separated
+  const char* flags;   // the vae-train flags only this kind reads, space-separated; --name=default
+                       // is a setting of the kind's own (ModelConfig::settings)
   const char* help;
 };
 
@@ -30,6 +32,14 @@ const KindInfo& kind_info(const std::string& name);
 // Throws std::invalid_argument when `flag` is some kind's own and not this one's, naming the kinds
 // that read it.
 void require_kind_reads(const KindInfo& kind, const std::string& flag);
+
+// The kind's own settings (--name=default in its flags), and every kind's (each name once).
+struct KindSetting {
+  std::string name, default_value;
+  std::string kinds;  // the kinds that take it, for help texts: "mog" or "mog, vamp"
+};
+std::vector<KindSetting> kind_settings(const KindInfo& kind);
+std::vector<KindSetting> all_kind_settings();
 
 // A new model of the kind c names, its parameters initialised from seed.
 template <class T>

@@ -15,7 +15,7 @@
 
 #include "datasets/mnist.hpp"
 #include "experiments/claims/stats.hpp"
-#include "experiments/report/html.hpp"
+#include "experiments/draw/html.hpp"
 #include "vae/classifier.hpp"
 #include "vae/model.hpp"
 

@@ -4,7 +4,7 @@
 
 #include "experiments/claims/claims.hpp"
 #include "experiments/claims/models.hpp"
-#include "experiments/report/charts.hpp"
+#include "experiments/draw/charts.hpp"
 
 namespace vk::claims {
 

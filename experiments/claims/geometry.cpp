@@ -10,7 +10,7 @@
 #include "datasets/synthetic.hpp"
 #include "experiments/claims/claims.hpp"
 #include "experiments/claims/models.hpp"
-#include "experiments/report/charts.hpp"
+#include "experiments/draw/charts.hpp"
 #include "experiments/report/figures.hpp"
 #include "vae/distributions.hpp"
 

@@ -8,9 +8,9 @@
 #include "autodiff/blas.hpp"
 #include "experiments/claims/claims.hpp"
 #include "experiments/claims/models.hpp"
-#include "experiments/report/charts.hpp"
+#include "experiments/draw/charts.hpp"
 #include "experiments/report/figures.hpp"
-#include "experiments/support/png.hpp"
+#include "experiments/draw/png.hpp"
 
 namespace vk::claims {
 

@@ -7,7 +7,7 @@
 
 #include "autodiff/random.hpp"
 #include "experiments/claims/claims.hpp"
-#include "experiments/report/charts.hpp"
+#include "experiments/draw/charts.hpp"
 
 namespace vk::claims {
 

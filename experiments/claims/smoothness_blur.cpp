@@ -9,9 +9,9 @@
 #include "autodiff/random.hpp"
 #include "experiments/claims/claims.hpp"
 #include "experiments/claims/models.hpp"
-#include "experiments/report/charts.hpp"
+#include "experiments/draw/charts.hpp"
 #include "experiments/report/figures.hpp"
-#include "experiments/support/png.hpp"
+#include "experiments/draw/png.hpp"
 
 namespace vk::claims {
 

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "experiments/report/html.hpp"
+#include "experiments/draw/html.hpp"
 
 namespace vk::report {
 

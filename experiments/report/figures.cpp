@@ -6,8 +6,8 @@
 
 #include "autodiff/ops.hpp"
 #include "datasets/batcher.hpp"
-#include "experiments/support/plots.hpp"
-#include "experiments/support/png.hpp"
+#include "experiments/draw/plots.hpp"
+#include "experiments/draw/png.hpp"
 
 namespace vk::report {
 

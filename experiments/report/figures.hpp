@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "datasets/mnist.hpp"
-#include "experiments/support/image.hpp"
+#include "experiments/draw/image.hpp"
 #include "vae/model.hpp"
 
 namespace vk::report {

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "experiments/report/charts.hpp"
+#include "experiments/draw/charts.hpp"
 #include "experiments/report/figures.hpp"
 #include "experiments/support/files.hpp"
 #include "vae/registry.hpp"

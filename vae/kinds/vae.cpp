@@ -1,89 +1,13 @@
-// The VAE of the lecture and the kinds that differ from it only in their prior: q(z|x) a diagonal
-// Gaussian from the encoder's two heads, z = mu + Sigma^1/2 eps, x ~ p(x|D(z)), and
+// The VAE kinds of the lecture and the step past it (vae/kinds/vae.hpp):
 //   vae   p(z) = N(0, I)
 //   cvae  the same, conditioned on y (--condition prior: p(z|y) learned per class)
 //   hvae  p(z) a VAE over z2, whose prior may be a VAE again (StackedPrior)
-// The ELBO takes the prior's closed-form KL where it has one; the importance-weighted bound and a
-// stacked prior take log p(z) and log q(z|x) of the same draws.
 #include <memory>
 
-#include <fmt/format.h>
-
-#include "vae/kinds/coded.hpp"
-#include "vae/priors.hpp"
+#include "vae/kinds/vae.hpp"
 #include "vae/registry.hpp"
 
 namespace vk::vae {
-namespace {
-
-template <class T>
-Likelihood<T> density(ParameterStore<T>& store, const ModelConfig& c) {
-  return Likelihood<T>(store, c);
-}
-
-template <class T, class Prior>
-class Vae final : public Coded<T> {
- public:
-  Vae(const ModelConfig& c, Rng& rng) : Coded<T>(c, rng, true, &density<T>), prior_(prior_after_embedding(rng)) {}
-
-  std::size_t noise_width() const override { return this->config_.latent + prior_.above(); }
-  bool variational() const override { return true; }
-
-  LogWeights<T> log_weights(Var<T> x, std::optional<Var<T>> y, Var<T> eps, const Request& r) override {
-    ParameterStore<T>& store = this->store_;
-    const std::size_t m = x.rows(), k = r.k, latent = this->config_.latent;
-    if (k == 0) throw std::invalid_argument("the number of samples k must be at least 1");
-    if (eps.rows() != k * m || eps.cols() != noise_width())
-      throw std::invalid_argument(
-          fmt::format("eps must be [{}x{}], got [{}x{}]", k * m, noise_width(), eps.rows(), eps.cols()));
-    std::optional<Var<T>> eps_above;
-    if (prior_.above()) {
-      eps_above = slice_cols(eps, latent, noise_width());
-      eps = slice_cols(eps, 0, latent);
-    }
-    const DiagGaussian<T> q = this->encode(x, y);
-    LogWeights<T> lw;
-    lw.k = k;
-    lw.code = q.mu;
-    if (k == 1 && r.closed_form_kl) {
-      const Var<T> z = q.rsample(eps);
-      lw.log_px = this->likelihood_.log_prob(store, this->decode(z, y), x, r.training);
-      if (auto kl = prior_.closed_form_kl(store, q, y, r.kl_per_dim)) {
-        lw.kl = kl->kl;
-        lw.kl_dims = kl->dims;
-        return lw;
-      }
-      const Joint<T> j = prior_.joint(store, q, z, y, eps_above);
-      lw.log_qz = j.log_q;
-      lw.log_pz = j.log_p;
-      return lw;
-    }
-    // k samples of each example: the encoder once, the decoder on all k m rows.
-    const DiagGaussian<T> q_k = k > 1 ? q.tiled(k) : q;
-    const std::optional<Var<T>> y_k = y && k > 1 ? std::optional(tile_rows(*y, k)) : y;
-    const Var<T> z = q_k.rsample(eps);
-    lw.log_px = this->likelihood_.log_prob(store, this->decode(z, y_k), x, r.training);
-    const Joint<T> j = prior_.joint(store, q_k, z, y_k, eps_above);
-    lw.log_qz = j.log_q;
-    lw.log_pz = j.log_p;
-    return lw;
-  }
-
-  Var<T> draw_prior(Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng) override {
-    this->coder_.require_label(y);
-    return prior_.draw(this->store_, tape, y, n, rng);
-  }
-
- private:
-  Prior prior_after_embedding(Rng& rng) {
-    this->coder_.build_embedding(this->store_, rng);
-    return Prior(this->store_, rng, this->config_);
-  }
-
-  Prior prior_;
-};
-
-}  // namespace
 
 template <class T>
 std::unique_ptr<Model<T>> make_vae(const ModelConfig& c, std::uint64_t seed) {

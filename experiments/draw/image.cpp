@@ -1,11 +1,11 @@
-#include "experiments/support/image.hpp"
+#include "experiments/draw/image.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-#include "experiments/support/font.hpp"
+#include "experiments/draw/font.hpp"
 
 namespace vk::support {
 

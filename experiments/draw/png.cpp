@@ -1,4 +1,4 @@
-#include "experiments/support/png.hpp"
+#include "experiments/draw/png.hpp"
 
 #include <cstring>
 #include <limits>

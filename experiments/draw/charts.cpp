@@ -1,11 +1,11 @@
-#include "experiments/report/charts.hpp"
+#include "experiments/draw/charts.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
-#include "experiments/support/image.hpp"
+#include "experiments/draw/image.hpp"
 
 namespace vk::report {
 

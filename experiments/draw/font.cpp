@@ -1,4 +1,4 @@
-#include "experiments/support/font.hpp"
+#include "experiments/draw/font.hpp"
 
 namespace vk::support {
 

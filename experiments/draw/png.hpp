@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "io/error.hpp"
-#include "experiments/support/image.hpp"
+#include "experiments/draw/image.hpp"
 
 namespace vk::support {
 

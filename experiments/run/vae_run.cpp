@@ -1,4 +1,4 @@
-#include "experiments/vae_run.hpp"
+#include "experiments/run/vae_run.hpp"
 
 #include <algorithm>
 #include <cmath>

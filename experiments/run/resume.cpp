@@ -1,9 +1,9 @@
-#include "experiments/resume.hpp"
+#include "experiments/run/resume.hpp"
 
 #include <csignal>
 #include <string>
 
-#include "experiments/vae_run.hpp"
+#include "experiments/run/vae_run.hpp"
 
 namespace vk::programs {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/support/image.hpp"
+#include "experiments/draw/image.hpp"
 
 namespace vk::support {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/report/html.hpp"
+#include "experiments/draw/html.hpp"
 
 namespace vk::report {
 

@@ -1,4 +1,4 @@
-#include "experiments/report/html.hpp"
+#include "experiments/draw/html.hpp"
 
 #include <cstdlib>
 #include <stdexcept>

@@ -1,11 +1,11 @@
-#include "experiments/support/plots.hpp"
+#include "experiments/draw/plots.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
-#include "experiments/support/font.hpp"
+#include "experiments/draw/font.hpp"
 
 namespace vk::support {
 
