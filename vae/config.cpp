@@ -51,17 +51,21 @@ const char* name(LikelihoodKind l) { return lookup(l, kLikelihoods); }
 const char* name(Sigma s) { return lookup(s, kSigmas); }
 
 std::size_t ModelConfig::count_setting(const std::string& name) const {
-  const auto it = settings.find(name);
-  if (it == settings.end()) throw std::invalid_argument(fmt::format("--model {} needs --{}", kind, name));
+  // Given, or the kind's default from its line in the list.
+  std::string value;
+  if (const auto it = settings.find(name); it != settings.end()) value = it->second;
+  for (const KindSetting& s : kind_settings(kind_info(kind)))
+    if (value.empty() && s.name == name) value = s.default_value;
+  if (value.empty()) throw std::invalid_argument(fmt::format("--model {} has no setting --{}", kind, name));
   std::size_t used = 0;
   unsigned long long v = 0;
   try {
-    v = std::stoull(it->second, &used);
+    v = std::stoull(value, &used);
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != it->second.size() || v == 0 || it->second[0] == '-')
-    throw std::invalid_argument(fmt::format("--{} must be a positive whole number, got '{}'", name, it->second));
+  if (used == 0 || used != value.size() || v == 0 || value[0] == '-')
+    throw std::invalid_argument(fmt::format("--{} must be a positive whole number, got '{}'", name, value));
   return std::size_t(v);
 }
 

@@ -59,7 +59,8 @@ struct ModelConfig {
   // A kind's own settings by name, as its line in vae/kinds/kind_list.hpp declares them with
   // their defaults (--components 10 of --model mog is {"components", "10"}).
   std::map<std::string, std::string> settings;
-  // The setting `name` as a positive whole number; throws naming --name otherwise.
+  // The setting `name` (given, or the kind's default) as a positive whole number; throws naming
+  // --name otherwise.
   std::size_t count_setting(const std::string& name) const;
 
   // What the kind is (vae/registry.hpp's table): has a posterior q(z|x), models p(x|y).
