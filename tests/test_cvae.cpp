@@ -87,7 +87,7 @@ TEST_CASE("every CVAE variant: encode, decode, prior and terms give the document
     Var<float> decoded = model.decode(code.mu, yv);
     CHECK(decoded.rows() == m);
     CHECK(decoded.cols() == c.input_dim);
-    auto prior = prior_of(model, tape, std::optional(yv));  // one row N(0, I) unless the prior is learned per class
+    const DiagGaussian<float> prior = *prior_of(model, tape, std::optional(yv));  // one row N(0, I) unless learned per class
     const std::size_t prior_rows = c.learned_prior() ? m : 1;
     CHECK(prior.mu.rows() == prior_rows);
     CHECK(prior.mu.cols() == c.latent);

@@ -79,13 +79,19 @@ Terms<T> iwae_terms(Model<T>& model, Var<T> x, std::type_identity_t<std::optiona
   return terms(model, x, y, eps, Objective{Bound::iwae, k, double(kl_weight)}, training);
 }
 
-// The Gaussian prior of a one-layer model read from its parameters: the learned class prior's
-// rows y prior.mu and y prior.logvar, or N(0, I) as one row.
+// The Gaussian prior of a model read from its parameters: the learned class prior's rows
+// y prior.mu and y prior.logvar, or N(0, I) as one row where the model has no prior.* parameter;
+// none for any other prior (a stack of layers, a mixture).
 template <class T>
-DiagGaussian<T> prior_of(Model<T>& model, Tape<T>& tape, std::optional<Var<T>> y) {
-  const std::optional<ParamId> mu = model.params().find("prior.mu"), lv = model.params().find("prior.logvar");
-  if (mu && lv) return {matmul(*y, tape.param(model.params(), *mu)), matmul(*y, tape.param(model.params(), *lv))};
-  return standard_normal_density(tape, model.config().latent);
+std::optional<DiagGaussian<T>> prior_of(Model<T>& model, Tape<T>& tape, std::optional<Var<T>> y) {
+  ParameterStore<T>& ps = model.params();
+  std::vector<std::string> names;
+  for (const auto& e : ps.entries())
+    if (e.name.rfind("prior.", 0) == 0) names.push_back(e.name);
+  if (names.empty()) return standard_normal_density(tape, model.config().latent);
+  if (y && names == std::vector<std::string>{"prior.mu", "prior.logvar"})
+    return DiagGaussian<T>{matmul(*y, tape.param(ps, *ps.find("prior.mu"))), matmul(*y, tape.param(ps, *ps.find("prior.logvar")))};
+  return std::nullopt;
 }
 
 // Image i of a set as doubles in [0, 1].
