@@ -138,6 +138,7 @@ inline std::vector<Variant> all_variants() {
       {"hvae bernoulli", small_config("hvae", LikelihoodKind::bernoulli)},
       {"hvae three layers gaussian learned", deep_gauss},
       {"hvae three layers bernoulli", deep_bern},
+      {"mog bernoulli", small_config("mog", LikelihoodKind::bernoulli)},
   };
 }
 
