@@ -108,6 +108,13 @@ void gemm<double>(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std:
   split_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+void openblas_sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                    const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+                    std::size_t ldc) {
+  cblas_sgemm(CblasRowMajor, flag(trans_a), flag(trans_b), int(m), int(n), int(k), alpha, a, int(lda), b, int(ldb),
+              beta, c, int(ldc));
+}
+
 void set_split(Split s) {
   mode = s;
   openblas_set_num_threads(s == Split::openblas ? parallel::threads() : 1);

@@ -11,6 +11,13 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha,
           const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc);
 
+// The same product through OpenBLAS's sgemm alone, on the calling thread's OpenBLAS, whatever library
+// runs gemm<float> (-Dblas): what the check of OpenBLAS's kernels (experiments/support/blas_kernels)
+// multiplies with.
+void openblas_sgemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
+                    const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+                    std::size_t ldc);
+
 // Threads of the one pool (parallel.hpp) that GEMMs and large element loops split over.
 void set_threads(int threads);
 

@@ -11,11 +11,16 @@ namespace {
 // Kernel levels: 0 older than AVX2, 1 AVX2 + FMA, 2 AVX-512.
 constexpr int unknown_level = -1;
 
+std::string lower(std::string_view s) {
+  std::string name(s);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return name;
+}
+
 // OpenBLAS 0.3.21's x86-64 core names (driver/others/dynamic.c). Excavator and Steamroller CPUs
 // have AVX2 or FMA, but their kernels in OpenBLAS are the Piledriver family's, slower than Haswell's.
 int kernel_level(std::string_view chosen) {
-  std::string name(chosen);
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  const std::string name = lower(chosen);
   static constexpr std::array<std::string_view, 3> avx512{"skylakex", "cooperlake", "sapphirerapids"};
   static constexpr std::array<std::string_view, 2> avx2{"haswell", "zen"};
   static constexpr std::array<std::string_view, 22> older{
@@ -50,6 +55,16 @@ std::string better_core(std::string_view chosen, const CpuFeatures& cpu) {
   const int have = kernel_level(chosen), can = cpu_level(cpu);
   if (have == unknown_level || can <= have) return "";
   return can == 2 ? "SkylakeX" : "Haswell";
+}
+
+std::string weaker_core(std::string_view core) {
+  static constexpr std::array<std::string_view, 8> line{"SapphireRapids", "Cooperlake", "SkylakeX", "Haswell",
+                                                        "Sandybridge",    "Nehalem",    "Core2",    "Prescott"};
+  const std::string name = lower(core);
+  if (name == "zen") return "Sandybridge";
+  for (std::size_t i = 0; i + 1 < line.size(); ++i)
+    if (lower(line[i]) == name) return std::string(line[i + 1]);
+  return "";
 }
 
 }  // namespace vk::blas

@@ -24,4 +24,11 @@ CpuFeatures host_features();
 // OpenBLAS knows better). Never names kernels whose instructions `cpu` lacks.
 std::string better_core(std::string_view chosen, const CpuFeatures& cpu);
 
+// The next weaker kernel family below `core` (any case) on the line SapphireRapids, Cooperlake,
+// SkylakeX, Haswell, Sandybridge, Nehalem, Core2, Prescott (Zen, whose kernels are Haswell's, falls
+// to Sandybridge): what a process falls back to when `core`'s products disagree with a reference.
+// Each family's instructions are a subset of the one above it, so a CPU that runs `core` runs it.
+// "" below Prescott and for a name off the line (an older AMD family, one this table does not know).
+std::string weaker_core(std::string_view core);
+
 }  // namespace vk::blas

@@ -82,16 +82,21 @@ int main(int argc, char** argv) {
   }
   vk::blas::set_threads(threads);
   vk::blas::set_split(split);
+  // The kernels that ran: OpenBLAS's core, or the library and version -Dblas chose instead.
+  const std::string config = vk::blas::config();
+  const std::string kernels = config.rfind("OpenBLAS", 0) == 0 ? vk::blas::core_name()
+                                                                : config.substr(0, config.find(' ', config.find(' ') + 1));
   if (iw) {
-    std::printf("{\"mode\": \"iw_roofline\", \"iw\": %zu, \"threads\": %d, \"images_per_second\": %.1f}\n", iw, threads,
-                iw_roofline(iw, threads));
+    std::printf("{\"mode\": \"iw_roofline\", \"iw\": %zu, \"threads\": %d, \"kernels\": \"%s\", \"images_per_second\": %.1f}\n",
+                iw, threads, kernels.c_str(), iw_roofline(iw, threads));
     return 0;
   }
   for (const Shape& s : vk::bench::kStepShapes) {
     std::vector<float> a(s.m * s.k, 0.5f), b(s.k * s.n, 0.25f), c(s.m * s.n, 0.f);
     const double gflop = 2e-9 * double(s.m) * double(s.n) * double(s.k);
-    std::printf("{\"shape\": \"%s\", \"m\": %zu, \"n\": %zu, \"k\": %zu, \"threads\": %d, \"split\": \"%s\", \"gflops\": %.1f}\n",
-                s.what, s.m, s.n, s.k, threads, split == vk::blas::Split::blocks ? "blocks" : "openblas",
+    std::printf("{\"shape\": \"%s\", \"m\": %zu, \"n\": %zu, \"k\": %zu, \"threads\": %d, \"split\": \"%s\", "
+                "\"kernels\": \"%s\", \"gflops\": %.1f}\n",
+                s.what, s.m, s.n, s.k, threads, split == vk::blas::Split::blocks ? "blocks" : "openblas", kernels.c_str(),
                 gflop / median_ms(s, a, b, c) * 1e3);
   }
 }

@@ -38,6 +38,13 @@ def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     for m in rows:
         m["threads"] = str(m.get("threads"))
+    kernels = {}
+    for m in rows:
+        if m.get("kernels"):
+            kernels.setdefault(m["who"], set()).add(m["kernels"])
+    if kernels:
+        print("Kernels that ran (each library's own pick): " +
+              "; ".join(f"{who} {', '.join(sorted(k))}" for who, k in kernels.items()) + ".\n")
 
     # Rows from either side, so that a row vaekit failed to measure still shows torch's numbers.
     keys = []

@@ -47,9 +47,10 @@ OMP_WAIT_POLICY=PASSIVE in the environment keeps --threads 2 from collapsing (to
 threads otherwise spin at barriers while their peer waits for a core).
 
 Examples:
-  OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/torch_peer.py --mode epoch --threads 2
-  OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/torch_peer.py --arch conv --batch 128
-  OPENBLAS_CORETYPE=Haswell /usr/bin/python3 bench/torch_peer.py --mode quality --epochs 20 \
+  (on OpenBLAS's own kernels, as scripts/bench runs it; the field kernels says which ran)
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/torch_peer.py --mode epoch --threads 2
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/torch_peer.py --arch conv --batch 128
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/torch_peer.py --mode quality --epochs 20 \
       --test runs/test-set --iw 1000 --limit 2000 --threads 2
 """
 import argparse
@@ -72,6 +73,26 @@ except ImportError as e:
 
 from torch_models import Hvae, Vae, log_weights  # noqa: E402 (after the check)
 from torch_quality import TestSetError, load_test_images, test_nelbo  # noqa: E402
+
+
+def blas_kernels():
+    """The kernels of the OpenBLAS this process loaded (torch's float products run through it):
+    openblas_get_corename of the first BLAS library mapped that has it, else "unknown"."""
+    import ctypes
+    libs = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            if path.startswith("/") and "blas" in os.path.basename(path) and path not in libs:
+                libs.append(path)
+    for path in libs:
+        try:
+            corename = ctypes.CDLL(path).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        corename.restype = ctypes.c_char_p
+        return corename().decode()
+    return "unknown"
 
 
 class DataError(Exception):
@@ -300,7 +321,7 @@ def main():
     gaussian = a.likelihood == "gaussian"
     model = Hvae(hidden, a.latent, gaussian) if a.model == "hvae" else Vae(a.arch, hidden, a.latent, gaussian)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    head = {"peer": "torch " + torch.__version__}
+    head = {"peer": "torch " + torch.__version__, "kernels": blas_kernels()}
     if a.mode != "step":
         head["mode"] = a.mode
     arch = "conv" if a.arch == "conv" else "-".join(str(w) for w in [784, *hidden, a.latent])

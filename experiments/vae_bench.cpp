@@ -117,7 +117,8 @@ nlohmann::json report(const Options& o, const char* mode, std::size_t images, do
           {"ms", s * 1e3}, {"gemm_ms", r.seconds * 1e3},
           {"images_per_second", double(images) / s},
           {"roofline_images_per_second", double(images) / r.seconds},
-          {"roofline_fraction", r.seconds / s}, {"gemms", gemm_count}, {"gflops", r.flops / s * 1e-9}};
+          {"roofline_fraction", r.seconds / s}, {"gemms", gemm_count}, {"gflops", r.flops / s * 1e-9},
+          {"kernels", blas::core_name()}};
 }
 
 // Training steps (encode, sample, decode, loss, backward, Adam) on one fixed batch.

@@ -39,13 +39,9 @@ install_optional() {
   fi
 }
 
-# Not for speed: the programs themselves restart with better kernels when OpenBLAS picks weaker
-# ones than the CPU runs (experiments/support/blas_kernels.hpp). This pins the kernels the
-# README's measurements ran with here (OpenBLAS alone picks Cooperlake on this AMD EPYC), and only
-# on a CPU with AVX2 and FMA, so that it never asks for kernels the CPU lacks.
-if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
-  export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
-fi
+# No kernel family is set here: OpenBLAS picks its own, and every program checks that pick against a
+# reference product at the training step's shapes, falling back to weaker kernels if they disagree
+# (experiments/support/blas_kernels.hpp). OPENBLAS_CORETYPE set by the user or the machine is kept.
 
 # build [DIR [MESON-SETUP-OPTIONS...]]: configures DIR (default build/) once, then builds it.
 build() {

@@ -92,3 +92,26 @@ TEST_CASE("better_core: the kernels a CPU should run, on a table of CPUs and Ope
     CHECK(blas::better_core(r.chosen, r.cpu) == r.want);
   }
 }
+
+TEST_CASE("weaker_core: the family a process falls back to when its kernels disagree with the reference") {
+  struct Row {
+    const char* core;
+    const char* want;
+  };
+  const Row table[] = {
+      {"SapphireRapids", "Cooperlake"}, {"Cooperlake", "SkylakeX"}, {"cooperlake", "SkylakeX"},
+      {"SkylakeX", "Haswell"},          {"Haswell", "Sandybridge"}, {"Zen", "Sandybridge"},
+      {"Sandybridge", "Nehalem"},       {"Nehalem", "Core2"},       {"Core2", "Prescott"},
+      // The end of the line, an older AMD family, and names this table does not know.
+      {"Prescott", ""}, {"Excavator", ""}, {"Zen5", ""}, {"", ""},
+  };
+  for (const Row& r : table) {
+    CAPTURE(r.core);
+    CHECK(blas::weaker_core(r.core) == r.want);
+  }
+  // Every step down ends: the line has no cycle.
+  std::string core = "SapphireRapids";
+  int steps = 0;
+  while (!core.empty() && steps < 20) core = blas::weaker_core(core), ++steps;
+  CHECK(steps == 8);
+}

@@ -57,8 +57,33 @@ expect_error "vae-report without a run" "not a run folder" "$bin/vae-report" --r
 
 check "a Gaussian run dequantizes by default" json_fields "$(cat "$tmp/a/config.json")" \
   'd["training"]["dequantize"] == "uniform"'
-check "config.json records the BLAS: library, version, the kernels it runs, threads" json_fields "$(cat "$tmp/a/config.json")" \
-  'd["blas"]["library"] in ("OpenBLAS", "oneDNN", "BLIS") and len(d["blas"]["version"].split(".")) == 3 and d["blas"]["threads"] == 1 and d["blas"]["core"].lower() == (__import__("os").environ.get("OPENBLAS_CORETYPE") or d["blas"]["core"]).lower() != ""'
+check "config.json records the BLAS: library, version, the kernels it runs, who chose them, threads" json_fields "$(cat "$tmp/a/config.json")" \
+  'd["blas"]["library"] in ("OpenBLAS", "oneDNN", "BLIS") and len(d["blas"]["version"].split(".")) == 3 and d["blas"]["threads"] == 1 and d["blas"]["core"].lower() == (__import__("os").environ.get("OPENBLAS_CORETYPE") or d["blas"]["core"]).lower() != "" and (d["blas"]["core_chosen_by"] == "environment" and not d["blas"]["check"]["ran"] if __import__("os").environ.get("OPENBLAS_CORETYPE") else d["blas"]["check"]["ran"])'
+
+# The kernels OpenBLAS picks itself: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (which this suite's
+# environment may set) unset for these commands alone.
+own() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"; }
+tiny=(--limit 200 --epochs 1 --hidden 8 --latent 2 --threads 1)
+core_of() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["blas"]["core"])' "$1/config.json"; }
+own "$bin/vae-train" "${tiny[@]}" --out "$tmp/own" >/dev/null 2>"$tmp/own.err"
+check "the library's own kernels are checked against the reference product once, in well under a second" \
+  json_fields "$(cat "$tmp/own/config.json")" 'd["blas"]["core_chosen_by"] in ("library", "vaekit") and d["blas"]["check"]["ran"] and d["blas"]["check"]["passed"] and d["blas"]["check"]["products"] == 21 and 0 < d["blas"]["check"]["ms"] < 1000'
+# Kernels that disagree with the reference (VAEKIT_BLAS_CHECK_FAIL plays them): one line, and a
+# restart with the next weaker family (blas::weaker_core), whose products are checked in turn.
+pick=$(core_of "$tmp/own")
+own env VAEKIT_BLAS_CHECK_FAIL="$pick" "$bin/vae-train" "${tiny[@]}" --out "$tmp/fall" >/dev/null 2>"$tmp/fall.err"
+check "$pick kernels that disagree with the reference: one line on stderr" \
+  test "$(grep -c "OpenBLAS's $pick kernels disagree with a double-precision reference product" "$tmp/fall.err")" -eq 1
+if grep -q "no weaker kernels to fall back to" "$tmp/fall.err"; then
+  check "no weaker family than $pick: it runs on with them" test "$(core_of "$tmp/fall")" = "$pick"
+else
+  weaker=$(core_of "$tmp/fall")
+  check "the fall-back restarts once with the next weaker family ($weaker), recorded with why and its check" \
+    json_fields "$(cat "$tmp/fall/config.json")" "d['blas']['core'] != '$pick' and d['blas']['core_chosen_by'] == 'vaekit' and 'disagree' in d['blas']['restart'] and d['blas']['check']['passed'] and open('$tmp/fall.err').read().count('restarting with OPENBLAS_CORETYPE=$weaker\\n') == 1"
+  own env VAEKIT_BLAS_CHECK_FAIL="$pick,$weaker" "$bin/vae-train" --help >/dev/null 2>"$tmp/fall2.err"
+  check "a fall-back whose kernels disagree too goes on down, one line each" \
+    test "$(grep -c "kernels disagree with a double-precision reference" "$tmp/fall2.err")" -eq 2
+fi
 
 # Kernels weaker than the CPU: the program restarts once with the best ones it can run (what
 # blas::better_core picks, here read from /proc/cpuinfo), says so in one line and records them.
@@ -66,18 +91,17 @@ flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
 has() { for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done; }
 best=
 if has avx2 fma avx512f avx512bw avx512dq avx512vl; then best=SkylakeX; elif has avx2 fma; then best=Haswell; fi
-env -u OPENBLAS_CORETYPE VAEKIT_BLAS_CORE_CHOSEN=Prescott "$bin/vae-train" --limit 200 --epochs 1 --hidden 8 \
-  --latent 2 --threads 1 --out "$tmp/core" >/dev/null 2>"$tmp/core.err"
+own env VAEKIT_BLAS_CORE_CHOSEN=Prescott "$bin/vae-train" "${tiny[@]}" --out "$tmp/core" >/dev/null 2>"$tmp/core.err"
 if [ -n "$best" ]; then
   check "weaker kernels than the CPU's: one line, one restart with $best" \
     test "$(grep -c "restarting with OPENBLAS_CORETYPE=$best\$" "$tmp/core.err")" -eq 1
-  check "the restarted run records the $best kernels" json_fields "$(cat "$tmp/core/config.json")" \
-    "d['blas']['core'] == '$best'"
+  check "the restarted run records the $best kernels, why, and their check" json_fields "$(cat "$tmp/core/config.json")" \
+    "d['blas']['core'] == '$best' and d['blas']['core_chosen_by'] == 'vaekit' and 'Prescott' in d['blas']['restart'] and d['blas']['check']['passed']"
 else
   check "a CPU without AVX2 and FMA keeps OpenBLAS's kernels" test "$(grep -c restarting "$tmp/core.err")" -eq 0
 fi
-check "a set OPENBLAS_CORETYPE is the user's choice: no restart" \
-  test "$(OPENBLAS_CORETYPE=Prescott VAEKIT_BLAS_CORE_CHOSEN=Prescott "$bin/vae-train" --help 2>&1 >/dev/null | grep -c restarting)" -eq 0
+check "a set OPENBLAS_CORETYPE is the user's choice: no restart, no check" \
+  test "$(OPENBLAS_CORETYPE=Prescott VAEKIT_BLAS_CORE_CHOSEN=Prescott VAEKIT_BLAS_CHECK_FAIL=Prescott "$bin/vae-train" --help 2>&1 >/dev/null | grep -c "restarting\|disagree")" -eq 0
 check "its final.json has bits per dimension" json_fields "$(cat "$tmp/a/final.json")" \
   'abs(d["bits_per_dim"] - (d["test_nelbo"] + 784 * math.log(256)) / (784 * math.log(2))) < 1e-9'
 "$bin/vae-eval" --run "$tmp/a" --threads 1 --limit 30 --write-test "$tmp/test-a" >/dev/null 2>&1

@@ -90,13 +90,13 @@ int run_main(std::string_view program, F&& body) {
   }
 }
 
-// Restarts the program with OpenBLAS kernels fit for the CPU when it chose weaker ones (see
-// blas_kernels.hpp; before MPI starts, as the restart replaces the process), parses argv with cmd
+// Chooses and checks the OpenBLAS kernels (choose_blas_kernels, before MPI starts, as a restart
+// replaces the process), parses argv with cmd
 // (see Command::parse), then runs body as above, as one rank of mpirun's job when mpirun started
 // it (MPI lives as long as this call).
 template <class F>
 int run_main(Command& cmd, int argc, char** argv, F&& body) {
-  restart_for_blas_core(cmd.name(), argv);
+  choose_blas_kernels(cmd.name(), argv);
   dist::Session mpi(argc, argv);
   if (const auto code = cmd.parse(argc, argv)) return *code;
   return run_main(cmd.name(), body);
