@@ -24,6 +24,7 @@
 #include "experiments/run/resume.hpp"
 #include "experiments/cvae_variants.hpp"
 #include "experiments/run/vae_run.hpp"
+#include "autodiff/parallel.hpp"
 #include "vae/classifier.hpp"
 #include "vae/evaluate.hpp"
 #include "vae/registry.hpp"
@@ -71,11 +72,12 @@ std::pair<double, double> iw_nlls(vae::Model<float>& model, const data::ImageSet
   // every class.
   std::vector<std::vector<double>> ll(classes);
   std::vector<float> onehot(c.conditional() ? first.count * c.classes : 0, 0.f);
+  std::vector<Tape<float>> tapes(std::size_t(parallel::threads()));
   for (std::size_t y = 0; y < classes; ++y) {
     for (std::size_t i = 0; i < onehot.size() / std::max<std::size_t>(1, c.classes); ++i)
       for (std::size_t j = 0; j < c.classes; ++j) onehot[i * c.classes + j] = j == y ? 1.f : 0.f;
     ll[y] = vae::iw_log_likelihoods(model, b.x().data(), c.conditional() ? onehot.data() : nullptr, keys, k,
-                                    programs::kEvalSeed);
+                                    programs::kEvalSeed, tapes);
     bar.update(y + 1);
   }
   bar.finish("done");

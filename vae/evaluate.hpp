@@ -53,12 +53,13 @@ template <class T>
 double iw_log_likelihood(Model<T>& model, Tape<T>& tape, const T* x, const T* y, std::size_t k,
                          Rng& rng);
 // The same for n examples, rows of x [n, d] (and y [n, classes] or null), over the pool's threads,
-// each with its own tape and single-threaded products; example i draws its samples from
-// Rng(key_of(seed ^ kGolden, keys[i])), so the values do not depend on the threads or on which
-// other examples come along.
+// each with its own tape of `tapes` (one per thread of the pool at least, kept by the caller from
+// one call to the next so that their storage is reused) and single-threaded products; example i draws its
+// samples from Rng(key_of(seed ^ kGolden, keys[i])), so the values do not depend on the threads
+// or on which other examples come along.
 template <class T>
 std::vector<double> iw_log_likelihoods(Model<T>& model, const T* x, const T* y, std::span<const std::size_t> keys,
-                                       std::size_t k, std::uint64_t seed);
+                                       std::size_t k, std::uint64_t seed, std::vector<Tape<T>>& tapes);
 
 extern template EvalResult evaluate(Model<float>&, const data::ImageSet&, const EvalOptions&);
 extern template EvalResult evaluate(Model<double>&, const data::ImageSet&, const EvalOptions&);
