@@ -139,14 +139,18 @@ class HeaderParser {
 
 }  // namespace
 
-void write_npy(const std::filesystem::path& path, const float* data,
-               std::span<const std::size_t> shape) {
+std::string npy_bytes(const std::filesystem::path& path, const float* data, std::span<const std::size_t> shape) {
   auto count = element_count(shape);
   if (!count) fail(path, "shape " + shape_text(shape) + " is too large");
   // xt::dump_npy writes the bytes our former writer wrote for every shape of rank <= 2 (see
   // tests/test_checkpoint.cpp) but reports no failed write: it fills memory, the file is ours.
   const std::vector<std::size_t> dims(shape.begin(), shape.end());
-  const std::string bytes = xt::dump_npy(xt::adapt(data, *count, xt::no_ownership(), dims));
+  return xt::dump_npy(xt::adapt(data, *count, xt::no_ownership(), dims));
+}
+
+void write_npy(const std::filesystem::path& path, const float* data,
+               std::span<const std::size_t> shape) {
+  const std::string bytes = npy_bytes(path, data, shape);
 
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) fail(path, "cannot open for writing: " + std::string(std::strerror(errno)));

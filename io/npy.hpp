@@ -23,6 +23,8 @@ struct NpyArray {
 // (by a whole 64 more when it already ends on one, as numpy pads). Throws IoError.
 void write_npy(const std::filesystem::path& path, const float* data,
                std::span<const std::size_t> shape);
+// The bytes write_npy writes (path only names the file in the error of a shape too large).
+std::string npy_bytes(const std::filesystem::path& path, const float* data, std::span<const std::size_t> shape);
 
 // Reads a C-order '<f4' array, or '<f8' converted to float. Format versions 1.0, 2.0 and 3.0
 // are accepted. Throws IoError for a malformed, truncated or unsupported file.

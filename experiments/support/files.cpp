@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/run_lock.hpp"
+
 namespace vk::support {
 
 namespace fs = std::filesystem;
@@ -80,6 +82,26 @@ void ensure_run_dir(const fs::path& path) {
   fs::create_directories(path, ec);
   if (ec) fail(path, "cannot create folder: " + ec.message());
 }
+
+namespace {
+
+const char* const kRunLock = "run.lock";
+
+}  // namespace
+
+void hold_run_lock(const fs::path& dir) {
+  static std::vector<FileLock> held;  // until the process ends
+  std::optional<FileLock> lock = FileLock::try_lock(dir / kRunLock);
+  if (!lock) {
+    const long pid = FileLock::holder(dir / kRunLock);
+    fail(dir, "another process" + (pid ? " (pid " + std::to_string(pid) + ")" : std::string()) +
+                  " is writing this run; refusing to write it too (a process that ended, even by kill -9, "
+                  "holds no lock)");
+  }
+  held.push_back(std::move(*lock));
+}
+
+bool run_locked(const fs::path& dir) { return FileLock::held_elsewhere(dir / kRunLock); }
 
 JsonLines::JsonLines(fs::path path, bool truncate) : path_(std::move(path)) {
   out_.open(path_, truncate ? std::ios::trunc : std::ios::app);
