@@ -1,6 +1,7 @@
 #include "io/run_lock.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -50,7 +51,10 @@ bool FileLock::held_elsewhere(const std::filesystem::path& path) {
 long FileLock::holder(const std::filesystem::path& path) {
   std::ifstream in(path);
   long pid = 0;
-  return in >> pid ? pid : 0;
+  if (!(in >> pid) || pid <= 0) return 0;
+  // The file keeps the pid of the last process that took the lock; a holder that never wrote
+  // one (flock(1)) would otherwise be named by a dead process's pid.
+  return ::kill(pid_t(pid), 0) == 0 || errno == EPERM ? pid : 0;
 }
 
 FileLock& FileLock::operator=(FileLock&& other) noexcept {

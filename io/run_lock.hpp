@@ -16,7 +16,7 @@ class FileLock {
   // Whether another process holds the lock on path now (takes and releases it; a missing file is
   // not held, and is not created).
   static bool held_elsewhere(const std::filesystem::path& path);
-  // The pid written into path by the process that took the lock last (0 when unknown).
+  // The pid written into path by the process that took the lock last, if it still runs (0 otherwise).
   static long holder(const std::filesystem::path& path);
 
   FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
