@@ -227,10 +227,13 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
 
   const json meta = {{"model", vae::to_json(mc)}};
   std::string saved_at = "before training";
+  // A new run's first save drops what an earlier run into this folder kept; then --keep-checkpoints.
+  std::size_t keep = resumed ? config.value("keep_checkpoints", std::size_t(2)) : 1;
   auto save = [&](const std::string& where) {
     TrainingState state = trainer.state();
     state.info["run"] = {{"metrics", metrics_so_far}, {"train_seconds", train_seconds}, {"trained", trained}};
-    if (root) save_checkpoint(checkpoint, model.params(), meta, &state, config.value("keep_checkpoints", std::size_t(2)));
+    if (root) save_checkpoint(checkpoint, model.params(), meta, &state, keep);
+    keep = config.value("keep_checkpoints", std::size_t(2));
     saved_at = where;
   };
   programs::catch_stop_signals();

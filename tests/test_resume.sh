@@ -66,6 +66,9 @@ check "vae-eval of a damaged checkpoint loads the previous one and says so in on
 check "--resume of a damaged checkpoint falls back to the previous one in one line" \
   grep -q "^vae-train: $tmp/dmg/checkpoint/encoder.mu.weight.npy: damaged: .*; falling back to $tmp/dmg/checkpoint.1, .* (the damaged one is kept as checkpoint.damaged-.*); resuming from it$" "$tmp/dmg.err"
 check "and the run ends with the final.json of one never stopped" json_equal_except_time "$tmp/gaussian/final.json" "$tmp/dmg/final.json"
+"$bin/vae-train" "${gaussian[@]}" --epochs 1 --out "$tmp/dmg" >/dev/null 2>&1
+check "a new run into that folder keeps its own checkpoints only (checkpoint.1: before its first step)" \
+  json_fields "$(cat "$tmp/dmg/checkpoint.1/training_state.json")" 'd["step"] == 0 and d["epoch"] == 0'
 
 # Two writers of one run: the second refuses in one line, whether the first is another vae-train
 # (stopped by itself after 5 steps, still holding the run) or anything holding the lock (flock(1));
