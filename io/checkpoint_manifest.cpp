@@ -112,7 +112,7 @@ json write_file_with_sum(const fs::path& path, std::string_view bytes) {
   if (!out) fail(path, "cannot open for writing: " + std::string(std::strerror(errno)));
   out.write(bytes.data(), std::streamsize(bytes.size()));
   out.close();
-  if (!out) fail(path, "write failed (disk full?)");
+  if (!out) fail(path, "write failed: " + std::string(std::strerror(errno)));
   return {{"bytes", bytes.size()}, {"crc32", crc32_hex(bytes)}};
 }
 

@@ -13,6 +13,8 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include "io/atomic.hpp"
+
 namespace vk {
 
 // Data is copied byte for byte; a big-endian host would need swaps everywhere.
@@ -151,12 +153,19 @@ std::string npy_bytes(const std::filesystem::path& path, const float* data, std:
 void write_npy(const std::filesystem::path& path, const float* data,
                std::span<const std::size_t> shape) {
   const std::string bytes = npy_bytes(path, data, shape);
-
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  // Whole or not at all: a temporary sibling renamed into place.
+  const std::filesystem::path tmp = temp_sibling(path);
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
   if (!out) fail(path, "cannot open for writing: " + std::string(std::strerror(errno)));
   out.write(bytes.data(), std::streamsize(bytes.size()));
   out.close();
-  if (!out) fail(path, "write failed (disk full?)");
+  if (!out) {
+    const std::string why = std::strerror(errno);
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    fail(path, "write failed: " + why);
+  }
+  commit_temp(tmp, path);
 }
 
 NpyArray read_npy(const std::filesystem::path& path) {

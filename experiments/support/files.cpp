@@ -28,9 +28,10 @@ void write_text_atomic(const fs::path& path, std::string_view text) {
     out.write(text.data(), std::streamsize(text.size()));
     out.close();
     if (!out) {
+      const std::string why = errno_text();  // before remove() may change errno
       std::error_code ignored;
       fs::remove(tmp, ignored);
-      fail(path, "write failed (disk full?)");
+      fail(path, "write failed: " + why + " (the previous file, if any, is unchanged)");
     }
   }
   commit_temp(tmp, path);
@@ -109,10 +110,17 @@ JsonLines::JsonLines(fs::path path, bool truncate) : path_(std::move(path)) {
 }
 
 void JsonLines::append(const nlohmann::json& record) {
+  std::error_code ec;
+  const auto whole = fs::file_size(path_, ec);  // the file up to its last whole line
   // dump() without indent never emits a newline, so one record is one line.
   out_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   out_.flush();
-  if (!out_) fail(path_, "write failed (disk full?)");
+  if (!out_) {
+    const std::string why = errno_text();
+    out_.close();
+    if (!ec) fs::resize_file(path_, whole, ec);  // no half line left behind
+    fail(path_, "write failed: " + why);
+  }
 }
 
 }  // namespace vk::support
