@@ -19,6 +19,7 @@
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/sweep.hpp"
+#include "io/run_lock.hpp"
 
 extern char** environ;
 
@@ -105,6 +106,12 @@ int sweep(const Options& o) {
   std::size_t failed = 0;
   for (std::size_t i = std::size_t(rank); i < runs.size(); i += std::size_t(ranks)) {
     const programs::SweepRun& r = runs[i];
+    // Another vae-sweep over this folder (or a vae-train) may be writing this run: leave it to that one.
+    const std::optional<FileLock> mine = FileLock::try_lock(out / "logs" / (r.name + ".lock"));
+    if (!mine || support::run_locked(out / r.name)) {
+      fmt::print(stderr, "vae-sweep: rank {} of {}: run {}/{} {}: being written by another process, left to it\n", rank, ranks, i + 1, runs.size(), r.name);
+      continue;
+    }
     const std::vector<std::string> args = remaining_work(r, out / r.name);
     const char* what = args.empty() ? "finished before" : args[0] == "--resume" ? "resumed" : "started";
     fmt::print(stderr, "vae-sweep: rank {} of {}: run {}/{} {}: {}\n", rank, ranks, i + 1, runs.size(), r.name, what);

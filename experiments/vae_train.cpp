@@ -35,7 +35,7 @@ struct Options {
   std::string arch = "mlp", objective = "elbo", dequantize, hidden, hidden2 = "50,50", latents, activation, condition = "encoder-decoder", data = data::default_data_dir, out, resume;
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0, free_bits = 0;
   std::size_t k = 1, latent = 0, latent2 = 50, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
-  std::size_t checkpoint_every = 1, batch_per_rank = 0;
+  std::size_t checkpoint_every = 1, batch_per_rank = 0, keep_checkpoints = 2;
   std::map<std::string, std::string> settings;  // of the kinds' own flags (vae/kinds/kind_list.hpp)
   std::uint64_t seed = 1;
   int threads = 2;
@@ -43,7 +43,7 @@ struct Options {
 
 // What a resumed run may change: how long and how fast it trains, not what it is.
 const std::vector<std::string> kResumeFlags = {"--resume", "--epochs", "--lr", "--max-grad-norm", "--threads",
-                                               "--checkpoint-every", "--data"};
+                                               "--checkpoint-every", "--keep-checkpoints", "--data"};
 
 bool has(const std::vector<std::string>& given, const char* flag) {
   return std::find(given.begin(), given.end(), flag) != given.end();
@@ -127,6 +127,7 @@ json new_run_config(const Options& o, const programs::RunData& rd, const std::ve
     training_config.update({{"batch_per_rank", o.batch_per_rank}, {"ranks", ranks}, {"lr_per_rank", o.lr}});
   json config = programs::run_config(mc, training_config, o.data, rd, o.limit, o.iw);
   config["checkpoint_every"] = o.checkpoint_every;
+  config["keep_checkpoints"] = o.keep_checkpoints;
   return config;
 }
 
@@ -137,10 +138,10 @@ std::pair<json, TrainingState> resumed_run(const Options& o, const std::vector<s
     if (std::find(kResumeFlags.begin(), kResumeFlags.end(), flag) == kResumeFlags.end())
       throw std::invalid_argument(fmt::format(
           "{} cannot be given with --resume: the run continues as {}/config.json says (with --resume only "
-          "--epochs, --lr, --max-grad-norm, --threads, --checkpoint-every and --data)", flag, o.resume));
+          "--epochs, --lr, --max-grad-norm, --threads, --checkpoint-every, --keep-checkpoints and --data)", flag, o.resume));
   const fs::path dir = o.resume;
   json config = programs::read_run_config(dir);
-  if (dist::is_root()) recover_checkpoint(dir / "checkpoint");
+  if (dist::is_root()) programs::take_over_run(dir);
   dist::barrier();
   TrainingState state = load_training_state(dir / "checkpoint");
   json& t = config["training"];
@@ -166,6 +167,7 @@ std::pair<json, TrainingState> resumed_run(const Options& o, const std::vector<s
     if (o.checkpoint_every == 0) throw std::invalid_argument("--checkpoint-every must be at least 1 (epochs)");
     config["checkpoint_every"] = o.checkpoint_every;
   }
+  if (has(given, "--keep-checkpoints")) config["keep_checkpoints"] = o.keep_checkpoints;
   if (has(given, "--data")) config["data"]["dir"] = fs::absolute(o.data).string();
   return {std::move(config), std::move(state)};
 }
@@ -195,7 +197,10 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   // Only now, with everything the flags ask for built, is the run folder written; by rank 0
   // alone, which speaks for every rank.
   const bool root = dist::is_root();
-  if (root && !resumed) support::ensure_run_dir(dir);
+  if (root && !resumed) {
+    support::ensure_run_dir(dir);
+    support::hold_run_lock(dir);  // before any file of the run is written
+  }
   if (root) support::write_json_atomic(dir / "config.json", config);
   const fs::path checkpoint = dir / "checkpoint";
   json metrics_so_far = json::array();
@@ -232,10 +237,13 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
 
   const json meta = {{"model", vae::to_json(mc)}};
   std::string saved_at = "before training";
+  // A new run's first save drops what an earlier run into this folder kept; then --keep-checkpoints.
+  std::size_t keep = resumed ? config.value("keep_checkpoints", std::size_t(2)) : 1;
   auto save = [&](const std::string& where) {
     TrainingState state = trainer.state();
     state.info["run"] = {{"metrics", metrics_so_far}, {"train_seconds", train_seconds}, {"trained", trained}};
-    if (root) save_checkpoint(checkpoint, model.params(), meta, &state);
+    if (root) save_checkpoint(checkpoint, model.params(), meta, &state, keep);
+    keep = config.value("keep_checkpoints", std::size_t(2));
     saved_at = where;
   };
   programs::catch_stop_signals();
@@ -256,6 +264,7 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
     try {
       s = trainer.run_epoch([&](std::size_t done, std::size_t, double loss) {
         bar->update(done, fmt::format("loss {:.2f}", loss));
+        programs::after_step_for_tests();
       }, &stop);
     } catch (const vae::Diverged& d) {
       throw vae::Diverged(fmt::format(
@@ -372,6 +381,8 @@ int main(int argc, char** argv) {
   cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)").range(0, 100000);
   cmd.option("--checkpoint-every", o.checkpoint_every,
              "write checkpoint/ every N epochs (and before the first, after the last, and when stopped)");
+  cmd.option("--keep-checkpoints", o.keep_checkpoints,
+             "whole checkpoints to keep: checkpoint/ and the N-1 before it (checkpoint.1, ...), the fallback when one is damaged").range(1, 1000);
   cmd.option("--out", o.out, "run folder to write (a new run)");
   cmd.option("--resume", o.resume, "continue the run in this folder from its latest checkpoint");
   return support::run_main(cmd, argc, argv, [&] { return run(o, cmd.given()); });

@@ -13,6 +13,8 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include "io/atomic.hpp"
+
 namespace vk {
 
 // Data is copied byte for byte; a big-endian host would need swaps everywhere.
@@ -139,20 +141,31 @@ class HeaderParser {
 
 }  // namespace
 
-void write_npy(const std::filesystem::path& path, const float* data,
-               std::span<const std::size_t> shape) {
+std::string npy_bytes(const std::filesystem::path& path, const float* data, std::span<const std::size_t> shape) {
   auto count = element_count(shape);
   if (!count) fail(path, "shape " + shape_text(shape) + " is too large");
   // xt::dump_npy writes the bytes our former writer wrote for every shape of rank <= 2 (see
   // tests/test_checkpoint.cpp) but reports no failed write: it fills memory, the file is ours.
   const std::vector<std::size_t> dims(shape.begin(), shape.end());
-  const std::string bytes = xt::dump_npy(xt::adapt(data, *count, xt::no_ownership(), dims));
+  return xt::dump_npy(xt::adapt(data, *count, xt::no_ownership(), dims));
+}
 
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+void write_npy(const std::filesystem::path& path, const float* data,
+               std::span<const std::size_t> shape) {
+  const std::string bytes = npy_bytes(path, data, shape);
+  // Whole or not at all: a temporary sibling renamed into place.
+  const std::filesystem::path tmp = temp_sibling(path);
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
   if (!out) fail(path, "cannot open for writing: " + std::string(std::strerror(errno)));
   out.write(bytes.data(), std::streamsize(bytes.size()));
   out.close();
-  if (!out) fail(path, "write failed (disk full?)");
+  if (!out) {
+    const std::string why = std::strerror(errno);
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    fail(path, "write failed: " + why);
+  }
+  commit_temp(tmp, path);
 }
 
 NpyArray read_npy(const std::filesystem::path& path) {

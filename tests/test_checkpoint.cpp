@@ -1,207 +1,17 @@
+// Checkpoint folders: the documented layout, a bit-exact round trip, loading errors that name
+// what is wrong, and saves that replace a checkpoint whole.
 #include <doctest/doctest.h>
-
-#include <bit>
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <fstream>
-#include <limits>
-#include <random>
-#include <string>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
-#include "tests/files.hpp"
 #include "io/atomic.hpp"
 #include "io/checkpoint.hpp"
 #include "io/npy.hpp"
+#include "tests/checkpoint_fixtures.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-namespace {
-
-using vk::test::TempDir;
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-}
-
-using vk::test::contains;
-using vk::test::io_error_of;
-
-// A hand-made npy file: header dict text as numpy would write it, padded to 64 bytes.
-std::string make_npy(const std::string& dict, const std::string& data) {
-  std::string body = dict;
-  while ((10 + body.size() + 1) % 64 != 0) body += ' ';
-  body += '\n';
-  std::string out = "\x93NUMPY";
-  out += char(1);
-  out += char(0);
-  out += char(body.size() & 0xFF);
-  out += char(body.size() >> 8);
-  return out + body + data;
-}
-
-// Values that catch any conversion on the way: denormals, signed zero, extremes, inf, NaN payload.
-std::vector<float> tricky_floats(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.f, 3.f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = normal(rng);
-  const float specials[] = {std::numeric_limits<float>::denorm_min(),
-                            -std::numeric_limits<float>::denorm_min(),
-                            std::bit_cast<float>(0x00400001u),  // denormal with low bits set
-                            -0.0f,
-                            std::numeric_limits<float>::max(),
-                            -std::numeric_limits<float>::min(),
-                            std::numeric_limits<float>::infinity(),
-                            std::bit_cast<float>(0x7fc12345u)};  // NaN with a payload
-  for (std::size_t i = 0; i < std::size(specials) && i < n; ++i) v[i * 3 % n] = specials[i];
-  return v;
-}
-
-bool same_bits(const float* a, const float* b, std::size_t n) {
-  return std::memcmp(a, b, n * sizeof(float)) == 0;
-}
-
-vk::ParameterStore<float> make_store(unsigned seed) {
-  vk::ParameterStore<float> store;
-  store.add("encoder.0.weight", 7, 5);
-  store.add("encoder.0.bias", 1, 5);
-  store.add("decoder.out.weight", 5, 3);
-  auto v = tricky_floats(store.size(), seed);
-  std::copy(v.begin(), v.end(), store.values().begin());
-  return store;
-}
-
-std::vector<std::string> leftovers(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    std::string n = e.path().filename().string();
-    if (contains(n, ".tmp-") || contains(n, ".old-")) names.push_back(n);
-  }
-  return names;
-}
-
-}  // namespace
-
-// The old writer's rule (the dict as numpy writes it, then spaces to a multiple of 64 bytes), with
-// the data: what write_npy must still write now that xt::dump_npy makes the bytes.
-TEST_CASE("write_npy writes format 1.0 with the old writer's bytes for scalars, vectors, matrices") {
-  TempDir tmp;
-  const std::pair<std::vector<std::size_t>, std::string> cases[] = {
-      {{}, "()"},         {{1}, "(1,)"},         {{5}, "(5,)"},          {{784}, "(784,)"},
-      {{0}, "(0,)"},      {{1, 1}, "(1, 1)"},   {{6, 9}, "(6, 9)"},    {{784, 400}, "(784, 400)"},
-      {{2, 3, 4}, "(2, 3, 4)"}};
-  for (const auto& [shape, text] : cases) {
-    CAPTURE(text);
-    std::size_t n = 1;
-    for (std::size_t d : shape) n *= d;
-    auto values = tricky_floats(n, 4);
-    vk::write_npy(tmp.path / "a.npy", values.data(), shape);
-    const std::string data(reinterpret_cast<const char*>(values.data()), n * sizeof(float));
-    CHECK(read_bytes(tmp.path / "a.npy") ==
-          make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': " + text + ", }", data));
-  }
-  // Where the unpadded header already ends on 64 bytes (here 21 dimensions) xtensor pads 64 spaces
-  // more, as numpy's own writer does; the old writer padded none. read_npy takes both.
-  std::vector<std::size_t> aligned(21, 1);
-  aligned[0] = 10;
-  std::vector<float> ten(10, 1.5f);
-  vk::write_npy(tmp.path / "b.npy", ten.data(), aligned);
-  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (10";
-  for (int i = 1; i < 21; ++i) dict += ", 1";
-  dict += "), }";
-  CHECK(read_bytes(tmp.path / "b.npy").size() == make_npy(dict, std::string(40, 'x')).size() + 64);
-  CHECK(vk::read_npy(tmp.path / "b.npy").shape == aligned);
-  CHECK(vk::read_npy(tmp.path / "b.npy").data == ten);
-}
-
-TEST_CASE("write_npy writes header then raw little-endian floats; read_npy reads them back") {
-  TempDir tmp;
-  auto values = tricky_floats(6 * 9, 1);
-  const std::size_t shape[] = {6, 9};
-  fs::path file = tmp.path / "a.npy";
-  vk::write_npy(file, values.data(), shape);
-
-  std::string bytes = read_bytes(file);
-  std::string header = make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (6, 9), }", "");
-  REQUIRE(bytes.size() == header.size() + values.size() * 4);
-  CHECK(bytes.substr(0, header.size()) == header);
-  CHECK(same_bits(reinterpret_cast<const float*>(bytes.data() + header.size()), values.data(),
-                  values.size()));
-
-  vk::NpyArray a = vk::read_npy(file);
-  CHECK(a.shape == std::vector<std::size_t>{6, 9});
-  REQUIRE(a.size() == values.size());
-  CHECK(same_bits(a.data.data(), values.data(), values.size()));
-}
-
-TEST_CASE("read_npy accepts <f8, rank 1 and a numpy-style header") {
-  TempDir tmp;
-  double d[3] = {1.5, -2.25, 1e-3};
-  std::string data(reinterpret_cast<const char*>(d), sizeof d);
-  write_bytes(tmp.path / "d.npy",
-              make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", data));
-  vk::NpyArray a = vk::read_npy(tmp.path / "d.npy");
-  CHECK(a.shape == std::vector<std::size_t>{3});
-  REQUIRE(a.size() == 3);
-  CHECK(a.data[0] == 1.5f);
-  CHECK(a.data[1] == -2.25f);
-  CHECK(a.data[2] == 1e-3f);
-}
-
-// Found by scripts/fuzz npy: an array with a zero dimension passed memcpy a null pointer, which
-// is undefined even for 0 bytes (scripts/test --sanitize fails on it).
-TEST_CASE("read_npy reads an array with a zero dimension as no values, in both dtypes") {
-  TempDir tmp;
-  for (const char* descr : {"<f4", "<f8"}) {
-    write_bytes(tmp.path / "empty.npy",
-                make_npy(std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (0, 30, 3), }", ""));
-    vk::NpyArray a = vk::read_npy(tmp.path / "empty.npy");
-    CHECK(a.shape == std::vector<std::size_t>{0, 30, 3});
-    CHECK(a.size() == 0);
-  }
-}
-
-TEST_CASE("read_npy rejects malformed files with a message naming the file") {
-  TempDir tmp;
-  fs::path f = tmp.path / "bad.npy";
-  std::string four_floats(16, '\0');
-  auto error_for = [&](const std::string& bytes) {
-    write_bytes(f, bytes);
-    return io_error_of([&] { vk::read_npy(f); });
-  };
-  const std::string ok_dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";
-  REQUIRE(error_for(make_npy(ok_dict, four_floats)) == "");
-
-  std::string e = error_for("\x93NUMPX" + make_npy(ok_dict, four_floats).substr(6));
-  CHECK(contains(e, f.string()));
-  CHECK(contains(e, "bad magic"));
-  CHECK(contains(error_for(make_npy(ok_dict, four_floats.substr(0, 12))), "truncated"));
-  CHECK(contains(error_for(make_npy(ok_dict, four_floats + "xxxx")), "size mismatch"));
-  CHECK(contains(error_for(make_npy(ok_dict, four_floats).substr(0, 40)), "truncated"));
-  CHECK(contains(
-      error_for(make_npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }", four_floats)),
-      "unsupported dtype '<i4'"));
-  CHECK(contains(
-      error_for(make_npy("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 2), }", four_floats)),
-      "unsupported dtype '>f4'"));
-  CHECK(contains(
-      error_for(make_npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", four_floats)),
-      "fortran_order"));
-  CHECK(contains(error_for(make_npy("{'descr': '<f4', 'shape': (2, 2), }", four_floats)),
-                 "malformed npy header"));
-  CHECK(contains(io_error_of([&] { vk::read_npy(tmp.path / "missing.npy"); }), "missing.npy"));
-}
+using namespace vk::test;
 
 TEST_CASE("checkpoint round trip is bit-exact and writes the documented layout") {
   TempDir tmp;
@@ -219,7 +29,12 @@ TEST_CASE("checkpoint round trip is bit-exact and writes the documented layout")
   CHECK(manifest["parameters"][1] == json{{"name", "encoder.0.bias"},
                                           {"file", "encoder.0.bias.npy"},
                                           {"shape", {1, 5}},
-                                          {"dtype", "float32"}});
+                                          {"dtype", "float32"},
+                                          {"bytes", fs::file_size(dir / "encoder.0.bias.npy")},
+                                          {"crc32", manifest["parameters"][1]["crc32"]}});
+  CHECK(manifest["parameters"][1]["crc32"].get<std::string>().find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(manifest["parameters"][1]["crc32"].get<std::string>().size() == 8);
+  CHECK(manifest["manifest_crc32"].get<std::string>().size() == 8);
   CHECK(manifest["metadata"] == metadata);
   CHECK(vk::read_npy(dir / "encoder.0.weight.npy").shape == std::vector<std::size_t>{7, 5});
 
@@ -291,6 +106,7 @@ TEST_CASE("loading reports what is wrong and leaves the store unchanged") {
     CHECK(contains(e, "'decoder.out.weight'"));
   }
   SUBCASE("npy shape differs from the manifest") {
+    without_checksums(dir);  // an older build's checkpoint: its checksums would catch this first
     std::vector<float> zeros(35, 0.f);
     const std::size_t shape[] = {5, 7};
     vk::write_npy(dir / "encoder.0.weight.npy", zeros.data(), shape);
@@ -308,6 +124,7 @@ TEST_CASE("loading reports what is wrong and leaves the store unchanged") {
                    "no such checkpoint folder"));
   }
   SUBCASE("malformed manifests") {
+    without_checksums(dir);  // as an older build's: the checks below come after the manifest's own checksum
     const json good = vk::read_checkpoint_manifest(dir);
     auto error_with = [&](const std::string& text) {
       write_bytes(dir / "manifest.json", text);
@@ -343,6 +160,7 @@ TEST_CASE("a manifest nested too deep is refused with one line, not a stack over
   TempDir tmp;
   fs::path dir = tmp.path / "ckpt";
   vk::save_checkpoint(dir, make_store(3), json::object());
+  without_checksums(dir);  // edited below
   const std::string text = read_bytes(dir / "manifest.json");
   auto with_metadata_depth = [&](std::size_t depth) {
     const std::string empty = "\"metadata\": {}";

@@ -23,9 +23,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
 
-# chrome FLAGS... URL: a fresh profile each time and nothing that reaches for the network.
+# chrome FLAGS... URL: a fresh profile each time and nothing that reaches for the network. The
+# timeout only ends a browser that hangs: generous, as a loaded machine starts chromium slowly (the
+# page's own time is virtual, --virtual-time-budget).
 chrome() {
-  timeout 60 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  timeout 240 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$(mktemp -d "$tmp/profile.XXXXXX")" --enable-logging=stderr --v=0 "$@"
 }

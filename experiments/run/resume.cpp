@@ -1,9 +1,15 @@
 #include "experiments/run/resume.hpp"
 
 #include <csignal>
+#include <cstdlib>
+#include <stdexcept>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "experiments/run/vae_run.hpp"
+#include "experiments/support/files.hpp"
+#include "io/checkpoint.hpp"
 
 namespace vk::programs {
 
@@ -57,5 +63,41 @@ void catch_stop_signals() {
 const std::atomic<bool>& stop_requested() { return g_stop; }
 int stop_signal() { return g_signal.load(); }
 const char* signal_name(int signal) { return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a signal"; }
+
+void take_over_run(const std::filesystem::path& dir) {
+  support::hold_run_lock(dir);
+  if (const std::string note = recover_checkpoint(dir / "checkpoint"); !note.empty())
+    fmt::print(stderr, "vae-train: {}; resuming from it\n", note);
+}
+
+namespace {
+
+struct RaiseAfter {
+  long steps = 0;  // 0: never
+  int signal = 0;
+};
+
+RaiseAfter raise_after_from_environment() {
+  const char* text = std::getenv("VAEKIT_TEST_RAISE_AFTER_STEPS");
+  if (!text || !*text) return {};
+  const std::string value = text;
+  const std::size_t colon = value.find(':');
+  std::string name = colon == std::string::npos ? "" : value.substr(colon + 1);
+  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+  const int signal = name == "INT" ? SIGINT : name == "TERM" ? SIGTERM : name == "KILL" ? SIGKILL : name == "STOP" ? SIGSTOP : 0;
+  char* end = nullptr;
+  const long steps = std::strtol(value.c_str(), &end, 10);
+  if (!signal || steps < 1 || end != value.c_str() + colon)
+    throw std::invalid_argument("VAEKIT_TEST_RAISE_AFTER_STEPS=" + value + ": expected N:SIGNAL, N >= 1, SIGNAL one of INT, TERM, KILL, STOP");
+  return {steps, signal};
+}
+
+}  // namespace
+
+void after_step_for_tests() {
+  static const RaiseAfter plan = raise_after_from_environment();
+  static long steps = 0;
+  if (plan.steps && ++steps == plan.steps) std::raise(plan.signal);
+}
 
 }  // namespace vk::programs

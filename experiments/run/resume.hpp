@@ -1,10 +1,12 @@
 // What stopping and continuing a training run needs beyond the trainer: the run's training
-// settings as config.json holds them (a resumed run takes them from there, not from flags), and
-// SIGINT / SIGTERM turned into a request to stop after the current step.
+// settings as config.json holds them (a resumed run takes them from there, not from flags),
+// SIGINT / SIGTERM turned into a request to stop after the current step, taking over a run folder
+// to continue it, and the tests' way to stop a run after a given step.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -23,5 +25,17 @@ void catch_stop_signals();
 const std::atomic<bool>& stop_requested();
 int stop_signal();           // the signal that asked, 0 if none
 const char* signal_name(int signal);
+
+// Before a run is continued (by rank 0): holds the run folder's lock for the rest of the process
+// (another writer refuses, see support::hold_run_lock) and puts its newest whole checkpoint in
+// place (recover_checkpoint), saying in one line on stderr when the newest was damaged.
+void take_over_run(const std::filesystem::path& dir);
+
+// For tests, called after every optimizer step: with VAEKIT_TEST_RAISE_AFTER_STEPS=N:SIGNAL in the
+// environment (SIGNAL: INT, TERM, KILL or STOP), the Nth call raises SIGNAL on this process, so a
+// test stops or kills a run after a step it chooses instead of at a moment it guesses; SIGINT and
+// SIGTERM go through the handler above, as a signal from outside would. Unset: nothing happens.
+// Throws std::invalid_argument when the variable is malformed.
+void after_step_for_tests();
 
 }  // namespace vk::programs

@@ -1,6 +1,7 @@
 #include "experiments/run/vae_run.hpp"
 
 #include <algorithm>
+#include <cerrno>  // program_invocation_short_name
 #include <cmath>
 #include <fstream>
 #include <ostream>
@@ -153,12 +154,10 @@ nlohmann::json run_config(const vae::ModelConfig& model, nlohmann::json training
 
 LoadedRun load_run(const std::filesystem::path& dir) {
   nlohmann::json config = read_run_config(dir);
-  std::filesystem::path checkpoint;
-  try {
-    checkpoint = find_checkpoint(dir / "checkpoint");
-  } catch (const IoError&) {
-    throw std::runtime_error(fmt::format("{}: the run has no checkpoint (no checkpoint/manifest.json)", dir.string()));
-  }
+  std::string why;  // what is wrong with checkpoint/ when an earlier one is loaded instead
+  const std::filesystem::path checkpoint = find_checkpoint(dir / "checkpoint", &why);
+  if (!why.empty() && dist::is_root())
+    fmt::print(stderr, "{}: {}; loading {} instead, the newest whole checkpoint beside it\n", program_invocation_short_name, why, checkpoint.string());
   const nlohmann::json manifest = read_checkpoint_manifest(checkpoint);
   if (!manifest.contains("metadata") || !manifest["metadata"].contains("model"))
     throw std::runtime_error(fmt::format("{}: the manifest does not describe the model", checkpoint.string()));

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/run_lock.hpp"
+
 namespace vk::support {
 
 namespace fs = std::filesystem;
@@ -26,9 +28,10 @@ void write_text_atomic(const fs::path& path, std::string_view text) {
     out.write(text.data(), std::streamsize(text.size()));
     out.close();
     if (!out) {
+      const std::string why = errno_text();  // before remove() may change errno
       std::error_code ignored;
       fs::remove(tmp, ignored);
-      fail(path, "write failed (disk full?)");
+      fail(path, "write failed: " + why + " (the previous file, if any, is unchanged)");
     }
   }
   commit_temp(tmp, path);
@@ -81,16 +84,43 @@ void ensure_run_dir(const fs::path& path) {
   if (ec) fail(path, "cannot create folder: " + ec.message());
 }
 
+namespace {
+
+const char* const kRunLock = "run.lock";
+
+}  // namespace
+
+void hold_run_lock(const fs::path& dir) {
+  static std::vector<FileLock> held;  // until the process ends
+  std::optional<FileLock> lock = FileLock::try_lock(dir / kRunLock);
+  if (!lock) {
+    const long pid = FileLock::holder(dir / kRunLock);
+    fail(dir, "another process" + (pid ? " (pid " + std::to_string(pid) + ")" : std::string()) +
+                  " is writing this run; refusing to write it too (a process that ended, even by kill -9, "
+                  "holds no lock)");
+  }
+  held.push_back(std::move(*lock));
+}
+
+bool run_locked(const fs::path& dir) { return FileLock::held_elsewhere(dir / kRunLock); }
+
 JsonLines::JsonLines(fs::path path, bool truncate) : path_(std::move(path)) {
   out_.open(path_, truncate ? std::ios::trunc : std::ios::app);
   if (!out_) fail(path_, "cannot open for writing: " + errno_text());
 }
 
 void JsonLines::append(const nlohmann::json& record) {
+  std::error_code ec;
+  const auto whole = fs::file_size(path_, ec);  // the file up to its last whole line
   // dump() without indent never emits a newline, so one record is one line.
   out_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   out_.flush();
-  if (!out_) fail(path_, "write failed (disk full?)");
+  if (!out_) {
+    const std::string why = errno_text();
+    out_.close();
+    if (!ec) fs::resize_file(path_, whole, ec);  // no half line left behind
+    fail(path_, "write failed: " + why);
+  }
 }
 
 }  // namespace vk::support

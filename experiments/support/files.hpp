@@ -32,6 +32,14 @@ std::vector<nlohmann::json> read_json_lines(const std::filesystem::path& path);
 // Creates path and its parents if needed. Throws IoError if it (or a parent) is not a folder.
 void ensure_run_dir(const std::filesystem::path& path);
 
+// The lock of a run folder, dir/run.lock, taken for the rest of the process by the one that writes
+// the run (vae-train), so that a second writer refuses instead of mixing its files with the
+// first's; the kernel releases it when the process ends, however it ends. Throws IoError, one line
+// naming dir and the holder's pid, when another process holds it.
+void hold_run_lock(const std::filesystem::path& dir);
+// Whether another process holds dir's run lock now (false when dir has none).
+bool run_locked(const std::filesystem::path& dir);
+
 // A log with one JSON document per line (e.g. per-epoch metrics), flushed after each line so
 // that it can be followed while a run is going and survives a crash.
 class JsonLines {
