@@ -123,7 +123,6 @@ class Chain {
     reverse_apply(out, store, std::index_sequence_for<Fs...>{});
     return out;
   }
-  std::tuple<Fs...>& steps() { return steps_; }
 
  private:
   template <class T>

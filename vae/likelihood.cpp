@@ -9,13 +9,6 @@ Likelihood<T>::Likelihood(ParameterStore<T>& store, const ModelConfig& c) : kind
 }
 
 template <class T>
-bool Likelihood<T>::draw(const ParameterStore<T>& store, std::span<T> mean, Rng& rng) const {
-  const NoiseModel<T>* n = noise();
-  if (n) n->add_noise(store, mean, rng);
-  return n != nullptr;
-}
-
-template <class T>
 void Likelihood<T>::begin_training(ParameterStore<T>& store, double data_pixel_variance) {
   if (NoiseModel<T>* n = noise()) n->begin_training(store, data_pixel_variance);
 }

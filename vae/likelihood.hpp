@@ -71,10 +71,6 @@ class Likelihood {
   Var<T> log_prob(ParameterStore<T>& store, Var<T> decoded, Var<T> x, bool training) {
     return std::visit([&](auto& l) { return l.log_prob(store, decoded, x, training); }, kind_);
   }
-  // Turns mean images into draws of x in place: x = mean + e for a Gaussian; the others keep the
-  // mean (a Bernoulli draw of a garment is salt and pepper). Returns whether it drew.
-  bool draw(const ParameterStore<T>& store, std::span<T> mean, Rng& rng) const;
-
   void begin_training(ParameterStore<T>& store, double data_pixel_variance);
   void after_step(ParameterStore<T>& store, std::size_t rows);
   void end_epoch(ParameterStore<T>& store);
