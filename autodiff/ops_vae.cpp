@@ -1,12 +1,6 @@
 // The VAE objective's fused ops. Fusing keeps them stable (softplus form of the Bernoulli
 // likelihood, log-variance parameterisation) and makes each one pass over the batch.
 
-// GCC 12 says "'__Y' is used uninitialized" in its avx512fintrin.h where xsimd's hadd of doubles
-// is inlined here, the false positive meson.build describes; before any include, this covers
-// those headers' lines in this file alone.
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
 #include <algorithm>
 #include <array>
 #include <cmath>
