@@ -70,6 +70,7 @@ std::size_t ModelConfig::count_setting(const std::string& name) const {
 }
 
 bool ModelConfig::variational() const { return kind_info(kind).variational; }
+bool ModelConfig::exact_density() const { return kind_info(kind).family == Family::exact; }
 bool ModelConfig::conditional() const { return kind_info(kind).conditional; }
 
 void ModelConfig::validate() const {

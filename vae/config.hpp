@@ -65,6 +65,8 @@ struct ModelConfig {
 
   // What the kind is (vae/registry.hpp's table): has a posterior q(z|x), models p(x|y).
   bool variational() const;
+  // An exact density of the pixels (--model flow): trains on dequantized pixels, reports bits/dim.
+  bool exact_density() const;
   bool conditional() const;
   bool hierarchical() const { return !latents_above.empty(); }
   bool label_in_encoder() const {

@@ -117,6 +117,14 @@ class Chain {
     std::apply([&](const auto&... f) { (step(out, f.forward(store, out.z)), ...); }, steps_);
     return out;
   }
+  // forward, where each step that takes a data-dependent start (actnorm) first takes it from the
+  // batch as it reaches that step.
+  template <class T>
+  Pushed<T> initialize(ParameterStore<T>& store, Var<T> z) const {
+    Pushed<T> out{z, {}};
+    std::apply([&](const auto&... f) { (initialize_step(out, store, f), ...); }, steps_);
+    return out;
+  }
   template <class T>
   Pushed<T> inverse(ParameterStore<T>& store, Var<T> z) const {
     Pushed<T> out{z, {}};
@@ -129,6 +137,11 @@ class Chain {
   static void step(Pushed<T>& acc, Pushed<T> next) {
     acc.log_det = acc.log_det.tape ? add(acc.log_det, next.log_det) : next.log_det;
     acc.z = next.z;
+  }
+  template <class T, class F>
+  static void initialize_step(Pushed<T>& acc, ParameterStore<T>& store, const F& f) {
+    if constexpr (requires { f.initialize(store, acc.z); }) f.initialize(store, acc.z);
+    step(acc, f.forward(store, acc.z));
   }
   template <class T, std::size_t... I>
   void reverse_apply(Pushed<T>& out, ParameterStore<T>& store, std::index_sequence<I...>) const {

@@ -13,8 +13,8 @@ VK_MODEL_KINDS(VK_DECLARE_FACTORY)
 
 namespace {
 
-#define VK_KIND_INFO(kind, factory, variational, conditional, stacked, latent, hidden, activation, flags, help) \
-  KindInfo{#kind, variational, conditional, stacked, latent, hidden, activation, flags, help},
+#define VK_KIND_INFO(kind, factory, family, conditional, stacked, width, hidden, activation, flags, help) \
+  KindInfo{#kind, Family::family, Family::family == Family::latent, conditional, stacked, width, hidden, activation, flags, help},
 constexpr KindInfo kKinds[] = {VK_MODEL_KINDS(VK_KIND_INFO)};
 #undef VK_KIND_INFO
 

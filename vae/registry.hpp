@@ -13,9 +13,14 @@
 
 namespace vk::vae {
 
+// What a kind's numbers mean: a code without a density, a latent-variable model (bounds on log p(x),
+// importance weighting), or an exact density (log p(x) by the change of variables).
+enum class Family { autoencoder, latent, exact };
+
 struct KindInfo {
   const char* name;
-  bool variational;    // has a posterior q(z|x)
+  Family family;
+  bool variational;    // has a posterior q(z|x): family latent
   bool conditional;    // models p(x|y): takes labels
   bool stacked;        // latent layers above z (--latents)
   std::size_t latent;  // defaults of the mlp family where no flag sets them

@@ -21,6 +21,9 @@ void validate_training(const TrainOptions& o, const ModelConfig& model) {
     throw std::invalid_argument("--k is the sample count of --objective iwae; the ELBO takes one sample");
   if (o.bound == Bound::iwae && !model.variational())
     throw std::invalid_argument("--objective iwae needs a variational model (--model vae, cvae or hvae)");
+  if (model.exact_density() && !o.dequantize)
+    throw std::invalid_argument(fmt::format("--model {} is a density over dequantized pixels: it takes --dequantize uniform, "
+                                            "not binarized or raw pixels", model.kind));
   if (!(o.free_bits >= 0)) throw std::invalid_argument("--free-bits must be non-negative");
   if (o.free_bits > 0 && (o.bound != Bound::elbo || !model.variational() || model.hierarchical() || model.learned_prior()))
     throw std::invalid_argument("--free-bits is for the ELBO of a VAE with the prior N(0, I) (its KL per dimension in closed form)");
