@@ -60,7 +60,7 @@ inline ModelConfig small_config(const std::string& kind, LikelihoodKind l = Like
   c.sigma = s;
   c.input_dim = kDim;
   c.hidden = {16};
-  c.latent = 2;
+  c.latent = kind_info(kind).family == Family::exact ? kDim : 2;  // an exact density's z is x's width
   c.classes = kind_info(kind).conditional ? kClasses : 0;
   c.hidden2 = {6};
   if (kind_info(kind).stacked) c.latents_above = {2};
@@ -139,6 +139,7 @@ inline std::vector<Variant> all_variants() {
       {"hvae three layers gaussian learned", deep_gauss},
       {"hvae three layers bernoulli", deep_bern},
       {"mog bernoulli", small_config("mog", LikelihoodKind::bernoulli)},
+      {"flow", small_config("flow")},
   };
 }
 

@@ -68,6 +68,20 @@ Trainer<T>::Trainer(Model<T>& model, const data::ImageSet& train, const TrainOpt
     throw std::invalid_argument(fmt::format("the model takes {} pixels per image, the data has {}",
                                             model.config().input_dim, train.dim()));
   model.begin_training(pixel_variance(train));
+  if (model.initializes_from_data()) {
+    // Every rank the same first images, dequantized with fixed draws: the same start everywhere.
+    data::Batcher<T> first(train, data::BatchOptions{.batch = std::min<std::size_t>(train.count, 512),
+                                                     .binarize = options.binarize,
+                                                     .shuffle = false,
+                                                     .binarize_seed = options.seed,
+                                                     .dequantize = options.dequantize ? data::Dequantize::static_
+                                                                                      : data::Dequantize::none});
+    first.start_epoch();
+    first.next();
+    Tape<T> tape;
+    NoGradGuard guard(tape);
+    model.initialize(tape.constant(first.x()));
+  }
   // The same start on every rank (a seed gives it already; this makes it so by construction).
   dist::broadcast(model.params().values());
 }
