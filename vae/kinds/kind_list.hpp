@@ -15,5 +15,6 @@
   X(cvae, make_vae, latent, true, false, 20, "400", "relu", "--condition --embedding", "conditional VAE of p(x|y) (--condition says where y goes)") \
   X(hvae, make_hvae, latent, false, true, 100, "100,100", "tanh", "--latents --latent2 --hidden2", "hierarchical VAE: p(z) is a VAE over z2, ... (--latents 100,50,20: three stochastic layers)") \
   X(mog, make_mog, latent, false, false, 20, "400", "relu", "--components=10", "VAE with a learned mixture of Gaussians as p(z)") \
+  X(flow, make_flow, exact, false, false, 784, "1024", "relu", "--flow-steps=8", "normalizing flow: exact log p(x) of dequantized pixels (logit, then actnorm, LU linear and affine coupling steps)") \
   // (the end of the list: every line above ends with a backslash, so a new kind is one new line)
 // clang-format on
