@@ -63,7 +63,8 @@ class ActNorm {
 template <class T>
 class LuLinear {
  public:
-  // Starts as the permutation alone (L = U = I), as nflows' identity initialization.
+  // Starts as the permutation alone (L = U = I), as nflows' identity initialization; rng draws
+  // the permutation, which is not a parameter (a model that loads a checkpoint must draw the same).
   LuLinear(ParameterStore<T>& store, const std::string& name, std::size_t dim, Rng& rng);
   Pushed<T> forward(ParameterStore<T>& store, Var<T> z) const;
   Pushed<T> inverse(ParameterStore<T>& store, Var<T> y) const;

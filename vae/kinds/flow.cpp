@@ -15,6 +15,8 @@
 namespace vk::vae {
 namespace {
 
+constexpr std::uint64_t kPermutations = 0x5eed'f10e'0000'0000;
+
 template <class T>
 using GlowStep = Chain<flows::ActNorm<T>, flows::LuLinear<T>, flows::AffineCoupling<T>>;
 
@@ -32,7 +34,10 @@ class FlowDensity final : public Model<T> {
     for (std::size_t s = 0; s < steps; ++s) {
       const std::string name = fmt::format("flow.{}", s);
       flows::ActNorm<T> norm(this->store_, name + ".actnorm", d);
-      flows::LuLinear<T> mix(this->store_, name + ".lu", d, rng);
+      // The permutations are structure, not parameters: a checkpoint does not hold them, so they
+      // come from the step's index, never from the seed a run was started with.
+      Rng structure(kPermutations + s);
+      flows::LuLinear<T> mix(this->store_, name + ".lu", d, structure);
       flows::AffineCoupling<T> coupling(this->store_, name + ".coupling", d, s % 2 == 1, c.hidden, c.activation, rng);
       steps_.emplace_back(std::move(norm), std::move(mix), std::move(coupling));
     }
