@@ -191,7 +191,7 @@ TEST_CASE("encode, decode and terms give the documented shapes and values for ev
       // Against the closed form where the prior is one Gaussian; an hvae's or a mixture's KL is a
       // one-sample estimate.
       const auto prior = prior_of(model, tape, yv);
-      if (c.variational() && prior)
+      if (c.variational() && prior && c.setting("posterior") != "iaf")
         for (std::size_t i = 0; i < m; ++i)
           CHECK(t.kl.node().value[i] == doctest::Approx(closed_form_kl(code.mu, code.logvar, prior->mu, prior->logvar, i)).epsilon(1e-4));
       if (penalty)

@@ -125,6 +125,9 @@ inline std::vector<Variant> all_variants() {
   // Three stochastic layers: z (2 wide), z2 (3), z3 (2).
   ModelConfig deep_gauss = small_config("hvae"), deep_bern = small_config("hvae", LikelihoodKind::bernoulli);
   deep_gauss.latents_above = deep_bern.latents_above = {3, 2};
+  // q(z|x) through two IAF steps.
+  ModelConfig iaf_gauss = small_config("vae"), iaf_bern = small_config("vae", LikelihoodKind::bernoulli);
+  iaf_gauss.settings = iaf_bern.settings = {{"posterior", "iaf"}, {"flow-steps", "2"}, {"iaf-hidden", "6"}};
   return {
       {"ae", small_config("ae")},
       {"rae", rae},
@@ -140,6 +143,8 @@ inline std::vector<Variant> all_variants() {
       {"hvae three layers bernoulli", deep_bern},
       {"mog bernoulli", small_config("mog", LikelihoodKind::bernoulli)},
       {"flow", small_config("flow")},
+      {"vae iaf gaussian learned", iaf_gauss},
+      {"vae iaf bernoulli", iaf_bern},
   };
 }
 

@@ -11,7 +11,7 @@
 #define VK_MODEL_KINDS(X) \
   X(ae, make_autoencoder, autoencoder, false, false, 20, "400", "relu", "", "autoencoder: ||x - D(E(x))||^2") \
   X(rae, make_regularized_autoencoder, autoencoder, false, false, 20, "400", "relu", "--lambda", "regularized autoencoder: ||x - D(E(x))||^2 + lambda ||E(x)||^2") \
-  X(vae, make_vae, latent, false, false, 20, "400", "relu", "", "VAE: q(z|x) a diagonal Gaussian, p(z) = N(0, I)") \
+  X(vae, make_vae, latent, false, false, 20, "400", "relu", "--posterior=gaussian --flow-steps=4 --iaf-hidden=256", "VAE: q(z|x) a diagonal Gaussian (--posterior iaf: pushed through --flow-steps IAF steps), p(z) = N(0, I)") \
   X(cvae, make_vae, latent, true, false, 20, "400", "relu", "--condition --embedding", "conditional VAE of p(x|y) (--condition says where y goes)") \
   X(hvae, make_hvae, latent, false, true, 100, "100,100", "tanh", "--latents --latent2 --hidden2", "hierarchical VAE: p(z) is a VAE over z2, ... (--latents 100,50,20: three stochastic layers)") \
   X(mog, make_mog, latent, false, false, 20, "400", "relu", "--components=10", "VAE with a learned mixture of Gaussians as p(z)") \
