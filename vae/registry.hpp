@@ -41,7 +41,8 @@ void require_kind_reads(const KindInfo& kind, const std::string& flag);
 // The kind's own settings (--name=default in its flags), and every kind's (each name once).
 struct KindSetting {
   std::string name, default_value;
-  std::string kinds;  // the kinds that take it, for help texts: "mog" or "mog, vamp"
+  std::string kinds;  // the kinds that take it, for help texts: "mog" or "mog, vamp"; where their
+                      // defaults differ, all_kind_settings' default_value names each: "4 (vae), 8 (flow)"
 };
 std::vector<KindSetting> kind_settings(const KindInfo& kind);
 std::vector<KindSetting> all_kind_settings();
