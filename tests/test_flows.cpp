@@ -44,6 +44,18 @@ double log_abs_det(std::vector<double> a, std::size_t n) {
   return log_det;
 }
 
+// The midpoints of an n x n grid of squares over [-L, L]^2, one point per row: a quadrature rule.
+Matrix<double> midpoints(std::size_t n, double L) {
+  const double h = 2 * L / double(n);
+  Matrix<double> grid = Matrix<double>::from_shape({n * n, 2});
+  for (std::size_t a = 0; a < n; ++a)
+    for (std::size_t b = 0; b < n; ++b) {
+      grid(a * n + b, 0) = -L + (double(a) + 0.5) * h;
+      grid(a * n + b, 1) = -L + (double(b) + 0.5) * h;
+    }
+  return grid;
+}
+
 // forward(store, x [rows, d], context) and inverse likewise, for a transform with or without context.
 struct Subject {
   std::function<Pushed<double>(Store&, Var<double>)> forward, inverse;
@@ -213,12 +225,7 @@ TEST_CASE("a 2-D flow density integrates to 1") {
   // log p(x) = log N(f(x); 0, I) + log|det df/dx| on a grid over [-L, L]^2.
   const std::size_t n = 500;
   const double L = 10, h = 2 * L / double(n);
-  Matrix<double> grid = Matrix<double>::from_shape({n * n, 2});
-  for (std::size_t a = 0; a < n; ++a)
-    for (std::size_t b = 0; b < n; ++b) {
-      grid(a * n + b, 0) = -L + (double(a) + 0.5) * h;
-      grid(a * n + b, 1) = -L + (double(b) + 0.5) * h;
-    }
+  const Matrix<double> grid = midpoints(n, L);
   Tape<double> t;
   NoGradGuard guard(t);
   const Pushed<double> y = f.forward(s, t.constant(grid));
@@ -256,12 +263,7 @@ TEST_CASE("the Monte Carlo KL of an IAF posterior agrees with quadrature") {
 
   const std::size_t n = 300;
   const double L = 7, step = 2 * L / double(n);
-  Matrix<double> grid = Matrix<double>::from_shape({n * n, 2});
-  for (std::size_t a = 0; a < n; ++a)
-    for (std::size_t b = 0; b < n; ++b) {
-      grid(a * n + b, 0) = -L + (double(a) + 0.5) * step;
-      grid(a * n + b, 1) = -L + (double(b) + 0.5) * step;
-    }
+  const Matrix<double> grid = midpoints(n, L);
   Tape<double> g;
   NoGradGuard grid_guard(g);
   const Pushed<double> b2 = f2.inverse(s, g.constant(grid), ctx(g, n * n));

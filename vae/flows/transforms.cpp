@@ -11,13 +11,6 @@
 namespace vk::vae::flows {
 namespace {
 
-template <class T>
-Var<T> scalar_constant(Tape<T>& tape, T v) {
-  Var<T> s = tape.constant_uninitialized(1, 1);
-  s.node().value[0] = v;
-  return s;
-}
-
 // The [rows, d] values of a node in double, for the solves that stay off the tape.
 template <class T>
 std::vector<double> values_of(Var<T> v) {
@@ -216,22 +209,22 @@ template <class T>
 Var<T> Logit<T>::log_det_at(Var<T> p) const {
   Tape<T>& t = *p.tape;
   const T c = T(std::log(1 - 2 * alpha_));
-  Var<T> per_column = sub(sub(scalar_constant(t, c), log(p)), log(sub(scalar_constant(t, T(1)), p)));
+  Var<T> per_column = sub(sub(scalar(t, c), log(p)), log(sub(scalar(t, T(1)), p)));
   return sum(per_column, 1);
 }
 
 template <class T>
 Pushed<T> Logit<T>::forward(ParameterStore<T>&, Var<T> x) const {
   Tape<T>& t = *x.tape;
-  Var<T> p = add(scale(x, T(1 - 2 * alpha_)), scalar_constant(t, T(alpha_)));
-  return {sub(log(p), log(sub(scalar_constant(t, T(1)), p))), log_det_at(p)};
+  Var<T> p = add(scale(x, T(1 - 2 * alpha_)), scalar(t, T(alpha_)));
+  return {sub(log(p), log(sub(scalar(t, T(1)), p))), log_det_at(p)};
 }
 
 template <class T>
 Pushed<T> Logit<T>::inverse(ParameterStore<T>&, Var<T> y) const {
   Tape<T>& t = *y.tape;
   Var<T> p = sigmoid(y);
-  return {scale(sub(p, scalar_constant(t, T(alpha_))), T(1 / (1 - 2 * alpha_))), scale(log_det_at(p), T(-1))};
+  return {scale(sub(p, scalar(t, T(alpha_))), T(1 / (1 - 2 * alpha_))), scale(log_det_at(p), T(-1))};
 }
 
 #define VK_INSTANTIATE_TRANSFORM(name) template class name<float>; template class name<double>;
