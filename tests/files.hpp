@@ -1,7 +1,9 @@
-// File helpers of the tests: a folder of its own per test, and the IoError a call throws.
+// File helpers of the tests: a folder of its own per test, a file's bytes, and the IoError a call throws.
 #pragma once
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string>
@@ -44,6 +46,12 @@ std::string io_error_of(F&& f) {
     return e.what();
   }
   return "";
+}
+
+// The whole file as bytes.
+inline std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

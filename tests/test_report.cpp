@@ -21,14 +21,10 @@ namespace rp = vk::report;
 using nlohmann::json;
 using vk::test::contains;
 using vk::test::io_error_of;
+using vk::test::read_text;
 using vk::test::TempDir;
 
 namespace {
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 void write_text(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
