@@ -50,7 +50,8 @@
   X(concat_cols, NoParams)         \
   X(slice_cols, SliceParams)       \
   X(reshape, NoParams) /* the same elements as [rows', cols']: shares storage */ \
-  X(tile_rows, TileParams) /* [m, n] -> [times m, n], the rows repeated as a block */
+  X(tile_rows, TileParams) /* [m, n] -> [times m, n], the rows repeated as a block */ \
+  X(permute_cols, PermuteParams) /* y[:, j] = x[:, order[j]], a flow's fixed permutation */
 
 // ops_conv.cpp: images are rows [batch, H*W*C], channels last
 #define VK_OPS_CONV(X)           \

@@ -37,6 +37,11 @@ struct LogsumexpParams {
 struct SliceParams {
   std::uint32_t begin = 0;  // first column taken
 };
+// The column order of permute_cols: output column j is input column order[j]. The array
+// belongs to the caller (a flow's fixed permutation) and must outlive the tape's backward pass.
+struct PermuteParams {
+  const std::uint32_t* order = nullptr;
+};
 struct TileParams {
   std::uint32_t times = 1;  // copies of the whole matrix, one under the other
 };

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <utility>
 
 #include "autodiff/tape.hpp"
@@ -59,6 +61,9 @@ template <class T> Var<T> reshape(Var<T> x, std::size_t rows, std::size_t cols);
 // [m, n] -> [times * m, n]: x, x, ..., x one under the other (row s * m + i is row i of x), as
 // importance sampling lays out K draws for each of m examples.
 template <class T> Var<T> tile_rows(Var<T> x, std::size_t times);
+// y[:, j] = x[:, order[j]] for a permutation `order` of x's columns (checked), which the caller
+// keeps alive until the tape's backward pass has run.
+template <class T> Var<T> permute_cols(Var<T> x, std::span<const std::uint32_t> order);
 
 // --- convolutions (ops_conv.cpp); images are rows of a batch, channels last (index (h W + w) C + c),
 // weights [in, out] as for linear: conv2d's w is [kernel^2 channels, out_channels] with rows in

@@ -3,6 +3,7 @@
 // the row-major order and copies nothing.
 #include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -64,6 +65,25 @@ Var<T> tile_rows(Var<T> x, std::size_t times) {
   return y;
 }
 
+template <class T>
+Var<T> permute_cols(Var<T> x, std::span<const std::uint32_t> order) {
+  const std::size_t m = x.rows(), n = x.cols();
+  std::vector<bool> seen(n, false);
+  bool valid = order.size() == n;
+  for (std::size_t j = 0; valid && j < n; ++j) {
+    valid = order[j] < n && !seen[order[j]];
+    if (valid) seen[order[j]] = true;
+  }
+  if (!valid)
+    throw std::invalid_argument(fmt::format("permute_cols: the order is not a permutation of the {} columns", n));
+  Var<T> y = x.tape->template push<Op::permute_cols>({x}, m, n, PermuteParams{order.data()});
+  const T* in = x.node().value;
+  T* out = y.node().value;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) out[i * n + j] = in[i * n + order[j]];
+  return y;
+}
+
 namespace detail {
 
 template <class T>
@@ -98,6 +118,16 @@ void backward_tile_rows(Tape<T>& t, const Node<T>& y) {
     for (std::size_t e = 0; e < size; ++e) x.grad[e] += y.grad[s * size + e];
 }
 
+template <class T>
+void backward_permute_cols(Tape<T>& t, const Node<T>& y) {
+  const Node<T>& x = t.node(y.in[0]);
+  if (!x.grad) return;
+  const std::uint32_t* order = params<Op::permute_cols>(y).order;
+  const std::size_t m = y.rows, n = y.cols;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) x.grad[i * n + order[j]] += y.grad[i * n + j];
+}
+
 // The reshaped node shares its input's gradient storage: what flowed into it is already there.
 template <class T>
 void backward_reshape(Tape<T>&, const Node<T>&) {}
@@ -109,7 +139,8 @@ void backward_reshape(Tape<T>&, const Node<T>&) {}
   template Var<T> slice_cols(Var<T>, std::size_t, std::size_t);          \
   template std::pair<Var<T>, Var<T>> split_cols(Var<T>, std::size_t);    \
   template Var<T> reshape(Var<T>, std::size_t, std::size_t);                 \
-  template Var<T> tile_rows(Var<T>, std::size_t);
+  template Var<T> tile_rows(Var<T>, std::size_t);                        \
+  template Var<T> permute_cols(Var<T>, std::span<const std::uint32_t>);
 VK_INSTANTIATE_FLOAT_DOUBLE(VK_SHAPE)
 VK_OPS_SHAPE(VK_INSTANTIATE_BACKWARD)
 

@@ -72,6 +72,7 @@ except ImportError as e:
     sys.exit(3)
 
 from torch_models import Hvae, Vae, log_weights  # noqa: E402 (after the check)
+from torch_flows import Flow, IafVae  # noqa: E402
 from torch_quality import TestSetError, load_test_images, test_nelbo  # noqa: E402
 
 
@@ -125,7 +126,7 @@ def load_idx_images(directory, stem):
 
 def run_step(a, model, opt):
     """The median time of one training step on a fixed random binary batch."""
-    x = (torch.rand(a.batch, 784) < 0.5).float()
+    x = torch.rand(a.batch, 784) if a.model == "flow" else (torch.rand(a.batch, 784) < 0.5).float()
     loss = (lambda x: model.iwae_loss(x, a.k)) if a.objective == "iwae" else model.loss
 
     def step():
@@ -250,7 +251,11 @@ def main():
     p.add_argument("--arch", default="mlp", choices=["mlp", "conv"],
                    help="mlp: 784-H-Z with --hidden and --latent; conv: the convolutional VAE "
                         "above, of fixed widths (default: mlp)")
-    p.add_argument("--model", default="vae", choices=["vae", "hvae"],
+    p.add_argument("--posterior", default="gaussian", choices=["gaussian", "iaf"],
+                   help="vae: q(z|x) diagonal Gaussian, or pushed through --flow-steps IAF steps")
+    p.add_argument("--flow-steps", type=int, default=None,
+                   help="steps of --model flow (default 8) or of --posterior iaf (default 4)")
+    p.add_argument("--model", default="vae", choices=["vae", "hvae", "flow"],
                    help="vae, or hvae: vaekit's --model hvae, two stochastic layers (torch_models.py) "
                         "on --arch mlp with tanh (default: vae)")
     p.add_argument("--hidden", help="mlp: hidden widths of the encoder, comma-separated, e.g. "
@@ -319,7 +324,14 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     gaussian = a.likelihood == "gaussian"
-    model = Hvae(hidden, a.latent, gaussian) if a.model == "hvae" else Vae(a.arch, hidden, a.latent, gaussian)
+    if a.model == "flow":
+        if a.mode != "step" or a.arch != "mlp":
+            p.error("--model flow is timed in --mode step with --arch mlp")
+        model = Flow(hidden, a.flow_steps or 8)
+    elif a.posterior == "iaf":
+        model = IafVae(a.arch, hidden, a.latent, gaussian, 4 if a.flow_steps is None else a.flow_steps)
+    else:
+        model = Hvae(hidden, a.latent, gaussian) if a.model == "hvae" else Vae(a.arch, hidden, a.latent, gaussian)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     head = {"peer": "torch " + torch.__version__, "kernels": blas_kernels()}
     if a.mode != "step":
@@ -328,6 +340,8 @@ def main():
     head.update({"arch": arch, "likelihood": a.likelihood})
     if a.model != "vae":
         head["model"] = a.model
+    if a.model == "flow" or a.posterior == "iaf":
+        head.update({"posterior": a.posterior, "flow_steps": a.flow_steps})
     try:
         if a.mode == "step":
             out = run_step(a, model, opt)

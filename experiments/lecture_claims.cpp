@@ -1,4 +1,4 @@
-// lecture-claims: runs the experiments behind nine claims of the lecture and writes claims.json,
+// lecture-claims: runs the experiments behind eleven claims of the lecture and writes claims.json,
 // report.md and report.html (experiments/claims/ holds one file per group of claims).
 #include <algorithm>
 #include <chrono>
@@ -36,6 +36,8 @@ int run(const Options& o) {
   all.push_back(claims::slab_claim(s));                                             // 5
   for (claims::Claim& c : claims::image_claims(ctx)) all.push_back(std::move(c));   // 7, 8
   all.push_back(claims::cvae_claim(ctx));                                           // 9
+  all.push_back(claims::posterior_gap_claim(ctx));                                  // 10
+  all.push_back(claims::exact_density_claim(ctx));                                  // 11
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   claims::write_outputs(o.out, all, s, seconds);
@@ -47,7 +49,7 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  support::Command cmd("lecture-claims", "Measure the lecture's nine claims and report them",
+  support::Command cmd("lecture-claims", "Measure the lecture's eleven claims and report them",
                        "Example: lecture-claims --quick --out runs/claims-quick\n"
                        "Writes OUT/claims.json, OUT/report.md and OUT/report.html.");
   Options o;

@@ -87,8 +87,8 @@ json new_run_config(const TrainFlags& o, const RunData& rd, const std::vector<st
   mc.validate();
   // Greyscale images as a density's data need dequantizing; the AEs' squared error and the
   // Bernoulli likelihood take the pixels as they are unless asked.
-  const bool dequantize =
-      o.dequantize.empty() ? mc.has_sigma() && binarize == data::Binarize::none : parse_dequantize(o.dequantize);
+  const bool dequantize = o.dequantize.empty() ? (mc.has_sigma() || mc.exact_density()) && binarize == data::Binarize::none
+                                               : parse_dequantize(o.dequantize);
   // --batch-per-rank B: N ranks step on N B images at once, with Adam's square-root rule
   // lr sqrt(N) (Malladi et al. 2022): --lr is the rate of one rank's batch of B.
   const std::size_t ranks = std::size_t(dist::size());

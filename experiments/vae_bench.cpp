@@ -105,8 +105,8 @@ Roofline time_gemms(const std::vector<Gemm>& gemms, double seconds) {
 }
 
 struct Options {
-  std::string arch = "784-400-20", likelihood = "bernoulli", model = "vae", objective = "elbo";
-  std::size_t batch = 128, iw = 0, k = 1;
+  std::string arch = "784-400-20", likelihood = "bernoulli", model = "vae", objective = "elbo", posterior = "gaussian";
+  std::size_t batch = 128, iw = 0, k = 1, flow_steps = 0;
   int threads = 1;
   double seconds = 2;
 };
@@ -128,7 +128,7 @@ nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
   Rng rng(2);
   Matrix<float> x = Matrix<float>::from_shape({o.batch, mc.input_dim});
   fill_uniform<float>(rng, std::span(x.data(), x.size()), 0.f, 1.f);
-  if (mc.likelihood == vae::LikelihoodKind::bernoulli)
+  if (mc.likelihood == vae::LikelihoodKind::bernoulli && !mc.exact_density())
     for (float& v : x) v = v < 0.5f ? 0.f : 1.f;
   Tape<float> tape;
   std::normal_distribution<float> normal;
@@ -149,6 +149,7 @@ nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
   const double s = median(time_repeatedly(step, o.seconds));
   nlohmann::json out = report(o, "step", o.batch, s, time_gemms(gemms, o.seconds), gemms.size());
   out.update({{"batch", o.batch}, {"model", o.model}, {"objective", o.objective}, {"k", o.k}});
+  if (o.flow_steps) out.update({{"posterior", o.posterior}, {"flow_steps", o.flow_steps}});
   return out;
 }
 
@@ -192,7 +193,10 @@ int main(int argc, char** argv) {
   cmd.option("--arch", o.arch, "input-hidden...-latent widths of an MLP VAE, or conv (vae-train --arch conv)");
   cmd.option("--likelihood", o.likelihood, "bernoulli | gaussian (learned sigma^2)");
   cmd.option("--batch", o.batch, "images per training step").range(1, 65536);
-  cmd.option("--model", o.model, "vae | hvae (--arch then gives x-hidden...-z; z2 is 50 wide behind 50,50)");
+  cmd.option("--model", o.model, "vae | hvae | flow (--arch then gives x-hidden...-z; z2 is 50 wide behind 50,50; "
+             "a flow's z is x's width: 784-1024-784)");
+  cmd.option("--posterior", o.posterior, "vae: gaussian | iaf (q(z|x) through --flow-steps IAF steps)");
+  cmd.option("--flow-steps", o.flow_steps, "steps of --model flow or of --posterior iaf").range(0, 1000);
   cmd.option("--objective", o.objective, "elbo | iwae (with --k samples per image)");
   cmd.option("--k", o.k, "samples per image of --objective iwae").range(0, 10000);
   cmd.option("--iw", o.iw, "time importance-weighted evaluation with K samples instead of training (0: train)").range(0, 100000);
@@ -205,11 +209,13 @@ int main(int argc, char** argv) {
     mc.likelihood = vae::parse_likelihood(o.likelihood);
     mc.kind = o.model;
     const vae::KindInfo& kind = vae::kind_info(mc.kind);
-    if (!kind.variational || kind.conditional)
-      throw std::invalid_argument("--model must be an unconditional VAE (vae, hvae, ...)");
+    if ((!kind.variational && kind.family != vae::Family::exact) || kind.conditional)
+      throw std::invalid_argument("--model must be an unconditional VAE (vae, hvae, ...) or a flow");
     mc.activation = parse_activation(kind.activation);
     if (kind.stacked) mc.latents_above = {50};
-    vae::validate_training({.bound = vae::parse_bound(o.objective), .k = o.k}, mc);
+    if (o.posterior != "gaussian") mc.settings["posterior"] = o.posterior;
+    if (o.flow_steps) mc.settings["flow-steps"] = std::to_string(o.flow_steps);
+    vae::validate_training({.dequantize = mc.exact_density(), .bound = vae::parse_bound(o.objective), .k = o.k}, mc);
     if (o.arch == "conv") {
       mc.architecture = vae::Architecture::conv;
       mc.activation = Op::relu;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lecture-claims --quick end to end: claims.json holds all nine claims with every field, finite
+# lecture-claims --quick end to end: claims.json holds all eleven claims with every field, finite
 # figures with one value per seed, and verdicts that follow from those figures; report.md and
 # report.html are there; bad input gives one clear line.
 set -uo pipefail
@@ -23,7 +23,7 @@ doc = json.load(open(sys.argv[1]))
 bad = []
 claims = doc.get("claims", [])
 seeds = doc["settings"]["seeds"]
-if sorted(c.get("id") for c in claims) != list(range(1, 10)): bad.append("ids are not 1..9 once each")
+if sorted(c.get("id") for c in claims) != list(range(1, 12)): bad.append("ids are not 1..11 once each")
 for c in claims:
     cid = c.get("id")
     for key in ("slug", "statement", "rule", "summary"):
@@ -57,15 +57,15 @@ for cid, want in ((8, want8), (2, want2)):
     got = next(c["verdict"] for c in claims if c["id"] == cid)
     if got != want: bad.append(f"claim {cid}: verdict {got}, its figures give {want}")
 for b in bad: print("FAILED:", b)
-if not bad: print(f"ok: claims.json has 9 claims, every field, finite figures over {seeds} seeds, verdicts from the figures")
+if not bad: print(f"ok: claims.json has 11 claims, every field, finite figures over {seeds} seeds, verdicts from the figures")
 sys.exit(1 if bad else 0)
 PY
 
 for f in report.md report.html; do
   if [ -s "$dir/$f" ]; then echo "ok: $f written"; else echo "FAILED: no $f"; fails=$((fails + 1)); fi
 done
-sections=$(grep -c '^## [1-9]\. ' "$dir/report.md")
-if [ "$sections" -eq 9 ]; then echo "ok: report.md has a section per claim"
+sections=$(grep -c '^## [1-9][0-9]*\. ' "$dir/report.md")
+if [ "$sections" -eq 11 ]; then echo "ok: report.md has a section per claim"
 else echo "FAILED: report.md has $sections claim sections"; fails=$((fails + 1)); fi
 # An SVG's xmlns names a namespace and fetches nothing; a src, href or url() would fetch.
 if grep -Eq '(src|href)="https?://|url\(https?://' "$dir/report.html"; then echo "FAILED: report.html refers to the network"; fails=$((fails + 1))

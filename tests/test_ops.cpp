@@ -196,6 +196,20 @@ TEST_CASE("tile_rows repeats the matrix and sums the gradients of its copies") {
   require_gradients({in(3, 4)}, [](Tape<double>&, const Vs& v) { return tile_rows(v[0], 4); });
 }
 
+TEST_CASE("permute_cols reorders the columns and sends each gradient back to its column") {
+  Tape<double> t;
+  const Matrix<double> a = {{1, 2, 3}, {4, 5, 6}};
+  const std::vector<std::uint32_t> order = {2, 0, 1};
+  CHECK(permute_cols(t.constant(a), std::span<const std::uint32_t>(order)).value() == Matrix<double>{{3, 1, 2}, {6, 4, 5}});
+  const std::vector<std::uint32_t> repeated = {0, 0, 1}, short_order = {1, 0};
+  CHECK_THROWS_AS(permute_cols(t.constant(a), std::span<const std::uint32_t>(repeated)), std::invalid_argument);
+  CHECK_THROWS_AS(permute_cols(t.constant(a), std::span<const std::uint32_t>(short_order)), std::invalid_argument);
+  const std::vector<std::uint32_t> seven = {3, 6, 0, 5, 1, 4, 2};
+  require_gradients({in(3, 7)}, [&](Tape<double>&, const Vs& v) {
+    return mul(permute_cols(v[0], std::span<const std::uint32_t>(seven)), v[0]);  // two paths into each gradient
+  });
+}
+
 TEST_CASE("reparameterization") {
   Tape<double> t;
   Matrix<double> mu = {{1, -1}}, lv = {{0, std::log(4.0)}}, eps = {{0.5, 0.5}, {-1, 2}};

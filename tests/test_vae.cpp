@@ -84,6 +84,7 @@ TEST_CASE("every objective: d loss / d parameter matches five-point central diff
     CAPTURE(k);
     CAPTURE(v.name);
     v.config.input_dim = 16;  // 4x4 inputs keep the sampled entries spread over every tensor
+    if (v.config.exact_density()) v.config.latent = 16;
     v.config.activation = Op::tanh;  // smooth: no kink for a finite difference to straddle
     const ModelConfig& c = v.config;
     auto model_made = make_model<double>(c, 31);
@@ -190,7 +191,7 @@ TEST_CASE("encode, decode and terms give the documented shapes and values for ev
       // Against the closed form where the prior is one Gaussian; an hvae's or a mixture's KL is a
       // one-sample estimate.
       const auto prior = prior_of(model, tape, yv);
-      if (c.variational() && prior)
+      if (c.variational() && prior && c.setting("posterior") != "iaf")
         for (std::size_t i = 0; i < m; ++i)
           CHECK(t.kl.node().value[i] == doctest::Approx(closed_form_kl(code.mu, code.logvar, prior->mu, prior->logvar, i)).epsilon(1e-4));
       if (penalty)

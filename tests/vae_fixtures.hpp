@@ -60,7 +60,7 @@ inline ModelConfig small_config(const std::string& kind, LikelihoodKind l = Like
   c.sigma = s;
   c.input_dim = kDim;
   c.hidden = {16};
-  c.latent = 2;
+  c.latent = kind_info(kind).family == Family::exact ? kDim : 2;  // an exact density's z is x's width
   c.classes = kind_info(kind).conditional ? kClasses : 0;
   c.hidden2 = {6};
   if (kind_info(kind).stacked) c.latents_above = {2};
@@ -125,6 +125,9 @@ inline std::vector<Variant> all_variants() {
   // Three stochastic layers: z (2 wide), z2 (3), z3 (2).
   ModelConfig deep_gauss = small_config("hvae"), deep_bern = small_config("hvae", LikelihoodKind::bernoulli);
   deep_gauss.latents_above = deep_bern.latents_above = {3, 2};
+  // q(z|x) through two IAF steps.
+  ModelConfig iaf_gauss = small_config("vae"), iaf_bern = small_config("vae", LikelihoodKind::bernoulli);
+  iaf_gauss.settings = iaf_bern.settings = {{"posterior", "iaf"}, {"flow-steps", "2"}, {"iaf-hidden", "6"}};
   return {
       {"ae", small_config("ae")},
       {"rae", rae},
@@ -139,6 +142,9 @@ inline std::vector<Variant> all_variants() {
       {"hvae three layers gaussian learned", deep_gauss},
       {"hvae three layers bernoulli", deep_bern},
       {"mog bernoulli", small_config("mog", LikelihoodKind::bernoulli)},
+      {"flow", small_config("flow")},
+      {"vae iaf gaussian learned", iaf_gauss},
+      {"vae iaf bernoulli", iaf_bern},
   };
 }
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "vae/distributions.hpp"
+
 namespace vk::vae {
 
 Bound parse_bound(const std::string& s) {
@@ -14,17 +16,6 @@ Bound parse_bound(const std::string& s) {
 }
 
 const char* name(Bound b) { return b == Bound::iwae ? "iwae" : "elbo"; }
-
-namespace {
-
-template <class T>
-Var<T> scalar(Tape<T>& tape, T v) {
-  Var<T> s = tape.constant_uninitialized(1, 1);
-  s.node().value[0] = v;
-  return s;
-}
-
-}  // namespace
 
 template <class T>
 Terms<T> elbo(const LogWeights<T>& lw, T kl_weight, double free_bits) {

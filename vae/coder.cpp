@@ -24,6 +24,7 @@ void Coder<T>::build(ParameterStore<T>& store, Rng& rng, bool posterior) {
   const std::size_t label = c.label_in_encoder() ? c.classes : 0;
   const Shape trunk_out = std::visit(
       [&](auto& n) { return n.build_encoder(store, rng, features(c.input_dim + label)); }, nets_);
+  trunk_width_ = trunk_out.size();
   LayerNames mu_name = LayerNames::exactly("encoder.mu");
   mu_head_ = Linear<>(c.latent);
   mu_head_.build(store, mu_name, rng, Init::torch_default, trunk_out);
@@ -61,7 +62,7 @@ void Coder<T>::require_label(const std::optional<Var<T>>& y) const {
 }
 
 template <class T>
-DiagGaussian<T> Coder<T>::encode(ParameterStore<T>& store, Var<T> x, std::optional<Var<T>> y) const {
+DiagGaussian<T> Coder<T>::encode(ParameterStore<T>& store, Var<T> x, std::optional<Var<T>> y, Var<T>* trunk) const {
   if (x.cols() != config_.input_dim)
     throw std::invalid_argument(fmt::format("the model takes {} inputs per example, the data has {}",
                                             config_.input_dim, x.cols()));
@@ -69,6 +70,7 @@ DiagGaussian<T> Coder<T>::encode(ParameterStore<T>& store, Var<T> x, std::option
   // Condition::decoder takes y (one calling convention for every variant) but does not use it.
   Var<T> x_in = config_.label_in_encoder() ? concat_cols(x, *y) : x;
   Var<T> h = std::visit([&](const auto& n) { return n.encode(store, x_in); }, nets_);
+  if (trunk) *trunk = h;
   DiagGaussian<T> q{mu_head_.forward(store, h), {}};
   if (logvar_head_) q.logvar = logvar_head_->forward(store, h);
   return q;

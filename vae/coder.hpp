@@ -27,8 +27,10 @@ class Coder {
   void build(ParameterStore<T>& store, Rng& rng, bool posterior);
   void build_embedding(ParameterStore<T>& store, Rng& rng);
 
-  // q(z|x) = N(mu(x), diag e^{logvar(x)}); logvar absent without a posterior.
-  DiagGaussian<T> encode(ParameterStore<T>& store, Var<T> x, std::optional<Var<T>> y) const;
+  // q(z|x) = N(mu(x), diag e^{logvar(x)}); logvar absent without a posterior. With `trunk`, the
+  // trunk's output h(x) too (the context of a posterior flow), trunk_width() columns.
+  DiagGaussian<T> encode(ParameterStore<T>& store, Var<T> x, std::optional<Var<T>> y, Var<T>* trunk = nullptr) const;
+  std::size_t trunk_width() const { return trunk_width_; }
   // The decoder's last layer, before a likelihood's link.
   Var<T> decode(ParameterStore<T>& store, Var<T> z, std::optional<Var<T>> y) const;
   // Throws unless y is given exactly when the model is conditional, with its classes as columns.
@@ -40,6 +42,7 @@ class Coder {
   Linear<> mu_head_;
   std::optional<Linear<>> logvar_head_;
   std::optional<ParamId> embedding_;
+  std::size_t trunk_width_ = 0;
 };
 
 extern template class Coder<float>;

@@ -51,13 +51,18 @@ const char* name(Condition c) { return lookup(c, kConditions); }
 const char* name(LikelihoodKind l) { return lookup(l, kLikelihoods); }
 const char* name(Sigma s) { return lookup(s, kSigmas); }
 
-std::size_t ModelConfig::count_setting(const std::string& name) const {
+std::optional<std::string> ModelConfig::setting(const std::string& name) const {
   // Given, or the kind's default from its line in the list.
-  std::string value;
-  if (const auto it = settings.find(name); it != settings.end()) value = it->second;
+  if (const auto it = settings.find(name); it != settings.end() && !it->second.empty()) return it->second;
   for (const KindSetting& s : kind_settings(kind_info(kind)))
-    if (value.empty() && s.name == name) value = s.default_value;
-  if (value.empty()) throw std::invalid_argument(fmt::format("--model {} has no setting --{}", kind, name));
+    if (s.name == name && !s.default_value.empty()) return s.default_value;
+  return std::nullopt;
+}
+
+std::size_t ModelConfig::count_setting(const std::string& name, std::size_t least) const {
+  const std::optional<std::string> given = setting(name);
+  if (!given) throw std::invalid_argument(fmt::format("--model {} has no setting --{}", kind, name));
+  const std::string& value = *given;
   std::size_t used = 0;
   unsigned long long v = 0;
   try {
@@ -65,12 +70,14 @@ std::size_t ModelConfig::count_setting(const std::string& name) const {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used == 0 || used != value.size() || v == 0 || value[0] == '-')
-    throw std::invalid_argument(fmt::format("--{} must be a positive whole number, got '{}'", name, value));
+  if (used == 0 || used != value.size() || v < least || value[0] == '-')
+    throw std::invalid_argument(least == 1 ? fmt::format("--{} must be a positive whole number, got '{}'", name, value)
+                                           : fmt::format("--{} must be a whole number of at least {}, got '{}'", name, least, value));
   return std::size_t(v);
 }
 
 bool ModelConfig::variational() const { return kind_info(kind).variational; }
+bool ModelConfig::exact_density() const { return kind_info(kind).family == Family::exact; }
 bool ModelConfig::conditional() const { return kind_info(kind).conditional; }
 
 void ModelConfig::validate() const {

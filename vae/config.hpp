@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,12 +60,15 @@ struct ModelConfig {
   // A kind's own settings by name, as its line in vae/kinds/kind_list.hpp declares them with
   // their defaults (--components 10 of --model mog is {"components", "10"}).
   std::map<std::string, std::string> settings;
-  // The setting `name` (given, or the kind's default) as a positive whole number; throws naming
-  // --name otherwise.
-  std::size_t count_setting(const std::string& name) const;
+  // The setting `name`, given or the kind's default; absent when the kind has no such setting.
+  std::optional<std::string> setting(const std::string& name) const;
+  // That setting as a whole number of at least `least`; throws naming --name otherwise.
+  std::size_t count_setting(const std::string& name, std::size_t least = 1) const;
 
   // What the kind is (vae/registry.hpp's table): has a posterior q(z|x), models p(x|y).
   bool variational() const;
+  // An exact density of the pixels (--model flow): trains on dequantized pixels, reports bits/dim.
+  bool exact_density() const;
   bool conditional() const;
   bool hierarchical() const { return !latents_above.empty(); }
   bool label_in_encoder() const {

@@ -26,6 +26,14 @@ Var<T> standard_normal(Tape<T>& tape, std::size_t rows, std::size_t cols, Rng& r
   return eps;
 }
 
+// A [1, 1] constant holding v.
+template <class T>
+Var<T> scalar(Tape<T>& tape, T v) {
+  Var<T> s = tape.constant_uninitialized(1, 1);
+  s.node().value[0] = v;
+  return s;
+}
+
 // A [rows, cols] constant of zeros.
 template <class T>
 Var<T> zeros(Tape<T>& tape, std::size_t rows, std::size_t cols) {
@@ -69,20 +77,15 @@ Var<T> kl_standard_normal(const DiagGaussian<T>& q) {
 // per row; at mu_p = 0, lv_p = 0 it is kl_standard_normal.
 template <class T>
 Var<T> kl_between(const DiagGaussian<T>& q, const DiagGaussian<T>& p) {
-  Tape<T>& tape = *q.mu.tape;
   Var<T> ratio = mul(add(exp(q.logvar), square(sub(q.mu, p.mu))), exp(scale(p.logvar, T(-1))));
-  Var<T> k = tape.constant_uninitialized(1, 1);
-  k.node().value[0] = T(q.dim());
-  return scale(sub(sum(add(sub(p.logvar, q.logvar), ratio), 1), k), T(0.5));
+  return scale(sub(sum(add(sub(p.logvar, q.logvar), ratio), 1), scalar(*q.mu.tape, T(q.dim()))), T(0.5));
 }
 
 // The KL of each dimension, [rows, k], of q against N(0, I): 1/2 (e^lv + mu^2 - 1 - lv). Summed
 // over the columns it is kl_standard_normal; free bits need it per dimension.
 template <class T>
 Var<T> kl_standard_normal_per_dim(const DiagGaussian<T>& q) {
-  Tape<T>& tape = *q.mu.tape;
-  Var<T> one = tape.constant_uninitialized(1, 1);
-  one.node().value[0] = T(1);
+  Var<T> one = scalar(*q.mu.tape, T(1));
   return scale(sub(sub(add(exp(q.logvar), square(q.mu)), one), q.logvar), T(0.5));
 }
 
@@ -117,6 +120,14 @@ class Chain {
     std::apply([&](const auto&... f) { (step(out, f.forward(store, out.z)), ...); }, steps_);
     return out;
   }
+  // forward, where each step that takes a data-dependent start (actnorm) first takes it from the
+  // batch as it reaches that step.
+  template <class T>
+  Pushed<T> initialize(ParameterStore<T>& store, Var<T> z) const {
+    Pushed<T> out{z, {}};
+    std::apply([&](const auto&... f) { (initialize_step(out, store, f), ...); }, steps_);
+    return out;
+  }
   template <class T>
   Pushed<T> inverse(ParameterStore<T>& store, Var<T> z) const {
     Pushed<T> out{z, {}};
@@ -129,6 +140,11 @@ class Chain {
   static void step(Pushed<T>& acc, Pushed<T> next) {
     acc.log_det = acc.log_det.tape ? add(acc.log_det, next.log_det) : next.log_det;
     acc.z = next.z;
+  }
+  template <class T, class F>
+  static void initialize_step(Pushed<T>& acc, ParameterStore<T>& store, const F& f) {
+    if constexpr (requires { f.initialize(store, acc.z); }) f.initialize(store, acc.z);
+    step(acc, f.forward(store, acc.z));
   }
   template <class T, std::size_t... I>
   void reverse_apply(Pushed<T>& out, ParameterStore<T>& store, std::index_sequence<I...>) const {

@@ -61,8 +61,12 @@ class Model {
   // draw of x around it where it has one (returns whether it drew).
   bool sample(Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng, std::span<T> out, bool noise = false);
 
-  // The training run's hooks.
+  // The training run's hooks. A model that starts from its data (Glow's actnorm) says so and
+  // takes the first batch as training would see it once, before the first step of a new run; a
+  // resumed run loads its parameters after that, so the start never undoes training.
   virtual void begin_training(double data_pixel_variance) = 0;
+  virtual bool initializes_from_data() const { return false; }
+  virtual void initialize(Var<T> /*x*/) {}
   virtual void after_step(std::size_t rows) = 0;
   virtual void end_epoch() = 0;
   // The Gaussian noise model, where the likelihood has one.

@@ -13,8 +13,8 @@ VK_MODEL_KINDS(VK_DECLARE_FACTORY)
 
 namespace {
 
-#define VK_KIND_INFO(kind, factory, variational, conditional, stacked, latent, hidden, activation, flags, help) \
-  KindInfo{#kind, variational, conditional, stacked, latent, hidden, activation, flags, help},
+#define VK_KIND_INFO(kind, factory, family, conditional, stacked, width, hidden, activation, flags, help) \
+  KindInfo{#kind, Family::family, Family::family == Family::latent, conditional, stacked, width, hidden, activation, flags, help},
 constexpr KindInfo kKinds[] = {VK_MODEL_KINDS(VK_KIND_INFO)};
 #undef VK_KIND_INFO
 
@@ -79,8 +79,16 @@ std::vector<KindSetting> all_kind_settings() {
   for (const KindInfo& k : kKinds)
     for (KindSetting s : kind_settings(k)) {
       auto same = std::find_if(out.begin(), out.end(), [&](const KindSetting& o) { return o.name == s.name; });
-      if (same == out.end()) out.push_back(std::move(s));
-      else same->kinds += ", " + s.kinds;
+      if (same == out.end()) {
+        out.push_back(std::move(s));
+        continue;
+      }
+      // Kinds that share a setting may default it differently: then each default is named.
+      if (same->default_value != s.default_value && same->default_value.find(" (") == std::string::npos)
+        same->default_value += " (" + same->kinds + ")";
+      if (same->default_value.find(" (") != std::string::npos)
+        same->default_value += ", " + s.default_value + " (" + s.kinds + ")";
+      same->kinds += ", " + s.kinds;
     }
   return out;
 }

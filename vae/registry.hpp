@@ -13,9 +13,14 @@
 
 namespace vk::vae {
 
+// What a kind's numbers mean: a code without a density, a latent-variable model (bounds on log p(x),
+// importance weighting), or an exact density (log p(x) by the change of variables).
+enum class Family { autoencoder, latent, exact };
+
 struct KindInfo {
   const char* name;
-  bool variational;    // has a posterior q(z|x)
+  Family family;
+  bool variational;    // has a posterior q(z|x): family latent
   bool conditional;    // models p(x|y): takes labels
   bool stacked;        // latent layers above z (--latents)
   std::size_t latent;  // defaults of the mlp family where no flag sets them
@@ -36,7 +41,8 @@ void require_kind_reads(const KindInfo& kind, const std::string& flag);
 // The kind's own settings (--name=default in its flags), and every kind's (each name once).
 struct KindSetting {
   std::string name, default_value;
-  std::string kinds;  // the kinds that take it, for help texts: "mog" or "mog, vamp"
+  std::string kinds;  // the kinds that take it, for help texts: "mog" or "mog, vamp"; where their
+                      // defaults differ, all_kind_settings' default_value names each: "4 (vae), 8 (flow)"
 };
 std::vector<KindSetting> kind_settings(const KindInfo& kind);
 std::vector<KindSetting> all_kind_settings();

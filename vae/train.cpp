@@ -22,6 +22,9 @@ void validate_training(const TrainOptions& o, const ModelConfig& model) {
     throw std::invalid_argument("--k is the sample count of --objective iwae; the ELBO takes one sample");
   if (o.bound == Bound::iwae && !model.variational())
     throw std::invalid_argument("--objective iwae needs a variational model (--model vae, cvae or hvae)");
+  if (model.exact_density() && !o.dequantize)
+    throw std::invalid_argument(fmt::format("--model {} is a density over dequantized pixels: it takes --dequantize uniform, "
+                                            "not binarized or raw pixels", model.kind));
   if (!(o.free_bits >= 0)) throw std::invalid_argument("--free-bits must be non-negative");
   if (o.free_bits > 0 && (o.bound != Bound::elbo || !model.variational() || model.hierarchical() || model.learned_prior()))
     throw std::invalid_argument("--free-bits is for the ELBO of a VAE with the prior N(0, I) (its KL per dimension in closed form)");
@@ -66,6 +69,20 @@ Trainer<T>::Trainer(Model<T>& model, const data::ImageSet& train, const TrainOpt
     throw std::invalid_argument(fmt::format("the model takes {} pixels per image, the data has {}",
                                             model.config().input_dim, train.dim()));
   model.begin_training(pixel_variance(train));
+  if (model.initializes_from_data()) {
+    // Every rank the same first images, dequantized with fixed draws: the same start everywhere.
+    data::Batcher<T> first(train, data::BatchOptions{.batch = std::min<std::size_t>(train.count, 512),
+                                                     .binarize = options.binarize,
+                                                     .shuffle = false,
+                                                     .binarize_seed = options.seed,
+                                                     .dequantize = options.dequantize ? data::Dequantize::static_
+                                                                                      : data::Dequantize::none});
+    first.start_epoch();
+    first.next();
+    Tape<T> tape;
+    NoGradGuard guard(tape);
+    model.initialize(tape.constant(first.x()));
+  }
   // The same start on every rank (a seed gives it already; this makes it so by construction).
   dist::broadcast(model.params().values());
 }

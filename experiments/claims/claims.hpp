@@ -15,6 +15,7 @@
 
 #include "datasets/mnist.hpp"
 #include "experiments/claims/stats.hpp"
+#include "experiments/draw/charts.hpp"
 #include "experiments/draw/html.hpp"
 #include "vae/classifier.hpp"
 #include "vae/model.hpp"
@@ -67,6 +68,9 @@ Verdict by_seeds(const std::vector<bool>& per_seed_pass);
 // Two parts of a claim: both supported -> supported, both not -> not supported, else mixed.
 Verdict both(Verdict a, Verdict b);
 
+// A chart's line through the means over seeds of figures taken at x.
+report::Series mean_series(const std::string& name, const std::vector<double>& x, const std::vector<Spread>& y);
+
 // The models of one seed on Fashion-MNIST that several claims share.
 struct SeedModels {
   std::uint64_t seed;
@@ -93,6 +97,8 @@ std::vector<Claim> sample_claims(Context& ctx);      // 2 improper z, 6 prior sa
 std::vector<Claim> image_claims(Context& ctx);       // 7 smoothness, 8 blur
 Claim slab_claim(const Settings& s);                 // 5 conditioning on slabs
 Claim cvae_claim(Context& ctx);                      // 9 CVAE accuracy
+Claim posterior_gap_claim(Context& ctx);             // 10 the posterior's share of the gap (IAF)
+Claim exact_density_claim(Context& ctx);             // 11 a flow's closed-form density
 
 // claims.json, report.md and report.html in dir, each written atomically.
 void write_outputs(const std::filesystem::path& dir, const std::vector<Claim>& claims, const Settings& s,

@@ -58,6 +58,12 @@ Verdict by_seeds(const std::vector<bool>& pass) {
   return yes == 0 ? Verdict::not_supported : Verdict::mixed;
 }
 
+report::Series mean_series(const std::string& name, const std::vector<double>& x, const std::vector<Spread>& y) {
+  report::Series s{name, x, {}};
+  for (const Spread& v : y) s.y.push_back(v.mean);
+  return s;
+}
+
 Verdict both(Verdict a, Verdict b) { return a == b ? a : Verdict::mixed; }
 
 std::vector<std::uint64_t> Context::seed_list() const {

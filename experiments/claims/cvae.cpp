@@ -35,12 +35,6 @@ double conditional_accuracy(Context& ctx, std::size_t latent, double beta, std::
   return double(right) / double(seen.size());
 }
 
-report::Series series(const std::string& name, const std::vector<double>& x, const std::vector<Spread>& y) {
-  report::Series s{name, x, {}};
-  for (const Spread& v : y) s.y.push_back(v.mean);
-  return s;
-}
-
 }  // namespace
 
 Claim cvae_claim(Context& ctx) {
@@ -83,9 +77,9 @@ Claim cvae_claim(Context& ctx) {
                           bet[0].mean, bet[1].mean, bet[2].mean);
   std::vector<double> lx(kLatents.begin(), kLatents.end());
   c.pictures.push_back({"claim9-latent", "Conditional accuracy against dim(z) at β = 1 (mean over seeds).",
-                        report::line_chart({series("accuracy", lx, lat)}, {"dim(z)", "accuracy", false, true}), {}});
+                        report::line_chart({mean_series("accuracy", lx, lat)}, {"dim(z)", "accuracy", false, true}), {}});
   c.pictures.push_back({"claim9-beta", "Conditional accuracy against β at dim(z) = 20 (mean over seeds).",
-                        report::line_chart({series("accuracy", kBetas, bet)}, {"β", "accuracy", false, false}), {}});
+                        report::line_chart({mean_series("accuracy", kBetas, bet)}, {"β", "accuracy", false, false}), {}});
   return c;
 }
 
