@@ -84,7 +84,8 @@ BatcherState Batcher<T>::state() const {
 
 template <class T>
 void Batcher<T>::restore(const BatcherState& s) {
-  if (s.start + s.size > count_ || s.size > options_.batch || (s.in_epoch && s.epoch == 0))
+  // start + size > count_ would wrap for a start near 2^64 and pass.
+  if (s.start > count_ || s.size > count_ - s.start || s.size > options_.batch || (s.in_epoch && s.epoch == 0))
     throw DataError(fmt::format("Batcher: a saved position (rows {} to {} of epoch {}) does not fit a set of {} in batches of {}",
                                 s.start, s.start + s.size, s.epoch, count_, options_.batch));
   epoch_ = s.epoch;

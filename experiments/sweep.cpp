@@ -1,11 +1,14 @@
 #include "experiments/sweep.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cctype>
+#include <cstdlib>
 #include <map>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "experiments/support/files.hpp"
 
@@ -18,12 +21,23 @@ using ojson = nlohmann::ordered_json;
 std::string flag_value(const ojson& v, const std::string& flag) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
-  if (v.is_number_float()) return fmt::format("{:g}", v.get<double>());
+  if (v.is_number_float()) {
+    // {:g} names folders as sweeps always have, but keeps 6 digits: a value it would round goes
+    // to vae-train in full (the shortest text that reads back as it).
+    const double d = v.get<double>();
+    const std::string six = fmt::format("{:g}", d);
+    return std::strtod(six.c_str(), nullptr) == d ? six : fmt::format("{}", d);
+  }
   throw std::invalid_argument(fmt::format("grid: the value {} of {} is not a string or a number", v.dump(), flag));
 }
 
 void check_flag(const std::string& flag) {
-  if (flag.rfind("--", 0) != 0) throw std::invalid_argument(fmt::format("grid: '{}' is not a flag (--name)", flag));
+  // The name is part of a run's folder name: '/' or ".." in it would put the run outside the sweep.
+  const bool named = flag.size() > 2 && std::all_of(flag.begin() + 2, flag.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  if (flag.rfind("--", 0) != 0 || !named)
+    throw std::invalid_argument(fmt::format("grid: '{}' is not a flag (--name: letters, digits, '-')", flag));
   if (flag == "--out" || flag == "--resume")
     throw std::invalid_argument(fmt::format("grid: {} is the sweep's to set (each run's folder)", flag));
 }
@@ -68,9 +82,16 @@ std::vector<SweepRun> sweep_runs(const ojson& grid) {
       }
     runs = std::move(next);
   }
+  // Two runs in one folder would train into each other, and the second would count as finished.
+  std::map<std::string, const SweepRun*> folders;
   for (SweepRun& r : runs) {
     if (r.name.empty()) r.name = "run";
     if (r.group.empty()) r.group = "all";
+    const auto [it, fresh] = folders.emplace(r.name, &r);
+    if (!fresh)
+      throw std::invalid_argument(fmt::format(
+          "grid: two runs would share the folder {} ({} and {}): a value listed twice, or values that differ only in "
+          "characters a folder name replaces with '_'", r.name, fmt::join(it->second->flags, " "), fmt::join(r.flags, " ")));
   }
   return runs;
 }

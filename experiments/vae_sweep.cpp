@@ -19,6 +19,7 @@
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/sweep.hpp"
+#include "io/json_read.hpp"
 #include "io/run_lock.hpp"
 
 extern char** environ;
@@ -86,16 +87,11 @@ int sweep(const Options& o) {
   const fs::path out = o.out, grid_copy = out / "grid.json";
   std::ifstream in(o.grid);
   if (!in) throw std::invalid_argument(fmt::format("--grid {}: cannot read the file", o.grid));
-  nlohmann::ordered_json grid;
-  try {
-    grid = nlohmann::ordered_json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(fmt::format("--grid {}: not JSON: {}", o.grid, e.what()));
-  }
+  const auto grid = parse_json<nlohmann::ordered_json>(in, "--grid " + o.grid);
   const std::vector<programs::SweepRun> runs = programs::sweep_runs(grid);
   // Rank 0 checks the folder holds this grid's sweep (or none) before any rank starts a run.
   if (dist::is_root()) {
-    if (fs::exists(grid_copy) && nlohmann::ordered_json::parse(std::ifstream(grid_copy)) != grid)
+    if (fs::exists(grid_copy) && parse_json<nlohmann::ordered_json>(std::ifstream(grid_copy), grid_copy.string()) != grid)
       throw std::invalid_argument(fmt::format("--out {} holds a sweep of another grid ({})", o.out, grid_copy.string()));
     support::ensure_run_dir(out / "logs");
     support::write_text_atomic(grid_copy, grid.dump(2) + "\n");

@@ -19,6 +19,7 @@
 #include "experiments/support/files.hpp"
 #include "experiments/support/progress.hpp"
 #include "experiments/run/vae_run.hpp"
+#include "experiments/train_flags.hpp"
 #include "vae/evaluate.hpp"
 #include "vae/networks.hpp"
 #include "vae/registry.hpp"
@@ -30,128 +31,30 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Options {
-  std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
-  std::string arch = "mlp", objective = "elbo", dequantize, hidden, hidden2 = "50,50", latents, activation, condition = "encoder-decoder", data = data::default_data_dir, out, resume;
-  double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0, free_bits = 0;
-  std::size_t k = 1, latent = 0, latent2 = 50, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
-  std::size_t checkpoint_every = 1, batch_per_rank = 0, keep_checkpoints = 2;
-  std::map<std::string, std::string> settings;  // of the kinds' own flags (vae/kinds/kind_list.hpp)
-  std::uint64_t seed = 1;
-  int threads = 2;
-};
-
-// What a resumed run may change: how long and how fast it trains, not what it is.
-const std::vector<std::string> kResumeFlags = {"--resume", "--epochs", "--lr", "--max-grad-norm", "--threads",
-                                               "--checkpoint-every", "--keep-checkpoints", "--data"};
+using Options = programs::TrainFlags;
 
 bool has(const std::vector<std::string>& given, const char* flag) {
   return std::find(given.begin(), given.end(), flag) != given.end();
 }
 
-// Flags that only one setting of another flag reads, and counts a flag gives explicitly.
-void check_new_run_flags(const Options& o, const std::vector<std::string>& given) {
-  if (o.out.empty()) throw std::invalid_argument("--out DIR (a new run) or --resume DIR (continue one) is required");
-  if (o.epochs == 0) throw std::invalid_argument("--epochs must be at least 1");
-  if (!(o.lr > 0)) throw std::invalid_argument("--lr must be positive");
-  if (!(o.clip >= 0)) throw std::invalid_argument("--max-grad-norm must be positive (0: no clipping)");
-  if (o.checkpoint_every == 0) throw std::invalid_argument("--checkpoint-every must be at least 1 (epochs)");
-  if (!(o.beta >= 0)) throw std::invalid_argument("--beta must be non-negative");
-  if (has(given, "--latent") && o.latent == 0) throw std::invalid_argument("--latent must be at least 1");
-  const bool fixed = vae::parse_sigma(o.sigma) == vae::Sigma::fixed;
-  if (fixed && !has(given, "--sigma2"))
-    throw std::invalid_argument("--sigma fixed needs --sigma2 (the fixed noise variance, e.g. 0.01)");
-  if (!fixed && has(given, "--sigma2"))
-    throw std::invalid_argument("--sigma2 is the variance of --sigma fixed; --sigma is " + o.sigma);
-  if (vae::parse_condition(o.condition) != vae::Condition::embedding && has(given, "--embedding"))
-    throw std::invalid_argument("--embedding is the label embedding width of --condition embedding");
-  const vae::KindInfo& kind = vae::kind_info(o.model);
-  for (const std::string& flag : given) vae::require_kind_reads(kind, flag);
-  if (has(given, "--latents") && (has(given, "--latent") || has(given, "--latent2")))
-    throw std::invalid_argument("--latents gives every latent width: not with --latent or --latent2");
-  if (has(given, "--batch-per-rank") && has(given, "--batch"))
-    throw std::invalid_argument("--batch (the global batch) and --batch-per-rank (the global batch is ranks x B) exclude each other");
-  if (has(given, "--batch-per-rank") && o.batch_per_rank == 0) throw std::invalid_argument("--batch-per-rank must be at least 1");
-}
-
-// A new run's config.json from its (checked) flags; the run then reads only that.
-json new_run_config(const Options& o, const programs::RunData& rd, const std::vector<std::string>& given) {
-  vae::ModelConfig mc;
-  mc.kind = o.model;
-  const vae::KindInfo& kind = vae::kind_info(mc.kind);
-  mc.likelihood = vae::parse_likelihood(o.likelihood);
-  mc.sigma = vae::parse_sigma(o.sigma);
-  mc.fixed_sigma2 = o.sigma2;
-  mc.lambda = o.lambda;
-  mc.architecture = vae::parse_architecture(o.arch);
-  const bool conv = mc.architecture == vae::Architecture::conv;
-  if (conv && !o.hidden.empty()) throw std::invalid_argument("--hidden is for --arch mlp; conv has fixed widths");
-  // Each kind's defaults (an hvae's are Burda et al.'s networks: 784-100-100-z(100), 100-50-50-z2(50), tanh).
-  mc.hidden = conv ? std::vector<std::size_t>{} : programs::parse_widths(!o.hidden.empty() ? o.hidden : kind.hidden);
-  mc.latent = o.latent ? o.latent : conv ? vae::ConvNetworks::default_latent : kind.latent;
-  mc.hidden2 = programs::parse_widths(o.hidden2);
-  if (!o.latents.empty()) {
-    const std::vector<std::size_t> widths = programs::parse_widths(o.latents, "--latents");
-    mc.latent = widths.front();
-    mc.latents_above.assign(widths.begin() + 1, widths.end());
-  } else if (kind.stacked) {
-    mc.latents_above = {o.latent2};
-  }
-  mc.activation = parse_activation(!o.activation.empty() ? o.activation : conv ? "relu" : kind.activation);
-  for (const vae::KindSetting& s : vae::kind_settings(kind))
-    mc.settings[s.name] = has(given, ("--" + s.name).c_str()) ? o.settings.at(s.name) : s.default_value;
-  mc.condition = vae::parse_condition(o.condition);
-  mc.embedding = o.embedding;
-  const data::Binarize binarize = programs::parse_binarize(o.binarize);
-  const data::Dataset& dataset = rd.dataset;
-  mc.input_dim = dataset.train.dim();
-  if (mc.conditional()) mc.classes = dataset.train.classes;
-  mc.validate();
-  // Greyscale images as a density's data need dequantizing; the AEs' squared error and the
-  // Bernoulli likelihood take the pixels as they are unless asked.
-  const bool dequantize = o.dequantize.empty() ? (mc.has_sigma() || mc.exact_density()) && binarize == data::Binarize::none
-                                               : programs::parse_dequantize(o.dequantize);
-  // --batch-per-rank B: N ranks step on N B images at once, with Adam's square-root rule
-  // lr sqrt(N) (Malladi et al. 2022): --lr is the rate of one rank's batch of B.
-  const std::size_t ranks = std::size_t(dist::size());
-  const std::size_t batch = o.batch_per_rank ? o.batch_per_rank * ranks : o.batch;
-  const double lr = o.batch_per_rank ? o.lr * std::sqrt(double(ranks)) : o.lr;
-  if (batch > 65536) throw std::invalid_argument(fmt::format("--batch-per-rank {} on {} ranks is a global batch over 65536", o.batch_per_rank, ranks));
-  const vae::TrainOptions training{.batch = batch, .lr = lr, .seed = o.seed, .binarize = binarize,
-                                   .dequantize = dequantize,
-                                   .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
-                                   .bound = vae::parse_bound(o.objective), .k = o.k, .free_bits = o.free_bits};
-  vae::validate_training(training, mc);
-  json training_config = programs::training_json(training, o.epochs, o.threads);
-  if (o.batch_per_rank)
-    training_config.update({{"batch_per_rank", o.batch_per_rank}, {"ranks", ranks}, {"lr_per_rank", o.lr}});
-  json config = programs::run_config(mc, training_config, o.data, rd, o.limit, o.iw);
-  config["checkpoint_every"] = o.checkpoint_every;
-  config["keep_checkpoints"] = o.keep_checkpoints;
-  return config;
-}
-
 // The run folder's config.json with what the flags of --resume change, and its latest
 // checkpoint's training state, once the checkpoint is in place.
 std::pair<json, TrainingState> resumed_run(const Options& o, const std::vector<std::string>& given) {
-  for (const std::string& flag : given)
-    if (std::find(kResumeFlags.begin(), kResumeFlags.end(), flag) == kResumeFlags.end())
-      throw std::invalid_argument(fmt::format(
-          "{} cannot be given with --resume: the run continues as {}/config.json says (with --resume only "
-          "--epochs, --lr, --max-grad-norm, --threads, --checkpoint-every, --keep-checkpoints and --data)", flag, o.resume));
+  programs::check_resume_flags(o, given);
   const fs::path dir = o.resume;
   json config = programs::read_run_config(dir);
+  const programs::RunSettings settings = programs::run_settings(config, dir / "config.json");  // refused before taking over
   if (dist::is_root()) programs::take_over_run(dir);
   dist::barrier();
   TrainingState state = load_training_state(dir / "checkpoint");
   json& t = config["training"];
-  const std::size_t done = state.info.at("epoch").get<std::size_t>() - (state.info.at("in_epoch").get<bool>() ? 1 : 0);
+  const std::size_t done = programs::run_progress(state, dir / "checkpoint").epochs_done;
   if (has(given, "--epochs")) {
     if (o.epochs < done)
       throw std::invalid_argument(fmt::format("--epochs {} is fewer than the {} the run has trained", o.epochs, done));
     t["epochs"] = o.epochs;
   }
-  if (done >= t.at("epochs").get<std::size_t>() && fs::exists(dir / "final.json"))
+  if (done >= (has(given, "--epochs") ? o.epochs : settings.epochs) && fs::exists(dir / "final.json"))
     throw std::invalid_argument(fmt::format("{}: the run has finished its {} epochs (give --epochs N > {} to train on)",
                                             dir.string(), done, done));
   if (has(given, "--lr")) {
@@ -173,23 +76,23 @@ std::pair<json, TrainingState> resumed_run(const Options& o, const std::vector<s
 }
 
 // The data of a run as its config.json says.
-programs::RunData run_data(const json& config) {
-  return programs::load_run_data(config.at("data").at("dir").get<std::string>(), config.at("data").at("limit"),
-                                 programs::training_options(config.at("training")).binarize);
+programs::RunData run_data(const json& config, const fs::path& dir) {
+  const programs::RunSettings s = programs::run_settings(config, dir / "config.json");
+  return programs::load_run_data(s.data_dir, s.limit, s.training.binarize);
 }
 
 // Trains the run that config (written to dir/config.json) describes on rd, its data, from
 // scratch or on from `resumed`.
 int train(const fs::path& dir, const json& config, const programs::RunData& rd, const TrainingState* resumed) {
-  const vae::ModelConfig mc = vae::model_config_from_json(config.at("model"));
-  const json& t = config.at("training");
-  const vae::TrainOptions training = programs::training_options(t);
-  const std::size_t epochs = t.at("epochs"), every = config.value("checkpoint_every", std::size_t(1));
+  const programs::RunSettings settings = programs::run_settings(config, dir / "config.json");
+  const vae::ModelConfig& mc = settings.model;
+  const vae::TrainOptions& training = settings.training;
+  const std::size_t epochs = settings.epochs, every = settings.checkpoint_every;
   const bool dequantize = training.dequantize;
   const data::ImageSet& train_set = rd.dataset.train;
-  if (train_set.count != config["data"].value("train_count", train_set.count))
+  if (settings.train_count && train_set.count != *settings.train_count)
     throw std::invalid_argument(fmt::format("{}: the data folder has other training images than the run's", dir.string()));
-  blas::set_threads(t.value("threads", 1));
+  blas::set_threads(settings.threads);
 
   const std::unique_ptr<vae::Model<float>> made = vae::make_model<float>(mc, training.seed);
   vae::Model<float>& model = *made;
@@ -209,13 +112,13 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   if (resumed) {
     load_checkpoint(checkpoint, model.params());
     dist::broadcast(model.params().values());
+    const programs::RunProgress progress = programs::run_progress(*resumed, checkpoint);
+    metrics_so_far = progress.metrics;
+    train_seconds = progress.train_seconds;
+    trained = progress.trained;
     try {
       trainer.restore(*resumed);
-      const json& run = resumed->info.at("run");
-      metrics_so_far = run.at("metrics");
-      train_seconds = run.at("train_seconds");
-      trained = run.at("trained");
-    } catch (const std::exception& e) {  // json's or the trainer's
+    } catch (const std::exception& e) {
       fail(checkpoint, e.what());
     }
     std::string lines;
@@ -238,12 +141,12 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   const json meta = {{"model", vae::to_json(mc)}};
   std::string saved_at = "before training";
   // A new run's first save drops what an earlier run into this folder kept; then --keep-checkpoints.
-  std::size_t keep = resumed ? config.value("keep_checkpoints", std::size_t(2)) : 1;
+  std::size_t keep = resumed ? settings.keep_checkpoints : 1;
   auto save = [&](const std::string& where) {
     TrainingState state = trainer.state();
     state.info["run"] = {{"metrics", metrics_so_far}, {"train_seconds", train_seconds}, {"trained", trained}};
     if (root) save_checkpoint(checkpoint, model.params(), meta, &state, keep);
-    keep = config.value("keep_checkpoints", std::size_t(2));
+    keep = settings.keep_checkpoints;
     saved_at = where;
   };
   programs::catch_stop_signals();
@@ -292,7 +195,7 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
     if (stop) return stopped();
   }
 
-  vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize, config.at("eval").value("iw_samples", std::size_t(0))));
+  vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize, settings.iw_samples));
   json final = programs::eval_json(r, mc.input_dim, dequantize);
   final.update({{"train_seconds", train_seconds}, {"images_per_second", double(trained) / train_seconds},
                 {"epochs", epochs}, {"peak_rss_mb", programs::peak_rss_mb()}});
@@ -317,11 +220,11 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
 int run(const Options& o, const std::vector<std::string>& given) {
   if (!o.resume.empty()) {
     auto [config, state] = resumed_run(o, given);
-    return train(o.resume, config, run_data(config), &state);
+    return train(o.resume, config, run_data(config, o.resume), &state);
   }
-  check_new_run_flags(o, given);
+  programs::check_new_run_flags(o, given);
   const programs::RunData rd = programs::load_run_data(o.data, o.limit, programs::parse_binarize(o.binarize));
-  return train(o.out, new_run_config(o, rd, given), rd, nullptr);
+  return train(o.out, programs::new_run_config(o, rd, given), rd, nullptr);
 }
 
 }  // namespace
@@ -334,56 +237,6 @@ int main(int argc, char** argv) {
       "SIGINT or SIGTERM stops after the current step with a checkpoint; vae-train --resume DIR continues\n"
       "exactly where it stopped (--epochs N trains on to N epochs).");
   Options o;
-  std::string kinds;
-  for (const vae::KindInfo& k : vae::kinds()) kinds += fmt::format("\n  {}: {}", k.name, k.help);
-  cmd.option("--model", o.model, "the model kind:" + kinds);
-  cmd.option("--likelihood", o.likelihood, "p(x|z) of a VAE: gaussian | bernoulli");
-  cmd.option("--sigma", o.sigma, "Gaussian noise model: learned | per-pixel | optimal | fixed");
-  cmd.option("--sigma2", o.sigma2, "sigma^2 of --sigma fixed");
-  cmd.option("--lambda", o.lambda, "weight of ||E(x)||^2 in the regularized AE");
-  cmd.option("--condition", o.condition,
-                 "where --model cvae sees the label: encoder-decoder | decoder | embedding | prior");
-  cmd.option("--embedding", o.embedding, "label embedding width of --condition embedding");
-  cmd.option("--dequantize", o.dequantize,
-             "none | uniform: x = (v + u) / 256, u ~ U(0, 1) afresh each batch (the test set once, with a fixed "
-             "seed); default uniform for a Gaussian likelihood on greyscale images, none otherwise");
-  cmd.option("--binarize", o.binarize, "none | static | dynamic (training images; the test set is binarized once)");
-  cmd.option("--arch", o.arch,
-             "networks: mlp (widths from --hidden) | conv (28x28 images: convolutions 32, 64, then 256; "
-             "the decoder mirrors them with transposed convolutions)");
-  cmd.option("--hidden", o.hidden, "hidden widths of --arch mlp, a comma list (the decoder mirrors them; default 400)");
-  cmd.option("--latent", o.latent, "dimension of z (default: 20 for mlp, 32 for conv, 100 for hvae)");
-  cmd.option("--hidden2", o.hidden2, "hvae: hidden widths of q(z2|z), mirrored by p(z|z2)");
-  cmd.option("--latent2", o.latent2, "hvae: dimension of z2 (two stochastic layers)");
-  cmd.option("--latents", o.latents, "hvae: the widths of z, z2, z3, ... (e.g. 100,50,20: three stochastic layers)");
-  for (const vae::KindSetting& s : vae::all_kind_settings())
-    cmd.option("--" + s.name, o.settings[s.name], fmt::format("a setting of --model {} (default {})", s.kinds, s.default_value));
-  cmd.option("--free-bits", o.free_bits,
-             "ELBO: nats of KL per latent dimension that are free (Kingma et al. 2016): a dimension whose batch-mean "
-             "KL is below them gets no gradient from it (0: none)");
-  cmd.option("--activation", o.activation, "an element-wise op of the list: relu (default; tanh for hvae), tanh, elu, swish, ...");
-  cmd.option("--epochs", o.epochs, "passes over the training set (with --resume: the total to reach)");
-  cmd.option("--batch", o.batch, "images per step (under mpirun: the global batch, split over the ranks)").range(1, 65536);
-  cmd.option("--batch-per-rank", o.batch_per_rank,
-             "under mpirun -np N: B images per rank and step (a global batch of N B) at a learning rate of "
-             "--lr x sqrt(N) (Adam's square-root rule; --lr is the rate of a batch of B)").range(0, 65536);
-  cmd.option("--lr", o.lr, "Adam learning rate");
-  cmd.option("--objective", o.objective,
-             "elbo | iwae (the importance-weighted bound of Burda et al. with --k samples of z per image)");
-  cmd.option("--k", o.k, "samples per image of --objective iwae (1: the ELBO)").range(0, 10000);
-  cmd.option("--beta", o.beta, "weight of the KL term (of log q - log p in the iwae bound)");
-  cmd.option("--warmup", o.warmup, "epochs of linear KL warm-up (0: none)");
-  cmd.option("--max-grad-norm,--clip", o.clip, "clip gradients to this global norm (0: none)");
-  cmd.option("--seed", o.seed, "seed of initialisation, batch order, noise");
-  cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
-  cmd.option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
-  cmd.option("--limit", o.limit, "use the first N training images (0: all)");
-  cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)").range(0, 100000);
-  cmd.option("--checkpoint-every", o.checkpoint_every,
-             "write checkpoint/ every N epochs (and before the first, after the last, and when stopped)");
-  cmd.option("--keep-checkpoints", o.keep_checkpoints,
-             "whole checkpoints to keep: checkpoint/ and the N-1 before it (checkpoint.1, ...), the fallback when one is damaged").range(1, 1000);
-  cmd.option("--out", o.out, "run folder to write (a new run)");
-  cmd.option("--resume", o.resume, "continue the run in this folder from its latest checkpoint");
+  programs::declare_train_flags(cmd, o);
   return support::run_main(cmd, argc, argv, [&] { return run(o, cmd.given()); });
 }

@@ -1,8 +1,12 @@
 // Writes the fuzz targets' seed corpora from real files: a few Fashion-MNIST test images and
-// labels as raw and gzip IDX, .npy files and a checkpoint written by the project's own writers.
+// labels as raw and gzip IDX, .npy files and a checkpoint written by the project's own writers;
+// config.json files of new runs of every kind that vae-train's own flag parsing makes, a tiny
+// run's manifest.json and training_state.json (fuzz/tiny_run.hpp), the sweep grids of the README
+// and the tests, and command lines of the tests.
 //   make_seeds DATA_DIR OUT_DIR   (DATA_DIR holds t10k-images-idx3-ubyte.gz and the labels)
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -12,8 +16,11 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnpy.hpp>
 
+#include "experiments/support/files.hpp"
+#include "experiments/train_flags.hpp"
 #include "fuzz/packed_folder.hpp"
 #include "fuzz/scratch.hpp"
+#include "fuzz/tiny_run.hpp"
 #include "io/checkpoint.hpp"
 #include "io/idx.hpp"
 #include "io/npy.hpp"
@@ -46,6 +53,82 @@ void write_gzip(const fs::path& path, const std::string& bytes) {
   gzFile f = gzopen(path.c_str(), "wb9");
   if (!f || gzwrite(f, bytes.data(), unsigned(bytes.size())) != int(bytes.size()) || gzclose(f) != Z_OK)
     vk::fail(path, "cannot write gzip");
+}
+
+// vae-train's arguments (without the program name), some of them refused by its checks.
+const std::vector<std::vector<std::string>> kCommandLines = {
+    {"--limit", "1000", "--epochs", "1", "--hidden", "32", "--latent", "2", "--threads", "1", "--out", "runs/two"},
+    {"--arch", "conv", "--limit", "256", "--epochs", "1", "--latent", "4", "--likelihood", "bernoulli", "--binarize", "dynamic", "--out", "runs/conv"},
+    {"--objective", "iwae", "--k", "5", "--limit", "500", "--epochs", "1", "--hidden", "32", "--latent", "4", "--likelihood", "bernoulli", "--out", "runs/iwae"},
+    {"--model", "hvae", "--hidden", "32", "--latent", "8", "--hidden2", "16", "--latent2", "4", "--limit", "500", "--epochs", "1", "--out", "runs/hvae"},
+    {"--model", "hvae", "--latents", "16,8,4", "--out", "runs/hvae3"},
+    {"--model", "cvae", "--condition", "embedding", "--embedding", "8", "--hidden", "64,32", "--out", "runs/cvae"},
+    {"--model", "cvae", "--condition", "prior", "--free-bits", "0.5", "--out", "runs/cvae-prior"},
+    {"--model", "mog", "--components", "3", "--sigma", "per-pixel", "--dequantize", "uniform", "--out", "runs/mog"},
+    {"--model", "rae", "--lambda", "0.01", "--activation", "tanh", "--warmup", "2", "--beta", "0.5", "--out", "runs/rae"},
+    {"--sigma", "fixed", "--sigma2", "0.05", "--max-grad-norm", "1", "--batch-per-rank", "32", "--out", "runs/fixed"},
+    {"--resume", "runs/two", "--epochs", "4", "--lr", "1e-4"},
+    {"--batch", "64", "--batch-per-rank", "32", "--out", "runs/bad"},
+    {"--arch", "conv", "--hidden", "64", "--out", "runs/x"},
+    {"--objective", "iwae", "--k", "0", "--out", "runs/k0"},
+    {"--hidden", "400,x", "--out", "runs/x"},
+    {"--help"},
+};
+
+std::string joined(const std::vector<std::string>& args) {
+  std::string out;
+  for (const std::string& a : args) out += (out.empty() ? "" : std::string(1, '\0')) + a;
+  return out;
+}
+
+// config.json of a new run with these flags on 28x28 images, as vae-train writes it; "" when
+// the flags are refused.
+std::string new_run_config_text(const std::vector<std::string>& args) {
+  if (std::find(args.begin(), args.end(), "--help") != args.end()) return "";  // prints, makes no run
+  std::vector<std::string> all = {"vae-train"};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  vk::support::Command cmd("vae-train", "seeds");
+  vk::programs::TrainFlags o;
+  vk::programs::declare_train_flags(cmd, o);
+  try {
+    if (cmd.parse(int(argv.size()), argv.data()) || !o.resume.empty()) return "";
+    vk::programs::check_new_run_flags(o, cmd.given());
+    vk::programs::RunData rd;
+    rd.dataset.train.rows = rd.dataset.train.cols = 28;
+    rd.dataset.train.count = 60000;
+    return vk::programs::new_run_config(o, rd, cmd.given()).dump(2) + "\n";
+  } catch (const std::invalid_argument&) {
+    return "";
+  }
+}
+
+void write_text_seeds(const fs::path& out) {
+  for (const char* target : {"config", "manifest", "state", "grid", "cli"}) fs::create_directories(out / target);
+  vk::fuzz::write_file(out / "config/tiny", vk::fuzz::tiny_run_config().dump(2) + "\n");
+  for (std::size_t i = 0; i < kCommandLines.size(); ++i) {
+    vk::fuzz::write_file(out / "cli" / std::to_string(i), joined(kCommandLines[i]));
+    if (const std::string config = new_run_config_text(kCommandLines[i]); !config.empty())
+      vk::fuzz::write_file(out / "config" / std::to_string(i), config);
+  }
+
+  const fs::path checkpoint = vk::fuzz::scratch_dir() / "tiny-run" / "checkpoint";
+  vk::fuzz::write_tiny_checkpoint(checkpoint);
+  vk::fuzz::write_file(out / "manifest/tiny", read_file(checkpoint / "manifest.json"));
+  vk::fuzz::write_file(out / "state/tiny", read_file(checkpoint / "training_state.json"));
+
+  // The README's grid and the tests' (tests/test_mpi.sh, tests/test_full_disk.sh).
+  vk::fuzz::write_file(out / "grid/readme", R"({"flags": {"--epochs": 5, "--limit": 10000},
+ "grid":  {"--model": ["vae", "ae"], "--likelihood": ["gaussian", "bernoulli"], "--seed": [1, 2, 3]}}
+)");
+  vk::fuzz::write_file(out / "grid/mpi", R"({"flags": {"--limit": 300, "--hidden": 32, "--latent": 4, "--threads": 1, "--epochs": 1},
+ "grid": {"--likelihood": ["gaussian", "bernoulli"], "--seed": [1, 2]}}
+)");
+  vk::fuzz::write_file(out / "grid/full-disk", R"({"flags": {"--limit": 300, "--hidden": 16, "--latent": 2, "--threads": 1, "--epochs": 1}, "grid": {"--seed": [1, 2]}}
+)");
+  vk::fuzz::write_file(out / "grid/floats", R"({"grid": {"--lr": [0.001, 3e-4, 1.5e-05], "--beta": [0.5, 1], "--hidden": ["64,32", "128"]}}
+)");
 }
 
 }  // namespace
@@ -81,13 +164,14 @@ int main(int argc, char** argv) {
       vk::fuzz::write_file(out / "npy" / (e.name + ".npy"), files.back().bytes);
     }
     vk::fuzz::write_file(out / "checkpoint/mlp", vk::fuzz::pack(files));
-    fs::remove_all(vk::fuzz::scratch_dir());
 
     // The other shapes and the float64 dtype the reader accepts.
     const float scalar = 0.25f;
     vk::write_npy(out / "npy/scalar.npy", &scalar, std::vector<std::size_t>{});
     xt::xarray<double> doubles = {1.5, -2.0, 1e-300, 3.0};
     vk::fuzz::write_file(out / "npy/doubles.npy", xt::dump_npy(doubles));
+    write_text_seeds(out);
+    fs::remove_all(vk::fuzz::scratch_dir());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_seeds: %s\n", e.what());
     return 1;

@@ -11,6 +11,7 @@
 
 #include "io/atomic.hpp"
 #include "io/checkpoint_files.hpp"
+#include "io/json_read.hpp"
 #include "io/npy.hpp"
 
 namespace vk {
@@ -165,11 +166,7 @@ TrainingState load_training_state(const fs::path& dir) {
   TrainingState state;
   std::ifstream in(dir / kStateInfo);
   if (!in) fail(dir / kStateInfo, "cannot open");
-  try {
-    state.info = json::parse(in);
-  } catch (const json::exception& e) {
-    fail(dir / kStateInfo, std::string("malformed JSON: ") + e.what());
-  }
+  state.info = parse_json(in, (dir / kStateInfo).string());
   for (const json& a : entry["arrays"]) {
     if (!a.is_object() || !a.value("name", json()).is_string() || !a.value("file", json()).is_string() ||
         a["file"] != state_file(a["name"].get<std::string>()) || !is_plain_file_name(a["file"].get<std::string>()))

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autodiff/layers.hpp"
+#include "io/json_number.hpp"
 #include "vae/registry.hpp"
 
 namespace vk::vae {
@@ -140,19 +141,19 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     c.sigma = parse_sigma(j.at("sigma").get<std::string>());
     c.fixed_sigma2 = j.at("fixed_sigma2").get<double>();
     c.min_sigma2 = j.at("min_sigma2").get<double>();
-    c.input_dim = j.at("input_dim").get<std::size_t>();
-    c.hidden = j.at("hidden").get<std::vector<std::size_t>>();
-    c.latent = j.at("latent").get<std::size_t>();
+    c.input_dim = whole_number<std::size_t>(j.at("input_dim"), "input_dim");
+    c.hidden = whole_numbers<std::size_t>(j.at("hidden"), "hidden");
+    c.latent = whole_number<std::size_t>(j.at("latent"), "latent");
     c.activation = parse_activation(j.at("activation").get<std::string>());
     c.lambda = j.at("lambda").get<double>();
-    c.classes = j.at("classes").get<std::size_t>();
+    c.classes = whole_number<std::size_t>(j.at("classes"), "classes");
     // Absent in run folders written before the CVAE variants: those are encoder_decoder.
     c.condition = parse_condition(j.value("condition", std::string(name(Condition::encoder_decoder))));
-    c.embedding = j.value("embedding", std::size_t(16));
-    c.hidden2 = j.value("hidden2", std::vector<std::size_t>{50, 50});
+    c.embedding = whole_number_or<std::size_t>(j, "embedding", 16);
+    c.hidden2 = j.contains("hidden2") ? whole_numbers<std::size_t>(j.at("hidden2"), "hidden2") : std::vector<std::size_t>{50, 50};
     // Before any depth, an hvae's z2 was "latent2" wide.
-    if (j.contains("latents_above")) c.latents_above = j.at("latents_above").get<std::vector<std::size_t>>();
-    else if (kind_info(c.kind).stacked) c.latents_above = {j.value("latent2", std::size_t(50))};
+    if (j.contains("latents_above")) c.latents_above = whole_numbers<std::size_t>(j.at("latents_above"), "latents_above");
+    else if (kind_info(c.kind).stacked) c.latents_above = {whole_number_or<std::size_t>(j, "latent2", 50)};
     c.settings = j.value("settings", std::map<std::string, std::string>{});
     c.validate();
     return c;

@@ -81,7 +81,8 @@ EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOption
   data::Batcher<T> batches(source, bo);
 
   Tape<T> tape;
-  std::vector<Tape<T>> iw_tapes(std::size_t(parallel::threads()));
+  // A cast, not std::size_t(parallel::threads()): clang parses that as a function declaration.
+  std::vector<Tape<T>> iw_tapes(static_cast<std::size_t>(parallel::threads()));
   EvalResult r;
   r.count = count;
   r.iw_samples = model.variational() ? options.iw_samples : 0;

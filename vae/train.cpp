@@ -9,6 +9,7 @@
 
 #include "autodiff/ops.hpp"
 #include "distributed/comm.hpp"
+#include "io/json_number.hpp"
 
 namespace vk::vae {
 
@@ -254,22 +255,23 @@ void Trainer<T>::restore(const TrainingState& state) {
     const std::vector<T> v(state.arrays[1].second.begin(), state.arrays[1].second.end());
     const nlohmann::json& b = i.at("batches");
     const nlohmann::json& p = i.at("partial");
-    batches_.restore({b.at("start"), b.at("size"), b.at("epoch"), b.at("in_epoch")});
-    adam_.restore(m, v, i.at("adam_steps").get<std::size_t>());
-    epoch_ = i.at("epoch");
+    batches_.restore({whole_number<std::size_t>(b.at("start"), "start"), whole_number<std::size_t>(b.at("size"), "size"),
+                      whole_number<std::size_t>(b.at("epoch"), "epoch"), b.at("in_epoch")});
+    adam_.restore(m, v, whole_number<std::size_t>(i.at("adam_steps"), "adam_steps"));
+    epoch_ = whole_number<std::size_t>(i.at("epoch"), "epoch");
     eps_key_ = key_of(options_.seed ^ kGolden, epoch_);
-    step_ = i.at("step");
+    step_ = whole_number<std::size_t>(i.at("step"), "step");
     in_epoch_ = i.at("in_epoch");
     loss_sum_ = p.at("loss_sum");
     rec_sum_ = p.at("rec_sum");
     kl_sum_ = p.at("kl_sum");
     seconds_ = p.at("seconds");
-    seen_ = p.at("seen");
-    batch_index_ = p.at("batch");
+    seen_ = whole_number<std::size_t>(p.at("seen"), "seen");
+    batch_index_ = whole_number<std::size_t>(p.at("batch"), "batch");
     // The sums so far are the whole job's: rank 0 carries them on, the others start from none.
     if (NoiseModel<T>* noise = model_.noise())
       noise->restore(dist::is_root() ? typename NoiseModel<T>::EpochProgress{i.at("noise").at("squared_error_sum"),
-                                                                            i.at("noise").at("rows")}
+                                                                            whole_number<std::size_t>(i.at("noise").at("rows"), "rows")}
                                      : typename NoiseModel<T>::EpochProgress{});
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("the training state is incomplete: ") + e.what());

@@ -10,6 +10,7 @@
 #include "experiments/run/vae_run.hpp"
 #include "experiments/support/files.hpp"
 #include "io/checkpoint.hpp"
+#include "io/json_number.hpp"
 
 namespace vk::programs {
 
@@ -22,18 +23,56 @@ nlohmann::json training_json(const vae::TrainOptions& o, std::size_t epochs, int
 
 vae::TrainOptions training_options(const nlohmann::json& t) {
   vae::TrainOptions o;
-  o.batch = t.value("batch", o.batch);
+  o.batch = whole_number_or(t, "batch", o.batch);
   o.lr = t.value("lr", o.lr);
-  o.seed = t.value("seed", o.seed);
+  o.seed = whole_number_or(t, "seed", o.seed);
   o.binarize = parse_binarize(t.value("binarize", std::string("none")));
   o.dequantize = t.value("dequantize", std::string("none")) == "uniform";
   o.beta = t.value("beta", o.beta);
-  o.warmup_epochs = t.value("warmup_epochs", o.warmup_epochs);
+  o.warmup_epochs = whole_number_or(t, "warmup_epochs", o.warmup_epochs);
   o.clip = t.value("max_grad_norm", t.value("clip", o.clip));  // "clip" in runs of older builds
   o.bound = vae::parse_bound(t.value("objective", std::string("elbo")));
-  o.k = t.value("k", o.k);
+  o.k = whole_number_or(t, "k", o.k);
   o.free_bits = t.value("free_bits", o.free_bits);
   return o;
+}
+
+RunSettings run_settings(const nlohmann::json& config, const std::filesystem::path& file) try {
+  RunSettings s;
+  s.model = vae::model_config_from_json(config.at("model"));
+  const nlohmann::json& t = config.at("training");
+  s.training = training_options(t);
+  s.epochs = whole_number<std::size_t>(t.at("epochs"), "epochs");
+  s.threads = whole_number_or(t, "threads", 1);
+  s.checkpoint_every = whole_number_or(config, "checkpoint_every", s.checkpoint_every);
+  s.keep_checkpoints = whole_number_or(config, "keep_checkpoints", s.keep_checkpoints);
+  s.iw_samples = whole_number_or(config.at("eval"), "iw_samples", s.iw_samples);
+  const nlohmann::json& data = config.at("data");
+  s.data_dir = data.at("dir").get<std::string>();
+  s.limit = whole_number<std::size_t>(data.at("limit"), "limit");
+  if (data.contains("train_count")) s.train_count = whole_number<std::size_t>(data.at("train_count"), "train_count");
+  return s;
+} catch (const std::exception& e) {  // json's, a whole number's or the model's
+  fail(file, e.what());
+}
+
+RunProgress run_progress(const TrainingState& state, const std::filesystem::path& checkpoint) {
+  try {
+    const nlohmann::json& i = state.info;
+    RunProgress p;
+    const std::size_t epoch = whole_number<std::size_t>(i.at("epoch"), "epoch");
+    const bool in_epoch = i.at("in_epoch").get<bool>();
+    if (in_epoch && epoch == 0) throw std::invalid_argument("\"in_epoch\" is true of epoch 0, which is before the first");
+    p.epochs_done = epoch - (in_epoch ? 1 : 0);
+    const nlohmann::json& run = i.at("run");
+    p.metrics = run.at("metrics");
+    if (!p.metrics.is_array()) throw std::invalid_argument("\"run\": \"metrics\" is not an array");
+    p.train_seconds = run.at("train_seconds").get<double>();
+    p.trained = whole_number<std::size_t>(run.at("trained"), "trained");
+    return p;
+  } catch (const std::exception& e) {  // json's or the check's
+    fail(checkpoint / "training_state.json", e.what());
+  }
 }
 
 namespace {

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstddef>
 #include <filesystem>
+#include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +20,32 @@ namespace vk::programs {
 // TrainOptions' defaults, so runs of older builds continue too).
 nlohmann::json training_json(const vae::TrainOptions& o, std::size_t epochs, int threads);
 vae::TrainOptions training_options(const nlohmann::json& training);
+
+// What vae-train reads from a run's config.json, in one place so that the config fuzz target
+// (fuzz/fuzz_config.cpp) reads it as the program does. Absent keys of older builds take their
+// defaults. Throws IoError naming file (the config.json that config was read from) and the key.
+struct RunSettings {
+  vae::ModelConfig model;
+  vae::TrainOptions training;
+  std::size_t epochs = 0, checkpoint_every = 1, keep_checkpoints = 2, iw_samples = 0;
+  std::string data_dir;
+  std::size_t limit = 0;
+  std::optional<std::size_t> train_count;  // of runs that recorded it
+  int threads = 1;
+};
+RunSettings run_settings(const nlohmann::json& config, const std::filesystem::path& file);
+
+// What a checkpoint's training state says of the run beyond the trainer's own state, as vae-train
+// continues it: the epochs done, the metrics of those epochs, the seconds trained and the images
+// seen. Throws IoError naming the checkpoint's training_state.json when one is missing or of the
+// wrong type.
+struct RunProgress {
+  std::size_t epochs_done = 0;
+  nlohmann::json metrics = nlohmann::json::array();
+  double train_seconds = 0;
+  std::size_t trained = 0;
+};
+RunProgress run_progress(const TrainingState& state, const std::filesystem::path& checkpoint);
 
 // After this, the first SIGINT or SIGTERM sets stop_requested() and stop_signal(); a second one
 // ends the program at once, as it would have without the handler.

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_read.hpp"
 #include "io/run_lock.hpp"
 
 namespace vk::support {
@@ -53,11 +54,7 @@ std::vector<std::uint8_t> read_file_bytes(const fs::path& path) {
 json read_json_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open: " + errno_text());
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail(path, std::string("malformed JSON: ") + e.what());
-  }
+  return parse_json(in, path.string());
 }
 
 std::vector<json> read_json_lines(const fs::path& path) {
@@ -67,11 +64,7 @@ std::vector<json> read_json_lines(const fs::path& path) {
   std::string line;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      lines.push_back(json::parse(line));
-    } catch (const json::exception& e) {
-      fail(path.string() + ":" + std::to_string(number), std::string("malformed JSON: ") + e.what());
-    }
+    lines.push_back(parse_json(line, path.string() + ":" + std::to_string(number)));
   }
   return lines;
 }
