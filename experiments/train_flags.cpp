@@ -98,7 +98,8 @@ json new_run_config(const TrainFlags& o, const RunData& rd, const std::vector<st
   const vae::TrainOptions training{.batch = batch, .lr = lr, .seed = o.seed, .binarize = binarize,
                                    .dequantize = dequantize,
                                    .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
-                                   .bound = vae::parse_bound(o.objective), .k = o.k, .free_bits = o.free_bits};
+                                   .bound = vae::parse_bound(o.objective), .k = o.k, .free_bits = o.free_bits,
+                                   .lr_schedule = vae::parse_lr_schedule(o.lr_schedule), .schedule_epochs = o.epochs};
   vae::validate_training(training, mc);
   json training_config = training_json(training, o.epochs, o.threads);
   if (o.batch_per_rank)
@@ -152,6 +153,7 @@ void declare_train_flags(support::Command& cmd, TrainFlags& o) {
              "under mpirun -np N: B images per rank and step (a global batch of N B) at a learning rate of "
              "--lr x sqrt(N) (Adam's square-root rule; --lr is the rate of a batch of B)").range(0, 65536);
   cmd.option("--lr", o.lr, "Adam learning rate");
+  cmd.option("--lr-schedule", o.lr_schedule, "constant | cosine (from --lr to 0 over the run's --epochs)");
   cmd.option("--objective", o.objective,
              "elbo | iwae (the importance-weighted bound of Burda et al. with --k samples of z per image)");
   cmd.option("--k", o.k, "samples per image of --objective iwae (1: the ELBO)").range(0, 10000);

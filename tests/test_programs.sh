@@ -150,6 +150,13 @@ expect_error "unknown --arch" "unknown architecture 'rnn'" "$bin/vae-train" --ar
 check "vae-train --objective iwae records its objective and trains" json_fields "$(cat "$tmp/iwae/config.json")" \
   'd["training"]["objective"] == "iwae" and d["training"]["k"] == 5'
 check "the iwae run has a finite test NELBO" json_fields "$(cat "$tmp/iwae/final.json")" 'math.isfinite(d["test_nelbo"])'
+"$bin/vae-train" --lr-schedule cosine --limit 500 --epochs 2 --hidden 32 --latent 4 --threads 1 --out "$tmp/cosine" >/dev/null 2>&1
+check "vae-train --lr-schedule cosine records its schedule and trains" json_fields "$(cat "$tmp/cosine/config.json")" \
+  'd["training"]["lr_schedule"] == "cosine" and d["training"]["epochs"] == 2'
+check "the cosine run has a finite test NELBO" json_fields "$(cat "$tmp/cosine/final.json")" 'math.isfinite(d["test_nelbo"])'
+expect_error "unknown --lr-schedule" "unknown --lr-schedule 'step' (expected constant or cosine)" \
+  "$bin/vae-train" --lr-schedule step --out "$tmp/x"
+expect_error "--lr-schedule on --resume" "--lr-schedule" "$bin/vae-train" --resume "$tmp/cosine" --lr-schedule constant
 "$bin/vae-eval" --run "$tmp/iwae" --threads 1 --limit 20 --write-test "$tmp/test-b" >/dev/null 2>&1
 check "--write-test of a Bernoulli run writes the binarized images" npy_fields "$tmp/test-b/images.npy" \
   'shape == (20, 784) and set(x) == {0.0, 1.0}'

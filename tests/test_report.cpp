@@ -22,11 +22,10 @@ using nlohmann::json;
 using vk::test::contains;
 using vk::test::io_error_of;
 using vk::test::read_text;
+using vk::test::write_text;
 using vk::test::TempDir;
 
 namespace {
-
-void write_text(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
 std::size_t count(const std::string& s, const std::string& part) {
   std::size_t n = 0;

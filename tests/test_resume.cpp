@@ -1,11 +1,14 @@
 // Stopping and continuing training: a trainer restored from state() (mid-epoch, with every
 // generator, Adam's moments and the noise model's sums) goes on bit for bit as one that never
-// stopped; a state that does not fit is refused; clipped gradients move the parameters less.
+// stopped; a state that does not fit is refused; clipped gradients move the parameters less; a
+// cosine schedule anneals the learning rate from --lr to 0.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <numbers>
+#include <tuple>
 
 #include "tests/vae_fixtures.hpp"
 
@@ -24,13 +27,20 @@ TEST_CASE("a trainer restored mid-epoch from its state ends bit for bit where an
   // 31 rows of 3 latents: an odd count of normal draws per step, so the distribution keeps one.
   const TrainOptions options{.batch = 31, .lr = 3e-3, .seed = 4, .dequantize = true, .warmup_epochs = 2};
   // learned: sigma^2 a parameter; optimal: its epoch sums are state; bernoulli: binarization draws.
-  for (const auto& [lik, sigma] : {std::pair{LikelihoodKind::gaussian, Sigma::learned}, {LikelihoodKind::gaussian, Sigma::optimal},
-                                   {LikelihoodKind::bernoulli, Sigma::learned}}) {
+  // cosine: the learning rate of every step follows from the step count the state keeps.
+  for (const auto& [lik, sigma, schedule] :
+       {std::tuple{LikelihoodKind::gaussian, Sigma::learned, LrSchedule::constant},
+        {LikelihoodKind::gaussian, Sigma::optimal, LrSchedule::constant},
+        {LikelihoodKind::bernoulli, Sigma::learned, LrSchedule::constant},
+        {LikelihoodKind::gaussian, Sigma::learned, LrSchedule::cosine}}) {
     CAPTURE(std::string(name(sigma)));
     CAPTURE(std::string(name(lik)));
+    CAPTURE(std::string(name(schedule)));
     ModelConfig config = small_config("vae", lik, sigma);
     config.latent = 3;
     TrainOptions o = options;
+    o.lr_schedule = schedule;
+    o.schedule_epochs = 3;
     if (lik == LikelihoodKind::bernoulli) {
       o.dequantize = false;
       o.binarize = data::Binarize::dynamic;
@@ -119,4 +129,34 @@ TEST_CASE("parameters a gradient made infinite in an epoch's last step stop trai
   // One batch per epoch: the loss of that step is finite, the step with an infinite rate is not.
   Trainer<float> trainer(model, set, {.batch = 20, .lr = INFINITY, .seed = 4});
   CHECK_THROWS_WITH_AS(trainer.run_epoch(), doctest::Contains("after epoch 1, batch 1 of 1"), Diverged);
+}
+
+TEST_CASE("--lr-schedule cosine: from --lr to 0 over the run's epochs, and the steps take those rates") {
+  TrainOptions o{.lr = 2e-3, .lr_schedule = LrSchedule::cosine, .schedule_epochs = 4};
+  const std::size_t per_epoch = 10, steps = 40;
+  CHECK(scheduled_lr(o, 0, per_epoch) == 2e-3);
+  CHECK(scheduled_lr(o, steps / 2, per_epoch) == doctest::Approx(1e-3).epsilon(1e-12));
+  CHECK(scheduled_lr(o, steps / 4, per_epoch) == doctest::Approx(1e-3 * (1 + std::cos(std::numbers::pi / 4))).epsilon(1e-12));
+  CHECK(scheduled_lr(o, steps, per_epoch) == doctest::Approx(0).scale(1));
+  CHECK(scheduled_lr(o, steps + 7, per_epoch) == doctest::Approx(0).scale(1));  // past the span: stays at 0
+  for (std::size_t s = 1; s < steps; ++s) CHECK(scheduled_lr(o, s, per_epoch) < scheduled_lr(o, s - 1, per_epoch));
+  o.lr_schedule = LrSchedule::constant;
+  CHECK(scheduled_lr(o, steps / 2, per_epoch) == 2e-3);
+
+  // A run annealed over one epoch ends at rate 0: its last steps barely move the parameters, so it
+  // moves them less than the same run at the constant rate.
+  const data::ImageSet set = blobs(100, 5);
+  auto moved = [&](LrSchedule schedule) {
+    auto m_made = make_model<float>(small_config("vae"), 2);
+    Model<float>& m = *m_made;
+    Trainer<float> t(m, set, {.batch = 10, .lr = 1e-2, .seed = 4, .lr_schedule = schedule, .schedule_epochs = 1});
+    const std::vector<float> before = values(m.params());
+    t.run_epoch();
+    double d = 0;
+    for (std::size_t i = 0; i < before.size(); ++i) d += std::abs(double(m.params().values()[i]) - before[i]);
+    return d;
+  };
+  CHECK(moved(LrSchedule::cosine) < moved(LrSchedule::constant));
+  CHECK(parse_lr_schedule("cosine") == LrSchedule::cosine);
+  CHECK_THROWS_WITH_AS(parse_lr_schedule("step"), "unknown --lr-schedule 'step' (expected constant or cosine)", std::invalid_argument);
 }

@@ -24,6 +24,8 @@
 
 using namespace vk;
 using test::contains;
+using test::read_text;
+using test::write_text;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -35,15 +37,6 @@ std::vector<fs::path> regressions(const char* target) {
   std::sort(files.begin(), files.end());
   return files;
 }
-
-std::string text_of(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_text(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
 // What a program prints of the exception f throws (run_main's one line), "" when it throws none.
 template <class F>
@@ -76,7 +69,7 @@ TEST_CASE("config.json: every fuzz regression is refused in one line naming the 
   for (const fs::path& input : regressions("config")) {
     CAPTURE(input.filename().string());
     test::TempDir dir;
-    write_text(dir / "config.json", text_of(input));
+    write_text(dir / "config.json", read_text(input));
     const std::string why = refusal([&] { programs::run_settings(programs::read_run_config(dir.path), dir / "config.json"); });
     CHECK(one_line(why));
     CHECK(contains(why, (dir / "config.json").string() + ": "));
@@ -93,7 +86,7 @@ TEST_CASE("training_state.json: every fuzz regression is refused in one line whe
   fuzz::write_tiny_checkpoint(checkpoint);
   for (const fs::path& input : regressions("state")) {
     CAPTURE(input.filename().string());
-    put_training_state(checkpoint, text_of(input));
+    put_training_state(checkpoint, read_text(input));
     CHECK(one_line(refusal([&] { fuzz::resume_tiny_run(checkpoint); })));
   }
 }
@@ -104,7 +97,7 @@ TEST_CASE("sweep grid: every fuzz regression is refused in one line, or gives ru
     std::vector<programs::SweepRun> runs;
     nlohmann::ordered_json grid;
     const std::string why = refusal([&] {
-      grid = parse_json<nlohmann::ordered_json>(text_of(input), input.string());
+      grid = parse_json<nlohmann::ordered_json>(read_text(input), input.string());
       runs = programs::sweep_runs(grid);
     });
     if (!why.empty()) CHECK(one_line(why));

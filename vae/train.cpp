@@ -3,6 +3,7 @@
 #include <chrono>
 #include <array>
 #include <cmath>
+#include <numbers>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -12,6 +13,21 @@
 #include "io/json_number.hpp"
 
 namespace vk::vae {
+
+LrSchedule parse_lr_schedule(const std::string& s) {
+  if (s == "constant") return LrSchedule::constant;
+  if (s == "cosine") return LrSchedule::cosine;
+  throw std::invalid_argument(fmt::format("unknown --lr-schedule '{}' (expected constant or cosine)", s));
+}
+
+const char* name(LrSchedule s) { return s == LrSchedule::cosine ? "cosine" : "constant"; }
+
+double scheduled_lr(const TrainOptions& o, std::size_t step, std::size_t per_epoch) {
+  if (o.lr_schedule == LrSchedule::constant) return o.lr;
+  const double steps = double(o.schedule_epochs * per_epoch);
+  const double t = std::min(1.0, double(step) / steps);
+  return o.lr * 0.5 * (1 + std::cos(std::numbers::pi * t));
+}
 
 void validate_training(const TrainOptions& o, const ModelConfig& model) {
   if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
@@ -26,6 +42,8 @@ void validate_training(const TrainOptions& o, const ModelConfig& model) {
     throw std::invalid_argument(fmt::format("--model {} is a density over dequantized pixels: it takes --dequantize uniform, "
                                             "not binarized or raw pixels", model.kind));
   if (!(o.free_bits >= 0)) throw std::invalid_argument("--free-bits must be non-negative");
+  if (o.lr_schedule == LrSchedule::cosine && o.schedule_epochs == 0)
+    throw std::invalid_argument("--lr-schedule cosine spans the run's epochs: --epochs must be at least 1");
   if (o.free_bits > 0 && (o.bound != Bound::elbo || !model.variational() || model.hierarchical() || model.learned_prior()))
     throw std::invalid_argument("--free-bits is for the ELBO of a VAE with the prior N(0, I) (its KL per dimension in closed form)");
 }
@@ -174,6 +192,8 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
           std::isnan(loss) ? "nan" : fmt::format("{}", loss), epoch_, batch_index_, per_epoch));
     }
     if (options_.clip > 0) clip_grad_norm(model_.params(), T(options_.clip));
+    // From the step count, which a checkpoint keeps: a resumed run takes the same rates.
+    if (options_.lr_schedule != LrSchedule::constant) adam_.options().lr = T(scheduled_lr(options_, step_, per_epoch));
     adam_.step();
     model_.after_step(m);
     ++step_;

@@ -24,6 +24,12 @@
 
 namespace vk::vae {
 
+// How Adam's learning rate moves over a run: constant, or cosine annealing from --lr to 0 over the
+// run's epochs (Loshchilov & Hutter 2017, without restarts).
+enum class LrSchedule { constant, cosine };
+LrSchedule parse_lr_schedule(const std::string& s);
+const char* name(LrSchedule s);
+
 struct TrainOptions {
   std::size_t batch = 128;
   double lr = 1e-3;
@@ -36,7 +42,12 @@ struct TrainOptions {
   Bound bound = Bound::elbo;
   std::size_t k = 1;                // samples of z per image of the iwae bound (1: the ELBO)
   double free_bits = 0;             // --free-bits: nats per latent dimension of the ELBO's KL that are free
+  LrSchedule lr_schedule = LrSchedule::constant;
+  std::size_t schedule_epochs = 0;  // the epochs a cosine schedule spans: the run's --epochs
 };
+
+// The learning rate of step `step` (0-based) of a run with `per_epoch` steps an epoch.
+double scheduled_lr(const TrainOptions& o, std::size_t step, std::size_t per_epoch);
 
 // Throws std::invalid_argument naming the flag when the options do not fit the model.
 void validate_training(const TrainOptions& options, const ModelConfig& model);
