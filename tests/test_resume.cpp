@@ -23,18 +23,17 @@ TEST_CASE("a trainer restored mid-epoch from its state ends bit for bit where an
   const data::ImageSet set = blobs(200, 3);
   // 31 rows of 3 latents: an odd count of normal draws per step, so the distribution keeps one.
   const TrainOptions options{.batch = 31, .lr = 3e-3, .seed = 4, .dequantize = true, .warmup_epochs = 2};
-  // learned: sigma^2 a parameter; optimal: its epoch sums are state; bernoulli: binarization draws.
+  // learned: sigma^2 a parameter; optimal: its epoch sums are state; bernoulli: binarization draws;
+  // logistic: the 8-bit pixels as they are.
   for (const auto& [lik, sigma] : {std::pair{LikelihoodKind::gaussian, Sigma::learned}, {LikelihoodKind::gaussian, Sigma::optimal},
-                                   {LikelihoodKind::bernoulli, Sigma::learned}}) {
+                                   {LikelihoodKind::bernoulli, Sigma::learned}, {LikelihoodKind::logistic, Sigma::learned}}) {
     CAPTURE(std::string(name(sigma)));
     CAPTURE(std::string(name(lik)));
     ModelConfig config = small_config("vae", lik, sigma);
     config.latent = 3;
     TrainOptions o = options;
-    if (lik == LikelihoodKind::bernoulli) {
-      o.dequantize = false;
-      o.binarize = data::Binarize::dynamic;
-    }
+    if (lik != LikelihoodKind::gaussian) o.dequantize = false;
+    if (lik == LikelihoodKind::bernoulli) o.binarize = data::Binarize::dynamic;
     auto a_made = make_model<float>(config, 2);
     Model<float>& a = *a_made;
     Trainer<float> ta(a, set, o);
