@@ -91,16 +91,23 @@ class Linear {
 namespace detail {
 
 // The body Conv2d and ConvTranspose2d share. A convolution maps a large image to a small one and
-// its transpose maps the small one back; ConvParams always describes the convolution.
+// its transpose maps the small one back; ConvParams always describes the convolution. OutC may be
+// `dynamic`: the output channels are then given at construction, as Linear<In, dynamic>'s width.
 template <bool Transposed, std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride, std::size_t Padding>
 class Convolution {
-  static_assert(InC > 0 && OutC > 0 && Kernel > 0 && Stride > 0, "convolution: channels, kernel and stride are positive");
+  static_assert(InC > 0 && Kernel > 0 && Stride > 0, "convolution: input channels, kernel and stride are positive");
 
  public:
-  static constexpr ConvParams geometry(Shape in) {
-    const auto h = std::uint32_t(in.height), w = std::uint32_t(in.width);
-    return Transposed ? conv_transpose_geometry(h, w, InC, OutC, Kernel, Stride, Padding)
-                      : conv_geometry(h, w, InC, OutC, Kernel, Stride, Padding);
+  Convolution() : out_channels_(OutC) {}
+  explicit Convolution(std::size_t out_channels) : out_channels_(out_channels) {
+    if (!same_or_dynamic(OutC, out_channels) || out_channels == 0)
+      throw std::invalid_argument(fmt::format("{}: cannot have {} output channels", describe(), out_channels));
+  }
+
+  static constexpr ConvParams geometry(Shape in, std::size_t out_channels = OutC) {
+    const auto h = std::uint32_t(in.height), w = std::uint32_t(in.width), c = std::uint32_t(out_channels);
+    return Transposed ? conv_transpose_geometry(h, w, InC, c, Kernel, Stride, Padding)
+                      : conv_geometry(h, w, InC, c, Kernel, Stride, Padding);
   }
   static constexpr Shape output_shape(Shape in) {
     const ConvParams g = geometry(in);
@@ -117,19 +124,19 @@ class Convolution {
   template <class T>
   Shape build(ParameterStore<T>& store, LayerNames& names, Rng& rng, Init init, Shape in) {
     const std::string name = names.next();
-    if (!in.known() || !accepts(in))
-      layer_error(fmt::format("{}<{}, {}, {}, {}, {}>", Transposed ? "ConvTranspose2d" : "Conv2d", InC, OutC,
-                              Kernel, Stride, Padding), name, in);
-    geometry_ = geometry(in);
-    // [in, out] as for Linear: kernel^2 InC -> OutC, or InC -> kernel^2 OutC transposed.
+    if (!in.known() || !accepts(in) || out_channels_ == 0) layer_error(describe(), name, in);
+    geometry_ = geometry(in, out_channels_);
+    const std::size_t out = out_channels_;
+    // [in, out] as for Linear: kernel^2 InC -> out, or InC -> kernel^2 out transposed.
     weight_ = Transposed ? store.add(name + ".weight", InC, geometry_.patch())
-                         : store.add(name + ".weight", geometry_.patch(), OutC);
-    bias_ = store.add(name + ".bias", 1, OutC);
+                         : store.add(name + ".weight", geometry_.patch(), out);
+    bias_ = store.add(name + ".bias", 1, out);
     // Fans as PyTorch counts them; for a transposed convolution it counts the output channels in.
-    const std::size_t fan_in = Kernel * Kernel * (Transposed ? OutC : InC);
-    const std::size_t fan_out = Kernel * Kernel * (Transposed ? InC : OutC);
+    const std::size_t fan_in = Kernel * Kernel * (Transposed ? out : InC);
+    const std::size_t fan_out = Kernel * Kernel * (Transposed ? InC : out);
     init_weights(store, weight_, bias_, init == Init::automatic ? Init::xavier_uniform : init, rng, fan_in, fan_out);
-    return output_shape(in);
+    const Shape shape = output_shape(in);
+    return {shape.height, shape.width, out};
   }
 
   template <class T>
@@ -139,7 +146,17 @@ class Convolution {
     else return conv2d(x, t.param(store, weight_), t.param(store, bias_), geometry_);
   }
 
+  std::size_t out_channels() const { return out_channels_; }
+
  private:
+  std::string describe() const {
+    const std::string layer = fmt::format("{}<{}, {}, {}, {}, {}>", Transposed ? "ConvTranspose2d" : "Conv2d", InC,
+                                          OutC == dynamic ? std::string("dynamic") : std::to_string(OutC), Kernel,
+                                          Stride, Padding);
+    return OutC == dynamic ? fmt::format("{} with {} output channels", layer, out_channels_) : layer;
+  }
+
+  std::size_t out_channels_;
   ConvParams geometry_{};
   ParamId weight_{}, bias_{};
 };
@@ -149,12 +166,19 @@ class Convolution {
 // A square-kernel convolution of a channels-last image with InC channels into OutC channels:
 // Conv2d<1, 32, 4, 2, 1> on a 28x28x1 image gives 14x14x32, known at compile time.
 template <std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
-class Conv2d : public detail::Convolution<false, InC, OutC, Kernel, Stride, Padding> {};
+class Conv2d : public detail::Convolution<false, InC, OutC, Kernel, Stride, Padding> {
+ public:
+  using detail::Convolution<false, InC, OutC, Kernel, Stride, Padding>::Convolution;
+};
 
 // The transposed convolution (the adjoint of Conv2d in its input): a HxW image with InC channels
-// becomes ((H - 1) Stride - 2 Padding + Kernel) wide and high with OutC channels.
+// becomes ((H - 1) Stride - 2 Padding + Kernel) wide and high with OutC channels
+// (ConvTranspose2d<32, dynamic, 4, 2, 1>(c): c of them, set at run time).
 template <std::size_t InC, std::size_t OutC, std::size_t Kernel, std::size_t Stride = 1, std::size_t Padding = 0>
-class ConvTranspose2d : public detail::Convolution<true, InC, OutC, Kernel, Stride, Padding> {};
+class ConvTranspose2d : public detail::Convolution<true, InC, OutC, Kernel, Stride, Padding> {
+ public:
+  using detail::Convolution<true, InC, OutC, Kernel, Stride, Padding>::Convolution;
+};
 
 // Declares the shape of what comes in: the first layer of a network whose shapes are static.
 template <std::size_t C, std::size_t H = 1, std::size_t W = 1>

@@ -63,7 +63,9 @@
   X(reparameterize, NoParams)    \
   X(gaussian_kl, NoParams)       \
   X(bernoulli_loglik, NoParams)  \
-  X(gaussian_loglik, NoParams)
+  X(gaussian_loglik, NoParams)   \
+  X(logistic_loglik, LogisticParams) /* the discretized logistic of 8-bit pixels */ \
+  X(logistic_mean, LogisticParams)   /* its mean image */
 
 // Every op that has a backward, and then every op.
 #define VK_OPS_COMPUTED(X) \

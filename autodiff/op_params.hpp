@@ -46,6 +46,14 @@ struct TileParams {
   std::uint32_t times = 1;  // copies of the whole matrix, one under the other
 };
 
+// The discretized logistic of 8-bit pixels (logistic_loglik, logistic_mean): each pixel a mixture
+// of `components` logistics, its parameters side by side as the channels of that pixel: the
+// locations, then the log-scales, then (a mixture only) the logits of the mixture weights.
+struct LogisticParams {
+  std::uint32_t components = 1;
+  constexpr std::size_t per_pixel() const { return components == 1 ? 2 : 3 * std::size_t(components); }
+};
+
 // A 2-D convolution between a large image [H, W, C] and a small one [OH, OW, OC], both stored
 // channels last as rows of a batch. conv2d maps large to small; conv_transpose2d (its adjoint in
 // the input) maps small to large. OH = (H + 2 padding - kernel) / stride + 1, likewise OW.

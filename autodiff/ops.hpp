@@ -89,6 +89,20 @@ template <class T> Var<T> bernoulli_loglik(Var<T> logits, Var<T> x);
 // [m,d] (a density of z under q(z|x)). The gradient of a shared log_var sums over the batch in
 // double: float lost 10% of it at batch 10,000.
 template <class T> Var<T> gaussian_loglik(Var<T> mean, Var<T> x, Var<T> log_var);
+// The discretized logistic of 8-bit pixels (Salimans et al. 2017): log P(v) per row, [m,1], of the
+// images x [r,d] (r dividing m, read as bernoulli_loglik reads them) whose pixels are v / 255 for v
+// in 0..255 (anything else throws); params [m, d w], w = settings.per_pixel(), holds pixel j's K
+// locations mu_k, K log-scales ls_k and, for a mixture, K logits a_k in columns j w to j w + w - 1
+// (channels last). P(v) = sum_k pi_k [F_k(v/255 + 1/510) - F_k(v/255 - 1/510)] with F_k the
+// logistic CDF of (mu_k, e^ls_k) and pi = softmax(a); bin 0 takes all of (-inf, 1/510] and bin 255
+// all of [1 - 1/510, inf), so the 256 masses sum to 1. Log-scales are clamped below at
+// kLogisticMinLogScale. Computed as log sigma(a) + log sigma(-b) + log(1 - e^{-(a - b)}), exact and
+// stable for any mass (docs/likelihoods.md). x gets no gradient: the bins are data. Where a
+// gradient will be asked for, the derivatives by the parameters are kept for the backward pass.
+template <class T> Var<T> logistic_loglik(Var<T> params, Var<T> x, LogisticParams settings = {});
+// E[x] of that distribution per pixel, [m, d]: sum_k pi_k (1/255) sum_{v=1}^{255} P_k(V >= v).
+template <class T> Var<T> logistic_mean(Var<T> params, LogisticParams settings = {});
+inline constexpr double kLogisticMinLogScale = -15;  // a scale of 3e-7, 1/12,800 of a bin
 
 template <class T> Var<T> operator+(Var<T> a, Var<T> b) { return add(a, b); }
 template <class T> Var<T> operator-(Var<T> a, Var<T> b) { return sub(a, b); }

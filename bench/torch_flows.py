@@ -119,8 +119,8 @@ class IafStep(nn.Module):
 
 
 class IafVae(Vae):
-    def __init__(self, arch, hidden, latent, gaussian, steps, iaf_hidden=256):
-        super().__init__(arch, hidden, latent, gaussian)
+    def __init__(self, arch, hidden, latent, likelihood, steps, iaf_hidden=256):
+        super().__init__(arch, hidden, latent, likelihood)
         self.steps = nn.ModuleList(IafStep(latent, iaf_hidden, hidden[-1], t % 2 == 1) for t in range(steps))
 
     def log_weights(self, x, k):

@@ -5,7 +5,8 @@ Vae: --arch mlp, a 784-H-Z ReLU encoder with mu and log-variance heads and the m
 stochastic layers as in Burda et al. (2016): q(z|x) through H (tanh), q(z2|z) and p(z|z2) through
 50-50 (tanh) with z2 of 50, p(z2) = N(0, I), the decoder mirroring H; its log-variance heads start
 at zero, as vaekit's do. Each model gives `log_ratio`, log p(z) - log q(z|x) of draws z, from which
-log_weights forms the importance weights of the IWAE bound and of IW evaluation.
+log_weights forms the importance weights of the IWAE bound and of IW evaluation. p(x|z) is
+Bernoulli, Gaussian or the discretized logistic of the 8-bit pixels (Likelihood).
 """
 import math
 
@@ -21,20 +22,43 @@ def linears(widths, activation=torch.nn.ReLU):
     return [m for a, b in zip(widths, widths[1:]) for m in (nn.Linear(a, b), activation())]
 
 
-class Likelihood(torch.nn.Module):
-    """p(x|z) from the decoder's logits: Bernoulli, or Gaussian with a learned scalar sigma^2 on
-    the sigmoid mean."""
+def logistic_log_likelihood(out, x):
+    """log P(x|z) of the discretized logistic of 8-bit pixels (vaekit's --likelihood logistic),
+    summed over the pixels: out [B, K, 2 * 784] holds the locations, then the log-scales (clamped
+    below at -15, as vaekit does); x [B, 784] the pixels v / 255. Bin v is [v - 1/2, v + 1/2] / 255,
+    bins 0 and 255 open to -inf and +inf. With u = e^-ls, a = (v + 1/2 - 255 mu) u / 255 and b the
+    same at v - 1/2, an inner bin's log-mass is log sigmoid(a) + log sigmoid(-b) + log(1 - e^-(a-b)),
+    three terms that never cancel (vaekit's identity; PixelCNN++ subtracts the two CDFs)."""
+    d = x.shape[-1]
+    mu, ls = out[..., :d], out[..., d:].clamp(min=-15.0)
+    v = torch.round(x * 255)[:, None]
+    t = torch.exp(-ls) / 255
+    a = (v + 0.5 - 255 * mu) * t
+    b = (v - 0.5 - 255 * mu) * t
+    inner = -F.softplus(-a) - F.softplus(b) + torch.log(-torch.expm1(-t))
+    return torch.where(v == 0, -F.softplus(-a), torch.where(v == 255, -F.softplus(b), inner)).sum(-1)
 
-    def __init__(self, gaussian):
+
+class Likelihood(torch.nn.Module):
+    """p(x|z) from the decoder's output: "bernoulli" (logits), "gaussian" (a learned scalar sigma^2
+    on the sigmoid mean) or "logistic" (the discretized logistic: a location and a log-scale per
+    pixel, so the decoder is twice as wide)."""
+
+    def __init__(self, likelihood):
         super().__init__()
-        self.log_sigma2 = torch.nn.Parameter(torch.zeros(1)) if gaussian else None
+        self.log_sigma2 = torch.nn.Parameter(torch.zeros(1)) if likelihood == "gaussian" else None
+        self.logistic = likelihood == "logistic"
+        self.channels = 2 if self.logistic else 1  # decoder outputs per pixel
 
     def log_likelihood(self, logits, x):
-        """log p(x|z) of each row of logits [B, K, 784] given x [B, 784], summed over the pixels.
+        """log p(x|z) of each row of logits [B, K, 784 channels] given x [B, 784], summed over the
+        pixels.
 
         Bernoulli: -BCE-with-logits = x l - softplus(l), computed as a matrix-vector product and
         a softplus: the same quantity (up to rounding) in under half the time of the expanded BCE.
         """
+        if self.logistic:
+            return logistic_log_likelihood(logits, x)
         if self.log_sigma2 is None:
             return torch.matmul(logits, x[:, :, None])[..., 0] - F.softplus(logits).sum(-1)
         x = x[:, None]
@@ -50,8 +74,8 @@ class Likelihood(torch.nn.Module):
 
 
 class Vae(Likelihood):
-    def __init__(self, arch, hidden, latent, gaussian):
-        super().__init__(gaussian)
+    def __init__(self, arch, hidden, latent, likelihood):
+        super().__init__(likelihood)
         nn = torch.nn
         # Built trunk, heads, decoder: the default init draws from the seeded RNG in this order,
         # which keeps the MLP's initial weights for a --seed what they were before conv existed.
@@ -66,17 +90,18 @@ class Vae(Likelihood):
         if arch == "conv":
             self.dec = nn.Sequential(
                 *linears([latent, hidden[-1], 3136]), nn.Unflatten(1, (64, 7, 7)),
-                nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(32, 1, 4, 2, 1),
-                nn.Flatten())
+                nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(32, self.channels, 4, 2, 1),
+                nn.Flatten())  # channels first: the locations, then the log-scales
         else:
-            self.dec = nn.Sequential(*linears([latent] + hidden[::-1] + [784])[:-1])
+            self.dec = nn.Sequential(*linears([latent] + hidden[::-1] + [784 * self.channels])[:-1])
 
     def encode(self, x):
         h = self.trunk(x)
         return self.mu(h), self.logvar(h)
 
     def decode(self, z):
-        """The decoder's logits [rows, 784] (Gaussian: the mean is their sigmoid)."""
+        """The decoder's logits [rows, 784] (Gaussian: the mean is their sigmoid; logistic: [rows,
+        2 * 784], the locations and the log-scales)."""
         return self.dec(z)
 
     def log_ratio(self, z, eps, logvar, generator=None):
@@ -91,7 +116,9 @@ class Vae(Likelihood):
         z = mu + torch.exp(0.5 * logvar) * (torch.randn_like(mu) if eps is None else eps)
         logits = self.decode(z)
         kl = 0.5 * torch.sum(logvar.exp() + mu * mu - 1 - logvar)
-        if self.log_sigma2 is None:
+        if self.logistic:
+            rec = -logistic_log_likelihood(logits[:, None], x).sum()
+        elif self.log_sigma2 is None:
             rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
         else:
             mean = torch.sigmoid(logits)
@@ -124,14 +151,14 @@ def gaussian_log_density(z, mu, logvar):
 
 
 class Hvae(Likelihood):
-    def __init__(self, hidden, latent, gaussian, hidden2=(50, 50), latent2=50):
-        super().__init__(gaussian)
+    def __init__(self, hidden, latent, likelihood, hidden2=(50, 50), latent2=50):
+        super().__init__(likelihood)
         nn = torch.nn
         self.enc = GaussianNet([784] + hidden, latent)
         self.mu = self.enc.mu  # test_nelbo reads the latent width here
         self.up = GaussianNet([latent, *hidden2], latent2)
         self.down = GaussianNet([latent2, *hidden2[::-1]], latent)
-        self.dec = nn.Sequential(*linears([latent] + hidden[::-1] + [784], nn.Tanh)[:-1])
+        self.dec = nn.Sequential(*linears([latent] + hidden[::-1] + [784 * self.channels], nn.Tanh)[:-1])
 
     def encode(self, x):
         return self.enc(x)

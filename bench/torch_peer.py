@@ -8,8 +8,9 @@ mu and log-variance; decoder Linear(32, 256), ReLU, Linear(256, 3136), ReLU, res
 ConvTranspose2d(64, 32, 4, 2, 1), ReLU, ConvTranspose2d(32, 1, 4, 2, 1), flatten to 784 logits.
 --model hvae: vaekit's two stochastic layers on 784-H-Z with tanh, z2 of 50 behind 50-50 (see
 torch_models.py, where the models live). All: PyTorch's default init, Adam 1e-3; Bernoulli
-likelihood from logits (as pytorch/examples) or Gaussian with a learned scalar log sigma^2 on the
-sigmoid mean. Prints one JSON line per run, in vaekit's field names (arch: 784-H-Z or conv).
+likelihood from logits (as pytorch/examples), Gaussian with a learned scalar log sigma^2 on the
+sigmoid mean, or the discretized logistic of the 8-bit pixels (a location and a log-scale per
+pixel, vaekit's --likelihood logistic). Prints one JSON line per run, in vaekit's field names (arch: 784-H-Z or conv).
 
 Modes:
   step   (default) the median time of one training step on a fixed random binary batch, after
@@ -126,7 +127,12 @@ def load_idx_images(directory, stem):
 
 def run_step(a, model, opt):
     """The median time of one training step on a fixed random binary batch."""
-    x = torch.rand(a.batch, 784) if a.model == "flow" else (torch.rand(a.batch, 784) < 0.5).float()
+    if a.model == "flow":
+        x = torch.rand(a.batch, 784)
+    elif a.likelihood == "logistic":
+        x = torch.randint(0, 256, (a.batch, 784)).float() / 255
+    else:
+        x = (torch.rand(a.batch, 784) < 0.5).float()
     loss = (lambda x: model.iwae_loss(x, a.k)) if a.objective == "iwae" else model.loss
 
     def step():
@@ -245,9 +251,9 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", default="step", choices=["step", "epoch", "iw", "quality"],
                    help="what to time or measure (see above; default: step)")
-    p.add_argument("--likelihood", default="bernoulli", choices=["bernoulli", "gaussian"],
-                   help="p(x|z): Bernoulli from logits, or Gaussian with a learned scalar sigma^2 "
-                        "(default: bernoulli)")
+    p.add_argument("--likelihood", default="bernoulli", choices=["bernoulli", "gaussian", "logistic"],
+                   help="p(x|z): Bernoulli from logits, Gaussian with a learned scalar sigma^2, or the "
+                        "discretized logistic of the 8-bit pixels (default: bernoulli)")
     p.add_argument("--arch", default="mlp", choices=["mlp", "conv"],
                    help="mlp: 784-H-Z with --hidden and --latent; conv: the convolutional VAE "
                         "above, of fixed widths (default: mlp)")
@@ -323,15 +329,14 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    gaussian = a.likelihood == "gaussian"
     if a.model == "flow":
         if a.mode != "step" or a.arch != "mlp":
             p.error("--model flow is timed in --mode step with --arch mlp")
         model = Flow(hidden, a.flow_steps or 8)
     elif a.posterior == "iaf":
-        model = IafVae(a.arch, hidden, a.latent, gaussian, 4 if a.flow_steps is None else a.flow_steps)
+        model = IafVae(a.arch, hidden, a.latent, a.likelihood, 4 if a.flow_steps is None else a.flow_steps)
     else:
-        model = Hvae(hidden, a.latent, gaussian) if a.model == "hvae" else Vae(a.arch, hidden, a.latent, gaussian)
+        model = Hvae(hidden, a.latent, a.likelihood) if a.model == "hvae" else Vae(a.arch, hidden, a.latent, a.likelihood)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     head = {"peer": "torch " + torch.__version__, "kernels": blas_kernels()}
     if a.mode != "step":

@@ -37,6 +37,13 @@ void check_new_run_flags(const TrainFlags& o, const std::vector<std::string>& gi
   if (o.checkpoint_every == 0) throw std::invalid_argument("--checkpoint-every must be at least 1 (epochs)");
   if (!(o.beta >= 0)) throw std::invalid_argument("--beta must be non-negative");
   if (has(given, "--latent") && o.latent == 0) throw std::invalid_argument("--latent must be at least 1");
+  const bool logistic = vae::parse_likelihood(o.likelihood) == vae::LikelihoodKind::logistic;
+  for (const char* flag : {"--sigma", "--sigma2"})
+    if (logistic && has(given, flag))
+      throw std::invalid_argument(fmt::format("{} is the Gaussian noise model's; --likelihood logistic has none (each "
+                                              "pixel's scale is the decoder's)", flag));
+  if (!logistic && has(given, "--logistic-mixture"))
+    throw std::invalid_argument("--logistic-mixture is for --likelihood logistic");
   const bool fixed = vae::parse_sigma(o.sigma) == vae::Sigma::fixed;
   if (fixed && !has(given, "--sigma2"))
     throw std::invalid_argument("--sigma fixed needs --sigma2 (the fixed noise variance, e.g. 0.01)");
@@ -60,6 +67,7 @@ json new_run_config(const TrainFlags& o, const RunData& rd, const std::vector<st
   mc.likelihood = vae::parse_likelihood(o.likelihood);
   mc.sigma = vae::parse_sigma(o.sigma);
   mc.fixed_sigma2 = o.sigma2;
+  mc.logistic_mixture = o.logistic_mixture;
   mc.lambda = o.lambda;
   mc.architecture = vae::parse_architecture(o.arch);
   const bool conv = mc.architecture == vae::Architecture::conv;
@@ -85,8 +93,8 @@ json new_run_config(const TrainFlags& o, const RunData& rd, const std::vector<st
   mc.input_dim = dataset.train.dim();
   if (mc.conditional()) mc.classes = dataset.train.classes;
   mc.validate();
-  // Greyscale images as a density's data need dequantizing; the AEs' squared error and the
-  // Bernoulli likelihood take the pixels as they are unless asked.
+  // Greyscale images as a density's data need dequantizing; the AEs' squared error, the
+  // Bernoulli likelihood and the discretized logistic take the pixels as they are unless asked.
   const bool dequantize = o.dequantize.empty() ? (mc.has_sigma() || mc.exact_density()) && binarize == data::Binarize::none
                                                : parse_dequantize(o.dequantize);
   // --batch-per-rank B: N ranks step on N B images at once, with Adam's square-root rule
@@ -122,7 +130,11 @@ void declare_train_flags(support::Command& cmd, TrainFlags& o) {
   std::string kinds;
   for (const vae::KindInfo& k : vae::kinds()) kinds += fmt::format("\n  {}: {}", k.name, k.help);
   cmd.option("--model", o.model, "the model kind:" + kinds);
-  cmd.option("--likelihood", o.likelihood, "p(x|z) of a VAE: gaussian | bernoulli");
+  cmd.option("--likelihood", o.likelihood,
+             "p(x|z) of a VAE: gaussian | bernoulli | logistic (the discretized logistic of the 8-bit pixels: a "
+             "location and a log-scale per pixel; bits/dim of the 8-bit data without dequantizing)");
+  cmd.option("--logistic-mixture", o.logistic_mixture,
+             "components of --likelihood logistic per pixel (a mixture of K discretized logistics)").range(1, 32);
   cmd.option("--sigma", o.sigma, "Gaussian noise model: learned | per-pixel | optimal | fixed");
   cmd.option("--sigma2", o.sigma2, "sigma^2 of --sigma fixed");
   cmd.option("--lambda", o.lambda, "weight of ||E(x)||^2 in the regularized AE");

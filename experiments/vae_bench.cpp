@@ -121,6 +121,15 @@ nlohmann::json report(const Options& o, const char* mode, std::size_t images, do
           {"kernels", blas::core_name()}};
 }
 
+// Uniform pixels in [0, 1] as the likelihood reads them: binary ones, or 8-bit values v / 255 for
+// the discretized logistic.
+void pixels_for(const vae::ModelConfig& mc, Matrix<float>& x, bool binary) {
+  if (binary)
+    for (float& v : x) v = v < 0.5f ? 0.f : 1.f;
+  if (mc.discrete_pixels())
+    for (float& v : x) v = std::round(v * 255.f) / 255.f;
+}
+
 // Training steps (encode, sample, decode, loss, backward, Adam) on one fixed batch.
 nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
   const vae::ModelConfig& mc = model.config();
@@ -128,8 +137,7 @@ nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
   Rng rng(2);
   Matrix<float> x = Matrix<float>::from_shape({o.batch, mc.input_dim});
   fill_uniform<float>(rng, std::span(x.data(), x.size()), 0.f, 1.f);
-  if (mc.likelihood == vae::LikelihoodKind::bernoulli && !mc.exact_density())
-    for (float& v : x) v = v < 0.5f ? 0.f : 1.f;
+  pixels_for(mc, x, mc.likelihood == vae::LikelihoodKind::bernoulli && !mc.exact_density());
   Tape<float> tape;
   std::normal_distribution<float> normal;
   const vae::Objective objective{vae::parse_bound(o.objective), o.k};
@@ -160,8 +168,7 @@ nlohmann::json bench_iw(vae::Model<float>& model, const Options& o) {
   Rng rng(3);
   Matrix<float> x = Matrix<float>::from_shape({kImages, mc.input_dim});
   fill_uniform<float>(rng, std::span(x.data(), x.size()), 0.f, 1.f);
-  if (mc.likelihood == vae::LikelihoodKind::bernoulli)
-    for (float& v : x) v = v < 0.5f ? 0.f : 1.f;
+  pixels_for(mc, x, mc.likelihood == vae::LikelihoodKind::bernoulli);
   Tape<float> tape;
   std::size_t next = 0;
   double sink = 0;
@@ -191,7 +198,7 @@ int main(int argc, char** argv) {
                                "(roofline_images_per_second, roofline_fraction).");
   Options o;
   cmd.option("--arch", o.arch, "input-hidden...-latent widths of an MLP VAE, or conv (vae-train --arch conv)");
-  cmd.option("--likelihood", o.likelihood, "bernoulli | gaussian (learned sigma^2)");
+  cmd.option("--likelihood", o.likelihood, "bernoulli | gaussian (learned sigma^2) | logistic (discretized, one component)");
   cmd.option("--batch", o.batch, "images per training step").range(1, 65536);
   cmd.option("--model", o.model, "vae | hvae | flow (--arch then gives x-hidden...-z; z2 is 50 wide behind 50,50; "
              "a flow's z is x's width: 784-1024-784)");

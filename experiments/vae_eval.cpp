@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
     vae::EvalResult r = vae::evaluate(*loaded.model, rd.test, options);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     bar->finish("done");
-    json out = programs::eval_json(r, loaded.model->config().input_dim, dequantized);
+    json out = programs::eval_json(r, loaded.model->config().input_dim,
+                                   programs::pixel_bits(loaded.model->config(), dequantized));
     out.update({{"seed", seed}, {"seconds", seconds}, {"threads", threads}});
     if (!root) return;
     support::write_json_atomic(std::filesystem::path(run) / "eval.json", out);

@@ -1,4 +1,5 @@
-// vae-sample: draws z ~ N(0, I) and writes the decoder's images D(z) as a grid.
+// vae-sample: draws z ~ p(z) and writes the decoder's mean images E[x|z] (or, with --noise, draws of
+// x ~ p(x|z)) as a grid.
 #include <cmath>
 
 #include <fmt/format.h>
@@ -21,13 +22,16 @@ int main(int argc, char** argv) {
   cmd.option("--out", out, "PNG file to write").required();
   cmd.option("--n", n, "number of samples");
   cmd.option("--seed", seed, "seed of z (and of the noise)");
-  cmd.flag("--noise", noise, "add the Gaussian noise e ~ N(0, sigma^2 I) to D(z)");
+  cmd.flag("--noise", noise,
+           "draw x ~ p(x|z) instead of the mean image: D(z) plus the Gaussian noise e ~ N(0, sigma^2 I), or the "
+           "discretized logistic's draw rounded to its 8-bit value");
   return support::run_main(cmd, argc, argv, [&] {
     if (n == 0 || n > 10000) throw std::invalid_argument("--n must be between 1 and 10000");
     programs::LoadedRun loaded = programs::load_run(run);
-    if (noise && !loaded.model->noise())
-      throw std::invalid_argument(fmt::format("--noise adds the Gaussian noise of sigma^2; the run in {} has none "
-                                              "(its likelihood is {})", run, vae::name(loaded.model->config().likelihood)));
+    if (noise && !loaded.model->draws_images())
+      throw std::invalid_argument(fmt::format("--noise draws x ~ p(x|z) (the Gaussian's noise of sigma^2, the logistic's "
+                                              "draw); the run in {} has none (its likelihood is {})", run,
+                                              vae::name(loaded.model->config().likelihood)));
     const std::size_t d = loaded.model->config().input_dim;
     const std::size_t side = std::size_t(std::lround(std::sqrt(double(d))));
     if (side * side != d) throw std::invalid_argument(fmt::format("images of {} pixels are not square", d));

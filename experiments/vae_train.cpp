@@ -89,6 +89,7 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   const vae::TrainOptions& training = settings.training;
   const std::size_t epochs = settings.epochs, every = settings.checkpoint_every;
   const bool dequantize = training.dequantize;
+  const programs::PixelBits bits = programs::pixel_bits(mc, dequantize);
   const data::ImageSet& train_set = rd.dataset.train;
   if (settings.train_count && train_set.count != *settings.train_count)
     throw std::invalid_argument(fmt::format("{}: the data folder has other training images than the run's", dir.string()));
@@ -130,7 +131,10 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   const std::string loss_name =
       !mc.variational() ? "squared error"
       : mc.has_sigma()  ? fmt::format("gaussian likelihood, {} sigma^2", vae::name(mc.sigma))
-                        : "bernoulli likelihood";
+      : mc.discrete_pixels()
+          ? (mc.logistic_mixture > 1 ? fmt::format("discretized logistic likelihood, {} components", mc.logistic_mixture)
+                                     : std::string("discretized logistic likelihood"))
+          : "bernoulli likelihood";
   if (root)
     fmt::print(stderr, "{} ({}) {}-[{}]-{}: {} parameters, {} training images{}{}\n", mc.kind,
                loss_name, mc.input_dim, mc.architecture == vae::Architecture::conv ? "conv 32-64-256" : fmt::format("{}", fmt::join(mc.hidden, ",")),
@@ -185,7 +189,7 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
     vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize));
     bar->finish(fmt::format("train {:.2f}  test {:.2f} (rec {:.2f} + kl {:.2f}){}", s.loss, r.nelbo, r.rec,
                            r.kl, mc.has_sigma() ? fmt::format("  sigma^2 {:.4g}", r.sigma2) : ""));
-    json line = programs::eval_json(r, mc.input_dim, dequantize);
+    json line = programs::eval_json(r, mc.input_dim, bits);
     line.update({{"epoch", e}, {"train_loss", s.loss}, {"train_rec", s.rec}, {"train_kl", s.kl},
                  {"images_per_second", s.images_per_second}, {"seconds", s.seconds}});
     if (dist::size() > 1) line.update({{"ranks", dist::size()}, {"allreduce_seconds", s.reduce_seconds}});
@@ -196,7 +200,7 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   }
 
   vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize, settings.iw_samples));
-  json final = programs::eval_json(r, mc.input_dim, dequantize);
+  json final = programs::eval_json(r, mc.input_dim, bits);
   final.update({{"train_seconds", train_seconds}, {"images_per_second", double(trained) / train_seconds},
                 {"epochs", epochs}, {"peak_rss_mb", programs::peak_rss_mb()}});
   // Every rank took the same steps: its parameters must be rank 0's to the bit.

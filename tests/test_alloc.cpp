@@ -193,9 +193,12 @@ TEST_CASE("training epochs of the VAE models allocate nothing after the first") 
   images28.pixels.clear();
   for (std::size_t e = 0; e < 100 * 784; ++e) images28.pixels.push_back(std::uint8_t(byte(rng)));
 
-  std::vector<vk::vae::ModelConfig> configs(5);
+  std::vector<vk::vae::ModelConfig> configs(7);
   configs[1].likelihood = LikelihoodKind::bernoulli;
   configs[4].architecture = vk::vae::Architecture::conv;
+  configs[5].likelihood = configs[6].likelihood = LikelihoodKind::logistic;  // the 8-bit pixels as they are
+  configs[5].logistic_mixture = 2;
+  configs[6].architecture = vk::vae::Architecture::conv;
   for (std::size_t k = 2; k < 4; ++k) {
     configs[k].kind = "cvae";
     configs[k].classes = 10;
@@ -212,7 +215,9 @@ TEST_CASE("training epochs of the VAE models allocate nothing after the first") 
       CAPTURE(int(c.condition));
       const auto model_made = vk::vae::make_model<float>(c, 1);
       vk::vae::Model<float>& model = *model_made;
-      vk::vae::Trainer<float> trainer(model, conv ? images28 : set, {.batch = 32, .binarize = vk::data::Binarize::dynamic});
+      const bool logistic = c.likelihood == LikelihoodKind::logistic;
+      vk::vae::Trainer<float> trainer(model, conv ? images28 : set,
+                                      {.batch = 32, .binarize = logistic ? vk::data::Binarize::none : vk::data::Binarize::dynamic});
       vk::blas::set_threads(threads);
       // The pool's threads have started before the count: under AddressSanitizer a thread's start
       // allocates (pthread_getattr_np), and on a busy machine it may come an epoch late.

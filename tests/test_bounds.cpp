@@ -16,7 +16,7 @@ using namespace vk::test_vae;
 // --- 2. importance weighting ----------------------------------------------------------------------
 
 TEST_CASE("importance-weighted log p(x): nondecreasing in K and above the ELBO") {
-  for (const LikelihoodKind lik : {LikelihoodKind::bernoulli, LikelihoodKind::gaussian}) {
+  for (const LikelihoodKind lik : {LikelihoodKind::bernoulli, LikelihoodKind::gaussian, LikelihoodKind::logistic}) {
     CAPTURE(name(lik));
     data::ImageSet set = blobs(400, 1);
     if (lik == LikelihoodKind::bernoulli) data::binarize_static(set, 5);
@@ -77,7 +77,7 @@ TEST_CASE("importance-weighted log p(x): nondecreasing in K and above the ELBO")
 }
 
 TEST_CASE("the importance-weighted bound: the ELBO at k = 1, and above it at k > 1 for the same model") {
-  for (const LikelihoodKind lik : {LikelihoodKind::bernoulli, LikelihoodKind::gaussian}) {
+  for (const LikelihoodKind lik : {LikelihoodKind::bernoulli, LikelihoodKind::gaussian, LikelihoodKind::logistic}) {
     CAPTURE(name(lik));
     data::ImageSet set = blobs(64, 2);
     if (lik == LikelihoodKind::bernoulli) data::binarize_static(set, 5);

@@ -125,6 +125,38 @@ TEST_CASE("convolution layers: parameters, shapes at run time, and a wrong input
   }
 }
 
+TEST_CASE("a convolution's output channels set at run time: shapes, parameters, and a static one's start") {
+  using Dynamic = ConvTranspose2d<64, dynamic, 4, 2, 1>;
+  static_assert(Dynamic::output_shape(image(64, 7, 7)) == image(dynamic, 14, 14));
+  static_assert(Sequential<Reshape<64, 7, 7>, Dynamic>::static_output == image(dynamic, 14, 14));
+  Rng rng(4);
+  ParameterStore<double> store;
+  Sequential<Linear<10, 64 * 7 * 7>, Reshape<64, 7, 7>, Dynamic> dec({}, {}, Dynamic(3));
+  CHECK(build_network(dec, store, "dec", rng, features(10)) == image(3, 14, 14));
+  CHECK(store.entry(*store.find("dec.2.weight")).rows == 64);
+  CHECK(store.entry(*store.find("dec.2.weight")).cols == 16 * 3);
+  CHECK(store.entry(*store.find("dec.2.bias")).cols == 3);
+  Tape<double> t;
+  Matrix<double> z = Matrix<double>::from_shape({2, 10});
+  z.fill(0.25);
+  CHECK(dec.forward(store, t.constant(z)).cols() == 14 * 14 * 3);
+  // One channel set at run time starts, and computes, as the static layer does with the same seed.
+  ParameterStore<double> a, b;
+  Rng ra(9), rb(9);
+  Sequential<Reshape<64, 7, 7>, ConvTranspose2d<64, 1, 4, 2, 1>> fixed;
+  Sequential<Reshape<64, 7, 7>, Dynamic> chosen({}, Dynamic(1));
+  build_network(fixed, a, "dec", ra, features(64 * 49));
+  build_network(chosen, b, "dec", rb, features(64 * 49));
+  CHECK(std::vector<double>(a.values().begin(), a.values().end()) == std::vector<double>(b.values().begin(), b.values().end()));
+  // No channels given, or a count a static layer does not have: named.
+  ParameterStore<double> none;
+  Sequential<Reshape<64, 7, 7>, Dynamic> unset;
+  CHECK_THROWS_WITH_AS(build_network(unset, none, "dec", rng, features(64 * 49)),
+                       doctest::Contains("ConvTranspose2d<64, dynamic, 4, 2, 1> with 0 output channels"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS((ConvTranspose2d<64, 1, 4, 2, 1>(2)), "ConvTranspose2d<64, 1, 4, 2, 1>: cannot have 2 output channels",
+                       std::invalid_argument);
+}
+
 TEST_CASE("the parameter visitor sees every parameter once, in order, with its own storage") {
   ParameterStore<float> store;
   store.add("a", 2, 3);

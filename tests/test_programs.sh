@@ -141,6 +141,35 @@ check "vae-train --arch conv writes every result file" test -s "$tmp/conv/final.
 check "vae-eval rebuilds the conv VAE" json_fields "$(cat "$tmp/conv/eval.json")" \
   'd["test_count"] == 20 and math.isfinite(d["iw_nll"]) and d["iw_nll"] > 0'
 check "vae-sample draws from the conv VAE" "$bin/vae-sample" --run "$tmp/conv" --n 4 --out "$tmp/conv.png"
+# The discretized logistic of the 8-bit pixels: their bits/dim without dequantizing, mlp and conv,
+# a run folder that vae-eval and vae-sample rebuild.
+"$bin/vae-train" --likelihood logistic --limit 1000 --epochs 2 --hidden 64 --latent 4 --threads 1 --seed 3 \
+  --out "$tmp/logistic" >/dev/null 2>&1
+check "a logistic run reads the 8-bit pixels as they are" json_fields "$(cat "$tmp/logistic/config.json")" \
+  'd["training"]["dequantize"] == "none" and d["model"]["likelihood"] == "logistic" and d["model"]["logistic_mixture"] == 1'
+check "its final.json has bits/dim of the 8-bit data, NELBO / (784 ln 2)" json_fields "$(cat "$tmp/logistic/final.json")" \
+  'd["test_nelbo"] > 0 and abs(d["bits_per_dim"] - d["test_nelbo"] / (784 * math.log(2))) < 1e-9 and d["sigma2"] is None'
+"$bin/vae-eval" --run "$tmp/logistic" --threads 1 >/dev/null 2>&1
+check "vae-eval rebuilds the logistic VAE to final.json's test NELBO" close "$tmp/logistic/final.json" test_nelbo \
+  "$tmp/logistic/eval.json" test_nelbo 1e-9
+"$bin/vae-eval" --run "$tmp/logistic" --threads 1 --iw 10 --limit 40 --write-test "$tmp/test-l" >/dev/null 2>&1
+check "its IW estimate in bits/dim too" json_fields "$(cat "$tmp/logistic/eval.json")" \
+  'abs(d["iw_bits_per_dim"] - d["iw_nll"] / (784 * math.log(2))) < 1e-9 and d["iw_nll"] < d["test_nelbo"] + 5'
+check "--write-test of a logistic run writes the 8-bit values v / 255" npy_fields "$tmp/test-l/images.npy" \
+  'shape == (40, 784) and all(abs(v * 255 - round(v * 255)) < 1e-4 for v in x) and len(set(x)) > 50'
+"$bin/vae-sample" --run "$tmp/logistic" --n 12 --out "$tmp/l.png" 2>/dev/null
+"$bin/vae-sample" --run "$tmp/logistic" --n 12 --out "$tmp/l-noise.png" --noise 2>/dev/null
+check "vae-sample draws from the logistic VAE: its mean images" png_fields "$tmp/l.png" 'width == 234 and len(set(px[30][6:174])) > 10'
+check "and with --noise its draws, rounded to 8-bit values: most pixels differ" png_pair "$tmp/l.png" "$tmp/l-noise.png" \
+  'sum(a[r][j] != b[r][j] for r in range(2, 58) for j in range(6, 174)) > 0.5 * 56 * 168 and a[0] == b[0]'
+"$bin/vae-train" --arch conv --likelihood logistic --logistic-mixture 2 --limit 256 --epochs 1 --latent 4 --threads 1 \
+  --out "$tmp/conv-l" >/dev/null 2>&1
+check "vae-train --arch conv --likelihood logistic --logistic-mixture 2: 6 channels per pixel from the decoder" \
+  npy_fields "$tmp/conv-l/checkpoint/decoder.7.bias.npy" 'shape == (1, 6)'
+"$bin/vae-eval" --run "$tmp/conv-l" --threads 1 --iw 4 --limit 20 >/dev/null 2>&1
+check "vae-eval rebuilds the conv logistic VAE" json_fields "$(cat "$tmp/conv-l/eval.json")" \
+  'd["test_count"] == 20 and math.isfinite(d["iw_nll"]) and 0 < d["iw_bits_per_dim"] < 8'
+check "vae-sample draws from it" "$bin/vae-sample" --run "$tmp/conv-l" --n 4 --noise --out "$tmp/conv-l.png"
 expect_error "--arch conv with a label" "conditional models are mlp only" "$bin/vae-train" --arch conv --model cvae --out "$tmp/x"
 expect_error "--arch conv with --hidden" "--hidden is for --arch mlp" "$bin/vae-train" --arch conv --hidden 64 --out "$tmp/x"
 expect_error "unknown --arch" "unknown architecture 'rnn'" "$bin/vae-train" --arch rnn --out "$tmp/x"
@@ -232,6 +261,14 @@ vae-train|--latent2 is for --model hvae| --latent2 3 --out $tmp/bad1
 vae-train|--model flow is a density over dequantized pixels| --model flow --binarize dynamic --out $tmp/bad1
 vae-train|--latent must be 784, not 20| --model flow --latent 20 --out $tmp/bad1
 vae-train|--iw: must be between 0 and 100000| --iw 1000000 --out $tmp/bad1
+vae-train|--likelihood logistic is a distribution over the 8-bit pixels: not with --binarize| --likelihood logistic --binarize dynamic --out $tmp/bad1
+vae-train|--likelihood logistic is a distribution over the 8-bit pixels themselves: not with --dequantize uniform| --likelihood logistic --dequantize uniform --out $tmp/bad1
+vae-train|--sigma is the Gaussian noise model's; --likelihood logistic has none| --likelihood logistic --sigma per-pixel --out $tmp/bad1
+vae-train|--sigma2 is the Gaussian noise model's; --likelihood logistic has none| --likelihood logistic --sigma2 0.1 --out $tmp/bad1
+vae-train|--logistic-mixture is for --likelihood logistic| --logistic-mixture 3 --out $tmp/bad1
+vae-train|--logistic-mixture: must be between 1 and 32| --likelihood logistic --logistic-mixture 0 --out $tmp/bad1
+vae-train|--likelihood logistic is the p(x.z) of a VAE kind; --model ae has none| --model ae --likelihood logistic --out $tmp/bad1
+vae-train|unknown likelihood 'poisson'| --likelihood poisson --out $tmp/bad1
 vae-eval|--iw: '-5' is not a whole number| --run $tmp/a --iw -5
 vae-eval|--threads: must be between 1 and 256| --run $tmp/a --threads 0
 vae-eval|--limit: 'all' is not a whole number| --run $tmp/a --limit all

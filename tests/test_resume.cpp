@@ -26,12 +26,14 @@ TEST_CASE("a trainer restored mid-epoch from its state ends bit for bit where an
   const data::ImageSet set = blobs(200, 3);
   // 31 rows of 3 latents: an odd count of normal draws per step, so the distribution keeps one.
   const TrainOptions options{.batch = 31, .lr = 3e-3, .seed = 4, .dequantize = true, .warmup_epochs = 2};
-  // learned: sigma^2 a parameter; optimal: its epoch sums are state; bernoulli: binarization draws.
-  // cosine: the learning rate of every step follows from the step count the state keeps.
+  // learned: sigma^2 a parameter; optimal: its epoch sums are state; bernoulli: binarization draws;
+  // logistic: the 8-bit pixels as they are; cosine: every step's learning rate follows from the
+  // step count the state keeps.
   for (const auto& [lik, sigma, schedule] :
        {std::tuple{LikelihoodKind::gaussian, Sigma::learned, LrSchedule::constant},
         {LikelihoodKind::gaussian, Sigma::optimal, LrSchedule::constant},
         {LikelihoodKind::bernoulli, Sigma::learned, LrSchedule::constant},
+        {LikelihoodKind::logistic, Sigma::learned, LrSchedule::constant},
         {LikelihoodKind::gaussian, Sigma::learned, LrSchedule::cosine}}) {
     CAPTURE(std::string(name(sigma)));
     CAPTURE(std::string(name(lik)));
@@ -41,10 +43,8 @@ TEST_CASE("a trainer restored mid-epoch from its state ends bit for bit where an
     TrainOptions o = options;
     o.lr_schedule = schedule;
     o.schedule_epochs = 3;
-    if (lik == LikelihoodKind::bernoulli) {
-      o.dequantize = false;
-      o.binarize = data::Binarize::dynamic;
-    }
+    if (lik != LikelihoodKind::gaussian) o.dequantize = false;
+    if (lik == LikelihoodKind::bernoulli) o.binarize = data::Binarize::dynamic;
     auto a_made = make_model<float>(config, 2);
     Model<float>& a = *a_made;
     Trainer<float> ta(a, set, o);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stopping and continuing runs: a run stopped after epoch k of 3 and resumed ends with the
-# final.json of one never stopped (one thread, same seed; Gaussian with learned sigma^2 and
-# Bernoulli); SIGINT and SIGTERM stop after a step with a checkpoint; a damaged checkpoint gives
+# final.json of one never stopped (one thread, same seed; Gaussian with learned sigma^2,
+# Bernoulli and the discretized logistic); SIGINT and SIGTERM stop after a step with a checkpoint; a damaged checkpoint gives
 # way to the one kept before it; a second writer of a run (vae-train or vae-sweep) is refused; a
 # diverged run names the checkpoint to resume from; --resume refuses what would change the run;
 # SIGKILL at random moments (scripts/crash-test, reduced); cvae-compare --resume keeps finished
@@ -18,7 +18,8 @@ fi
 
 gaussian=(--limit 400 --hidden 32 --latent 4 --threads 1 --seed 3)
 bernoulli=("${gaussian[@]}" --likelihood bernoulli --binarize dynamic)
-for model in gaussian bernoulli; do
+logistic=("${gaussian[@]}" --likelihood logistic)
+for model in gaussian bernoulli logistic; do
   declare -n flags=$model
   "$bin/vae-train" "${flags[@]}" --epochs 3 --out "$tmp/$model" >/dev/null 2>&1
   for k in 1 2; do

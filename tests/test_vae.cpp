@@ -96,9 +96,7 @@ TEST_CASE("every objective: d loss / d parameter matches five-point central diff
 
     Matrix<double> x = Matrix<double>::from_shape({n, c.input_dim});
     Matrix<double> eps = Matrix<double>::from_shape({k ? k * n : n, model.noise_width()});
-    fill_uniform<double>(rng, std::span<double>(x.data(), x.size()), 0.0, 1.0);
-    if (c.likelihood == LikelihoodKind::bernoulli && c.variational())
-      for (double& e : x) e = e < 0.5 ? 0.0 : 1.0;
+    fill_pixels(rng, c, x);
     fill_normal<double>(rng, std::span<double>(eps.data(), eps.size()));
     std::vector<std::uint8_t> labels(n);
     for (std::size_t i = 0; i < n; ++i) labels[i] = std::uint8_t(i % kClasses);
@@ -145,7 +143,7 @@ TEST_CASE("encode, decode and terms give the documented shapes and values for ev
     Tape<float> tape;
     Matrix<float> x = Matrix<float>::from_shape({m, c.input_dim}), eps = Matrix<float>::from_shape({m, model.noise_width()});
     Rng rng(3);
-    fill_uniform<float>(rng, std::span<float>(x.data(), x.size()), 0.f, 1.f);
+    fill_pixels(rng, c, x);
     fill_normal<float>(rng, std::span<float>(eps.data(), eps.size()));
     std::vector<std::uint8_t> labels(m, 1);
     const Matrix<float> y = data::one_hot<float>(labels, kClasses);
@@ -161,8 +159,10 @@ TEST_CASE("encode, decode and terms give the documented shapes and values for ev
     }
     Var<float> decoded = model.decode(code.mu, yv);
     CHECK(decoded.rows() == m);
-    CHECK(decoded.cols() == c.input_dim);
+    CHECK(decoded.cols() == c.input_dim * c.decoder_channels());
+    CHECK(c.decoder_channels() == (c.discrete_pixels() ? (c.logistic_mixture == 1 ? 2 : 3 * c.logistic_mixture) : 1));
     Var<float> image = model.mean_image(decoded);
+    CHECK(image.cols() == c.input_dim);
     for (float p : image.value()) CHECK((p >= 0.f && p <= 1.f));
 
     for (const bool training : {true, false}) {
@@ -260,11 +260,28 @@ TEST_CASE("ModelConfig::validate rejects bad settings") {
   c = small_config("vae");
   c.classes = 3;
   CHECK_THROWS_AS(c.validate(), std::invalid_argument);
+
+  // The discretized logistic: a VAE kind's likelihood, its mixture only with it.
+  c = small_config("ae", LikelihoodKind::logistic);
+  CHECK_THROWS_WITH_AS(c.validate(), "--likelihood logistic is the p(x|z) of a VAE kind; --model ae has none", std::invalid_argument);
+  c = small_config("flow", LikelihoodKind::logistic);
+  CHECK_THROWS_AS(c.validate(), std::invalid_argument);
+  c = small_config("vae");
+  c.logistic_mixture = 3;
+  CHECK_THROWS_WITH_AS(c.validate(), "--logistic-mixture is for --likelihood logistic", std::invalid_argument);
+  c = small_config("vae", LikelihoodKind::logistic);
+  for (const std::size_t k : {std::size_t(0), std::size_t(33)}) {
+    c.logistic_mixture = k;
+    CHECK_THROWS_AS(c.validate(), std::invalid_argument);
+  }
+  c.logistic_mixture = 32;
+  CHECK_NOTHROW(c.validate());
 }
 
 TEST_CASE("model kinds, parse_likelihood and parse_sigma: names round trip, unknown names list the valid ones") {
   for (const KindInfo& k : kinds()) CHECK(std::string(kind_info(k.name).name) == k.name);
-  for (LikelihoodKind l : {LikelihoodKind::gaussian, LikelihoodKind::bernoulli}) CHECK(parse_likelihood(name(l)) == l);
+  for (LikelihoodKind l : {LikelihoodKind::gaussian, LikelihoodKind::bernoulli, LikelihoodKind::logistic})
+    CHECK(parse_likelihood(name(l)) == l);
   for (Sigma s : {Sigma::learned, Sigma::per_pixel, Sigma::optimal, Sigma::fixed}) CHECK(parse_sigma(name(s)) == s);
 
   auto message = [](auto&& f) -> std::string {
@@ -283,7 +300,7 @@ TEST_CASE("model kinds, parse_likelihood and parse_sigma: names round trip, unkn
   const std::string likelihood = message([] { parse_likelihood("poisson"); });
   CAPTURE(likelihood);
   CHECK(likelihood.find("poisson") != std::string::npos);
-  for (const char* n : {"gaussian", "bernoulli"}) CHECK(likelihood.find(n) != std::string::npos);
+  for (const char* n : {"gaussian", "bernoulli", "logistic"}) CHECK(likelihood.find(n) != std::string::npos);
 
   const std::string sigma = message([] { parse_sigma("adaptive"); });
   CAPTURE(sigma);
@@ -305,6 +322,12 @@ TEST_CASE("model_config_from_json(to_json(c)) round-trips every field") {
   c.lambda = 0.25;
   c.classes = 5;
   const ModelConfig d = model_config_from_json(nlohmann::json::parse(to_json(c).dump()));
+  ModelConfig logistic = small_config("vae", LikelihoodKind::logistic);
+  logistic.logistic_mixture = 5;
+  const ModelConfig read = model_config_from_json(nlohmann::json::parse(to_json(logistic).dump()));
+  CHECK(read.likelihood == LikelihoodKind::logistic);
+  CHECK(read.logistic_mixture == 5);
+  CHECK_FALSE(to_json(c).contains("logistic_mixture"));  // written only where it is read
   CHECK(d.kind == c.kind);
   CHECK(d.likelihood == c.likelihood);
   CHECK(d.sigma == c.sigma);

@@ -94,6 +94,17 @@ std::optional<DiagGaussian<T>> prior_of(Model<T>& model, Tape<T>& tape, std::opt
   return std::nullopt;
 }
 
+// Random pixels in [0, 1] as a model's likelihood reads them: binary for a Bernoulli VAE, 8-bit
+// values v / 255 for the discretized logistic, any value otherwise.
+template <class T>
+void fill_pixels(Rng& rng, const ModelConfig& c, Matrix<T>& x) {
+  fill_uniform<T>(rng, std::span<T>(x.data(), x.size()), T(0), T(1));
+  if (c.likelihood == LikelihoodKind::bernoulli && c.variational())
+    for (T& e : x) e = e < T(0.5) ? T(0) : T(1);
+  if (c.discrete_pixels())
+    for (T& e : x) e = T(std::round(double(e) * 255) / 255);
+}
+
 // Image i of a set as doubles in [0, 1].
 inline std::vector<double> image_values(const data::ImageSet& set, std::size_t i) {
   std::vector<double> v(set.dim());
@@ -128,6 +139,11 @@ inline std::vector<Variant> all_variants() {
   // q(z|x) through two IAF steps.
   ModelConfig iaf_gauss = small_config("vae"), iaf_bern = small_config("vae", LikelihoodKind::bernoulli);
   iaf_gauss.settings = iaf_bern.settings = {{"posterior", "iaf"}, {"flow-steps", "2"}, {"iaf-hidden", "6"}};
+  // The discretized logistic of 8-bit pixels, one component or a mixture of three, in every kind
+  // that has a likelihood.
+  ModelConfig logistic_mixture = small_config("vae", LikelihoodKind::logistic), iaf_logistic = logistic_mixture;
+  logistic_mixture.logistic_mixture = 3;
+  iaf_logistic.settings = iaf_gauss.settings;
   return {
       {"ae", small_config("ae")},
       {"rae", rae},
@@ -145,6 +161,12 @@ inline std::vector<Variant> all_variants() {
       {"flow", small_config("flow")},
       {"vae iaf gaussian learned", iaf_gauss},
       {"vae iaf bernoulli", iaf_bern},
+      {"vae logistic", small_config("vae", LikelihoodKind::logistic)},
+      {"vae logistic mixture of 3", logistic_mixture},
+      {"cvae logistic", small_config("cvae", LikelihoodKind::logistic)},
+      {"hvae logistic", small_config("hvae", LikelihoodKind::logistic)},
+      {"mog logistic", small_config("mog", LikelihoodKind::logistic)},
+      {"vae iaf logistic", iaf_logistic},
   };
 }
 

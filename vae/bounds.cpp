@@ -74,6 +74,8 @@ double bits_per_dim(double nll, std::size_t dim) {
   return (nll + double(dim) * std::log(256.0)) / (double(dim) * std::log(2.0));
 }
 
+double discrete_bits_per_dim(double nll, std::size_t dim) { return nll / (double(dim) * std::log(2.0)); }
+
 template Terms<float> elbo(const LogWeights<float>&, float, double);
 template Terms<double> elbo(const LogWeights<double>&, double, double);
 template Terms<float> iwae(const LogWeights<float>&, float);

@@ -76,6 +76,9 @@ Terms<T> bound(const LogWeights<T>& lw, const Objective& o);
 // Bits per dimension of 8-bit data from the negative log-density (nats) of the dequantized pixels
 // x = (v + u) / 256 in [0, 1]^d: (nll + d ln 256) / (d ln 2).
 double bits_per_dim(double nll, std::size_t dim);
+// Bits per dimension from the negative log-probability (nats) of the 8-bit values themselves
+// (the discretized logistic): nll / (d ln 2).
+double discrete_bits_per_dim(double nll, std::size_t dim);
 
 extern template Terms<float> bound(const LogWeights<float>&, const Objective&);
 extern template Terms<double> bound(const LogWeights<double>&, const Objective&);

@@ -15,7 +15,7 @@ Networks make_networks(const ModelConfig& c) {
 MlpNetworks::MlpNetworks(const ModelConfig& c)
     : trunk_(dense_stack(c.hidden, c.activation)),
       hidden_(dense_stack(std::vector<std::size_t>(c.hidden.rbegin(), c.hidden.rend()), c.activation)),
-      out_(c.input_dim) {}
+      out_(c.input_dim * c.decoder_channels()) {}
 
 template <class T>
 void Coder<T>::build(ParameterStore<T>& store, Rng& rng, bool posterior) {

@@ -30,7 +30,7 @@ const char* lookup(E e, const std::pair<E, const char*> (&table)[N]) {
 }
 
 constexpr std::pair<LikelihoodKind, const char*> kLikelihoods[] = {
-    {LikelihoodKind::gaussian, "gaussian"}, {LikelihoodKind::bernoulli, "bernoulli"}};
+    {LikelihoodKind::gaussian, "gaussian"}, {LikelihoodKind::bernoulli, "bernoulli"}, {LikelihoodKind::logistic, "logistic"}};
 constexpr std::pair<Sigma, const char*> kSigmas[] = {
     {Sigma::learned, "learned"}, {Sigma::per_pixel, "per-pixel"}, {Sigma::optimal, "optimal"}, {Sigma::fixed, "fixed"}};
 constexpr std::pair<Condition, const char*> kConditions[] = {
@@ -80,6 +80,10 @@ bool ModelConfig::variational() const { return kind_info(kind).variational; }
 bool ModelConfig::exact_density() const { return kind_info(kind).family == Family::exact; }
 bool ModelConfig::conditional() const { return kind_info(kind).conditional; }
 
+std::size_t ModelConfig::decoder_channels() const {
+  return discrete_pixels() ? LogisticParams{std::uint32_t(logistic_mixture)}.per_pixel() : 1;
+}
+
 void ModelConfig::validate() const {
   auto fail = [](const std::string& message) { throw std::invalid_argument(message); };
   const KindInfo& info = kind_info(kind);
@@ -90,6 +94,12 @@ void ModelConfig::validate() const {
   if (sigma == Sigma::fixed && !(fixed_sigma2 > 0)) fail(fmt::format("--sigma2 must be positive, got {}", fixed_sigma2));
   if (!(min_sigma2 > 0)) fail(fmt::format("the sigma^2 floor must be positive, got {}", min_sigma2));
   if (!(lambda >= 0)) fail(fmt::format("--lambda must be non-negative, got {}", lambda));
+  if (likelihood == LikelihoodKind::logistic && !info.variational)
+    fail(fmt::format("--likelihood logistic is the p(x|z) of a VAE kind; --model {} has none", kind));
+  if (logistic_mixture != 1 && likelihood != LikelihoodKind::logistic)
+    fail("--logistic-mixture is for --likelihood logistic");
+  if (logistic_mixture == 0 || logistic_mixture > 32)
+    fail(fmt::format("--logistic-mixture must be between 1 and 32 components, got {}", logistic_mixture));
   if (conditional() && classes == 0) fail("a conditional model needs labels (classes > 0)");
   if (!conditional() && classes != 0) fail("only --model cvae takes labels");
   if (!conditional() && condition != Condition::encoder_decoder) fail("only --model cvae takes --condition");
@@ -110,23 +120,26 @@ void ModelConfig::validate() const {
 }
 
 nlohmann::json to_json(const ModelConfig& c) {
-  return {{"architecture", name(c.architecture)},
-          {"kind", c.kind},
-          {"likelihood", name(c.likelihood)},
-          {"sigma", name(c.sigma)},
-          {"fixed_sigma2", c.fixed_sigma2},
-          {"min_sigma2", c.min_sigma2},
-          {"input_dim", c.input_dim},
-          {"hidden", c.hidden},
-          {"latent", c.latent},
-          {"activation", op_name(c.activation)},
-          {"lambda", c.lambda},
-          {"classes", c.classes},
-          {"condition", name(c.condition)},
-          {"embedding", c.embedding},
-          {"hidden2", c.hidden2},
-          {"latents_above", c.latents_above},
-          {"settings", c.settings}};
+  nlohmann::json j = {{"architecture", name(c.architecture)},
+                      {"kind", c.kind},
+                      {"likelihood", name(c.likelihood)},
+                      {"sigma", name(c.sigma)},
+                      {"fixed_sigma2", c.fixed_sigma2},
+                      {"min_sigma2", c.min_sigma2},
+                      {"input_dim", c.input_dim},
+                      {"hidden", c.hidden},
+                      {"latent", c.latent},
+                      {"activation", op_name(c.activation)},
+                      {"lambda", c.lambda},
+                      {"classes", c.classes},
+                      {"condition", name(c.condition)},
+                      {"embedding", c.embedding},
+                      {"hidden2", c.hidden2},
+                      {"latents_above", c.latents_above},
+                      {"settings", c.settings}};
+  // Only where it is read, so that other runs' configs stay as they were.
+  if (c.likelihood == LikelihoodKind::logistic) j["logistic_mixture"] = c.logistic_mixture;
+  return j;
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j) {
@@ -139,6 +152,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     kind_info(c.kind);
     c.likelihood = parse_likelihood(j.at("likelihood").get<std::string>());
     c.sigma = parse_sigma(j.at("sigma").get<std::string>());
+    c.logistic_mixture = whole_number_or<std::size_t>(j, "logistic_mixture", 1);
     c.fixed_sigma2 = j.at("fixed_sigma2").get<double>();
     c.min_sigma2 = j.at("min_sigma2").get<double>();
     c.input_dim = whole_number<std::size_t>(j.at("input_dim"), "input_dim");

@@ -14,7 +14,9 @@
 
 namespace vk::vae {
 
-enum class LikelihoodKind { gaussian, bernoulli };
+// p(x|z) of a VAE (vae/likelihood.hpp): a Gaussian of the (dequantized) pixels, a Bernoulli of
+// binary ones, or the discretized logistic of the 8-bit values themselves.
+enum class LikelihoodKind { gaussian, bernoulli, logistic };
 
 // Where a conditional model (--model cvae) sees its label y; the variants compared in
 // cvae-compare. Every variant's decoder takes y, so every one can generate a chosen class.
@@ -47,6 +49,7 @@ struct ModelConfig {
   Sigma sigma = Sigma::learned;
   double fixed_sigma2 = 0.01;    // with Sigma::fixed
   double min_sigma2 = 1e-3;      // learned sigma^2 is kept above this, so it cannot collapse
+  std::size_t logistic_mixture = 1;  // components of the discretized logistic per pixel
   std::size_t input_dim = 784;
   std::vector<std::size_t> hidden = {400};  // encoder widths; the decoder mirrors them
   std::size_t latent = 20;
@@ -77,6 +80,11 @@ struct ModelConfig {
   bool label_embedded() const { return conditional() && condition == Condition::embedding; }
   bool learned_prior() const { return conditional() && condition == Condition::prior; }
   bool has_sigma() const { return variational() && likelihood == LikelihoodKind::gaussian; }
+  // p(x|z) is the discretized logistic: a distribution over the 8-bit values, no dequantizing.
+  bool discrete_pixels() const { return variational() && likelihood == LikelihoodKind::logistic; }
+  // The decoder's outputs per pixel: the logistic's location and log-scale (and mixture logits)
+  // per component, one value (a logit or a mean) otherwise.
+  std::size_t decoder_channels() const;
   void validate() const;  // throws std::invalid_argument naming the bad setting
 };
 

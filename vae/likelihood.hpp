@@ -4,11 +4,16 @@
 //   bernoulli      the decoder gives logits; log p = sum_j x_j l_j - softplus(l_j)
 //   gaussian       x = D(z) + e, e ~ N(0, sigma^2 I), D(z) = sigmoid(output) in [0, 1]; sigma^2 is
 //                  the noise model's (vae/noise.hpp)
+//   logistic       the discretized logistic of 8-bit pixels (PixelCNN++, the IAF VAE): per pixel the
+//                  decoder gives a location and a log-scale (with --logistic-mixture K: K of each and
+//                  K mixture logits) and p(x|z) is the mass of each pixel's bin v / 255, a
+//                  distribution over the 256 values itself (docs/likelihoods.md)
 //   squared_error  the autoencoders' -||x - D(z)||^2, D(z) = sigmoid(output): a Gaussian of fixed
 //                  variance 1/2 without its constant, not a normalized density
-// A new one (a discretized logistic for 8-bit pixels) is one more struct in the variant below.
+// A new one is one more struct in the variant below.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -22,12 +27,14 @@
 
 namespace vk::vae {
 
+// Each kind: link, mean, log_prob and draw (x ~ p(x|z) into out, false where it has none).
 template <class T>
 struct BernoulliLikelihood {
   Var<T> link(Var<T> out) const { return out; }
   Var<T> mean(Var<T> logits) const { return sigmoid(logits); }
   // x [m, d] serves decoded [k m, d]: the op reads x's rows for every block of samples.
   Var<T> log_prob(ParameterStore<T>&, Var<T> logits, Var<T> x, bool) { return bernoulli_loglik(logits, x); }
+  bool draw(const ParameterStore<T>&, Var<T>, Rng&, std::span<T>) const { return false; }
 };
 
 template <class T>
@@ -39,6 +46,25 @@ struct GaussianLikelihood {
     const std::size_t k = mean.rows() / x.rows();
     return noise.log_likelihood(store, mean, k > 1 ? tile_rows(x, k) : x, training);
   }
+  // The mean plus e ~ N(0, sigma^2 I).
+  bool draw(const ParameterStore<T>& store, Var<T> mean, Rng& rng, std::span<T> out) const {
+    const std::size_t size = mean.rows() * mean.cols();
+    std::copy_n(mean.node().value, size, out.begin());
+    noise.add_noise(store, out.first(size), rng);
+    return true;
+  }
+};
+
+template <class T>
+struct LogisticLikelihood {
+  LogisticParams settings;
+  // The decoder's values are the parameters as they are: locations on the pixel scale [0, 1],
+  // log-scales and logits unbounded.
+  Var<T> link(Var<T> out) const { return out; }
+  Var<T> mean(Var<T> params) const { return logistic_mean(params, settings); }
+  Var<T> log_prob(ParameterStore<T>&, Var<T> params, Var<T> x, bool) { return logistic_loglik(params, x, settings); }
+  // A component from the mixture weights, a logistic draw from it, rounded to its bin.
+  bool draw(const ParameterStore<T>&, Var<T> params, Rng& rng, std::span<T> out) const;
 };
 
 template <class T>
@@ -48,6 +74,7 @@ struct SquaredErrorLikelihood {
   Var<T> log_prob(ParameterStore<T>&, Var<T> mean, Var<T> x, bool) {
     return scale(sum(square(sub(x, mean)), 1), T(-1));
   }
+  bool draw(const ParameterStore<T>&, Var<T>, Rng&, std::span<T>) const { return false; }
 };
 
 template <class T>
@@ -58,7 +85,8 @@ class Likelihood {
   // The autoencoders' squared error.
   static Likelihood squared_error() { return Likelihood(SquaredErrorLikelihood<T>{}); }
 
-  // The decoder's last layer as this likelihood reads it (logits, or a mean in [0, 1]).
+  // The decoder's last layer as this likelihood reads it (logits, a mean in [0, 1], or the
+  // logistic's parameters, ModelConfig::decoder_channels() per pixel).
   Var<T> link(Var<T> out) const {
     return std::visit([&](const auto& l) { return l.link(out); }, kind_);
   }
@@ -70,6 +98,14 @@ class Likelihood {
   // s m + i) and x [m, d].
   Var<T> log_prob(ParameterStore<T>& store, Var<T> decoded, Var<T> x, bool training) {
     return std::visit([&](auto& l) { return l.log_prob(store, decoded, x, training); }, kind_);
+  }
+  // x ~ p(x|z) of a linked decoder output into out (rows of pixels); false, and out untouched,
+  // where the likelihood has no draw (the Bernoulli's and the autoencoders').
+  bool draw(const ParameterStore<T>& store, Var<T> decoded, Rng& rng, std::span<T> out) const {
+    return std::visit([&](const auto& l) { return l.draw(store, decoded, rng, out); }, kind_);
+  }
+  bool draws() const {
+    return std::holds_alternative<GaussianLikelihood<T>>(kind_) || std::holds_alternative<LogisticLikelihood<T>>(kind_);
   }
   void begin_training(ParameterStore<T>& store, double data_pixel_variance);
   void after_step(ParameterStore<T>& store, std::size_t rows);
@@ -88,7 +124,7 @@ class Likelihood {
   template <class L>
   explicit Likelihood(L l) : kind_(std::move(l)) {}
 
-  std::variant<BernoulliLikelihood<T>, GaussianLikelihood<T>, SquaredErrorLikelihood<T>> kind_;
+  std::variant<BernoulliLikelihood<T>, GaussianLikelihood<T>, LogisticLikelihood<T>, SquaredErrorLikelihood<T>> kind_;
 };
 
 extern template class Likelihood<float>;

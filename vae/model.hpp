@@ -51,14 +51,19 @@ class Model {
   // q(z|x) as a diagonal Gaussian [m, latent] (an autoencoder's code E(x) as mu, no logvar); its
   // mu is E_q[z|x].
   virtual DiagGaussian<T> encode(Var<T> x, std::optional<Var<T>> y = std::nullopt) = 0;
-  // The decoder's output for codes z [m, latent], linked (logits of a Bernoulli likelihood, a
-  // mean in [0, 1] otherwise), and its mean image E[x|z].
+  // The decoder's output for codes z [m, latent], linked (logits of a Bernoulli likelihood, the
+  // discretized logistic's parameters, ModelConfig::decoder_channels() per pixel, a mean in [0, 1]
+  // otherwise), and its mean image E[x|z] [m, input_dim].
   virtual Var<T> decode(Var<T> z, std::optional<Var<T>> y = std::nullopt) = 0;
   virtual Var<T> mean_image(Var<T> decoded) const = 0;
+  // x ~ p(x|z) of a decoded batch into out: the Gaussian's noise around the mean, the discretized
+  // logistic's draw rounded to its bin. False, out untouched, where the likelihood has no draw.
+  virtual bool draw_image(Var<T> /*decoded*/, Rng& /*rng*/, std::span<T> /*out*/) const { return false; }
+  virtual bool draws_images() const { return false; }
   // n draws z ~ p(z|y) (p(z) without labels), ancestral through every latent layer.
   virtual Var<T> draw_prior(Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng) = 0;
   // n images from the model: z ~ p(z|y), the mean image E[x|z]; with `noise`, the likelihood's
-  // draw of x around it where it has one (returns whether it drew).
+  // draw of x where it has one instead (returns whether it drew).
   bool sample(Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng, std::span<T> out, bool noise = false);
 
   // The training run's hooks. A model that starts from its data (Glow's actnorm) says so and
@@ -101,12 +106,11 @@ Var<T> one_hot_rows(Tape<T>& tape, std::size_t rows, std::size_t classes, F labe
 
 template <class T>
 bool Model<T>::sample(Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng, std::span<T> out, bool noise) {
-  Var<T> mean = mean_image(decode(draw_prior(tape, y, n, rng), y));
-  const std::size_t size = mean.rows() * mean.cols();
-  std::copy_n(mean.node().value, size, out.begin());
-  const NoiseModel<T>* nm = this->noise();
-  if (noise && nm) nm->add_noise(store_, out.first(size), rng);
-  return noise && nm;
+  Var<T> decoded = decode(draw_prior(tape, y, n, rng), y);
+  if (noise && draw_image(decoded, rng, out)) return true;
+  Var<T> mean = mean_image(decoded);
+  std::copy_n(mean.node().value, mean.rows() * mean.cols(), out.begin());
+  return false;
 }
 
 }  // namespace vk::vae

@@ -6,7 +6,9 @@
 //       --activation; parameters encoder.trunk.<i>.* and decoder.<i>.* as PyTorch names them.
 // conv: the DCGAN-style VAE: 28x28x1 -> Conv2d(32, 4, 2, 1) -> 14x14x32 -> Conv2d(64, 4, 2, 1)
 //       -> 7x7x64 -> 256 features, and back with transposed convolutions; ReLU throughout. Every
-//       shape but the latent width is checked by the compiler.
+//       shape but the latent width and the decoder's channels per pixel is checked by the compiler.
+// Both decoders give ModelConfig::decoder_channels() values per pixel, channels last: one (a
+// logit or a mean), or the discretized logistic's parameters.
 #pragma once
 
 #include <cstddef>
@@ -55,14 +57,16 @@ class ConvNetworks {
   using Image = Input<1, 28, 28>;
   using Encoder = Sequential<Image, Conv2d<1, 32, 4, 2, 1>, Relu, Conv2d<32, 64, 4, 2, 1>, Relu,
                              Linear<64 * 7 * 7, 256>, Relu>;
+  // The last layer's channels are the likelihood's values per pixel (ModelConfig::decoder_channels).
   using Decoder = Sequential<Linear<dynamic, 256>, Relu, Linear<256, 64 * 7 * 7>, Relu, Reshape<64, 7, 7>,
-                             ConvTranspose2d<64, 32, 4, 2, 1>, Relu, ConvTranspose2d<32, 1, 4, 2, 1>>;
+                             ConvTranspose2d<64, 32, 4, 2, 1>, Relu, ConvTranspose2d<32, dynamic, 4, 2, 1>>;
   static_assert(Encoder::static_output == features(256));
-  static_assert(Decoder::static_output == Image::shape, "the decoder gives back the encoder's image");
+  static_assert(Decoder::static_output == image(dynamic, 28, 28), "the decoder gives back the encoder's image");
 
   static constexpr std::size_t default_latent = 32;  // where no flag sets it
 
-  explicit ConvNetworks(const ModelConfig&) {}
+  explicit ConvNetworks(const ModelConfig& c)
+      : decoder_({}, {}, {}, {}, {}, {}, {}, ConvTranspose2d<32, dynamic, 4, 2, 1>(c.decoder_channels())) {}
 
   template <class T>
   Shape build_encoder(ParameterStore<T>& store, Rng& rng, Shape in) {

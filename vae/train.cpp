@@ -38,6 +38,11 @@ void validate_training(const TrainOptions& o, const ModelConfig& model) {
     throw std::invalid_argument("--k is the sample count of --objective iwae; the ELBO takes one sample");
   if (o.bound == Bound::iwae && !model.variational())
     throw std::invalid_argument("--objective iwae needs a variational model (--model vae, cvae or hvae)");
+  if (model.discrete_pixels() && o.binarize != data::Binarize::none)
+    throw std::invalid_argument("--likelihood logistic is a distribution over the 8-bit pixels: not with --binarize");
+  if (model.discrete_pixels() && o.dequantize)
+    throw std::invalid_argument("--likelihood logistic is a distribution over the 8-bit pixels themselves: not with "
+                                "--dequantize uniform (its bins are the 256 values)");
   if (model.exact_density() && !o.dequantize)
     throw std::invalid_argument(fmt::format("--model {} is a density over dequantized pixels: it takes --dequantize uniform, "
                                             "not binarized or raw pixels", model.kind));

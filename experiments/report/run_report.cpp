@@ -118,6 +118,8 @@ std::string summary(const json& config) {
   // An autoencoder's config carries the default likelihood, which it does not use.
   if (variational) text += fmt::format(", {} likelihood", m.value("likelihood", "?"));
   if (variational && m.value("likelihood", "") == "gaussian") text += fmt::format(" ({} σ²)", m.value("sigma", "?"));
+  if (variational && m.value("likelihood", "") == "logistic" && m.contains("logistic_mixture") && m.at("logistic_mixture") != 1)
+    text += fmt::format(" (a mixture of {} per pixel)", text_of(m.at("logistic_mixture")));
   text += fmt::format(", latent dimension {}; {} epochs of batch {}, seed {}", text_of(m.value("latent", json())),
                       text_of(t.value("epochs", json())), text_of(t.value("batch", json())), text_of(t.value("seed", json())));
   return text + ". vae-report --run <this folder> rebuilds this page from the folder's files.";

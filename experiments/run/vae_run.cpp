@@ -103,16 +103,24 @@ bool dequantized(const nlohmann::json& config) {
   return config.at("training").value("dequantize", std::string("none")) == "uniform";
 }
 
-nlohmann::json eval_json(const vae::EvalResult& r, std::size_t dim, bool dequantized) {
+PixelBits pixel_bits(const vae::ModelConfig& model, bool dequantized) {
+  if (model.discrete_pixels()) return PixelBits::discrete;
+  return dequantized ? PixelBits::dequantized : PixelBits::none;
+}
+
+nlohmann::json eval_json(const vae::EvalResult& r, std::size_t dim, PixelBits bits) {
   nlohmann::json j = {{"test_nelbo", r.nelbo}, {"test_rec", r.rec}, {"test_kl", r.kl},
                       {"active_units", r.active_units}, {"test_count", r.count}};
   j["sigma2"] = std::isnan(r.sigma2) ? nlohmann::json(nullptr) : nlohmann::json(r.sigma2);
   j["latent_variance"] = r.latent_variance;  // what active_units counts, drawn by the run's report
-  if (dequantized) j["bits_per_dim"] = vae::bits_per_dim(r.nelbo, dim);
+  auto in_bits = [&](double nll) {
+    return bits == PixelBits::discrete ? vae::discrete_bits_per_dim(nll, dim) : vae::bits_per_dim(nll, dim);
+  };
+  if (bits != PixelBits::none) j["bits_per_dim"] = in_bits(r.nelbo);
   if (r.iw_samples) {
     j["iw_nll"] = r.iw_nll;
     j["iw_samples"] = r.iw_samples;
-    if (dequantized) j["iw_bits_per_dim"] = vae::bits_per_dim(r.iw_nll, dim);
+    if (bits != PixelBits::none) j["iw_bits_per_dim"] = in_bits(r.iw_nll);
   }
   return j;
 }

@@ -54,9 +54,14 @@ nlohmann::json run_config(const vae::ModelConfig& model, nlohmann::json training
 vae::EvalOptions eval_options(bool dequantize, std::size_t iw_samples = 0, std::size_t limit = 0);
 // Whether a run folder's config.json says its images were dequantized (absent: no).
 bool dequantized(const nlohmann::json& config);
+// What a run's negative log-likelihood says in bits per dimension of the 8-bit data: nothing (a
+// Bernoulli of binarized pixels, an autoencoder), a density of the dequantized pixels (a bound
+// on them after + d ln 256), or a distribution over the 8-bit values themselves (the logistic).
+enum class PixelBits { none, dequantized, discrete };
+PixelBits pixel_bits(const vae::ModelConfig& model, bool dequantized);
 // The evaluation's numbers as final.json and eval.json hold them; with bits_per_dim (and
-// iw_bits_per_dim) of the 8-bit data for a dequantized run.
-nlohmann::json eval_json(const vae::EvalResult& r, std::size_t dim, bool dequantized);
+// iw_bits_per_dim) of the 8-bit data where `bits` gives them.
+nlohmann::json eval_json(const vae::EvalResult& r, std::size_t dim, PixelBits bits);
 // The first `limit` test images (0: all) exactly as evaluate() reads them, into dir:
 // images.npy (float32 [n, d]), labels.npy (float32 [n, 1]) and info.json (form, count, seed).
 void write_test_set(const data::ImageSet& test, const vae::EvalOptions& options, const char* form,

@@ -20,6 +20,10 @@ class Coded : public Model<T> {
     return likelihood_.link(coder_.decode(this->store_, z, y));
   }
   Var<T> mean_image(Var<T> decoded) const override { return likelihood_.mean(decoded); }
+  bool draw_image(Var<T> decoded, Rng& rng, std::span<T> out) const override {
+    return likelihood_.draw(this->store_, decoded, rng, out);
+  }
+  bool draws_images() const override { return likelihood_.draws(); }
   void begin_training(double v) override { likelihood_.begin_training(this->store_, v); }
   void after_step(std::size_t rows) override { likelihood_.after_step(this->store_, rows); }
   void end_epoch() override { likelihood_.end_epoch(this->store_); }
