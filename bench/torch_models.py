@@ -135,7 +135,8 @@ class Vae(Likelihood):
 
 
 class GaussianNet(torch.nn.Module):
-    """A tanh trunk through `widths` and heads for the mean and the log-variance (starting at 0)."""
+    """A trunk through `widths` (tanh unless `activation` says otherwise) and heads for the mean and
+    the log-variance (starting at 0)."""
 
     def __init__(self, widths, out, activation=torch.nn.Tanh):
         super().__init__()
