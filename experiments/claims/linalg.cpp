@@ -1,8 +1,10 @@
 #include "experiments/claims/linalg.hpp"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <stdexcept>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <xtensor-blas/xlinalg.hpp>
