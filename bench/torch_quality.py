@@ -1,4 +1,4 @@
-"""The test set and the test NELBO of torch_peer.py --mode quality.
+"""The test set and the test NELBO of torch_peer.py --mode quality (and vaekit_torch.py's test set).
 
 The test set is the folder vaekit's `vae-eval --write-test DIR` writes: images.npy (float32
 [n, 784], the exact pixel values vaekit evaluates on), labels.npy and info.json ({"form":
@@ -43,6 +43,20 @@ def load_test_images(directory, limit=None):
     if limit:
         images = images[:limit]
     return torch.from_numpy(np.ascontiguousarray(images))
+
+
+def load_test_labels(directory, count):
+    """The labels of DIR/labels.npy (float32 [count, 1] of whole numbers) as an int64 tensor [count]."""
+    path = os.path.join(directory, "labels.npy")
+    try:
+        labels = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise TestSetError(f"cannot read {path} as a .npy array: {e}") from None
+    if not isinstance(labels, np.ndarray) or labels.shape != (count, 1) or np.any(labels != np.round(labels)) \
+            or np.any(labels < 0):
+        raise TestSetError(f"{path}: expected {count} whole non-negative labels as [{count}, 1], found "
+                           f"{getattr(labels, 'dtype', '?')} {list(getattr(labels, 'shape', []))}")
+    return torch.from_numpy(labels.reshape(-1).astype(np.int64))
 
 
 @torch.no_grad()

@@ -4,7 +4,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(
   g++ pkg-config cmake meson ninja-build
-  libxtensor-dev xtl-dev libxsimd-dev libopenblas-dev
+  libxtensor-dev xtl-dev libxsimd-dev libopenblas-dev libxtensor-blas-dev
   doctest-dev libfmt-dev libcli11-dev nlohmann-json3-dev libpng-dev zlib1g-dev
   openmpi-bin libopenmpi-dev
   dataset-fashion-mnist

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/mnist.hpp"
+#include "experiments/claims/linalg.hpp"
 #include "experiments/claims/stats.hpp"
 #include "experiments/draw/charts.hpp"
 #include "experiments/draw/html.hpp"

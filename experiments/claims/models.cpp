@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "autodiff/ops.hpp"
-#include "experiments/claims/stats.hpp"
 #include "experiments/report/figures.hpp"
 #include "vae/registry.hpp"
 
@@ -107,16 +106,6 @@ double jacobian_fd_error(const vae::Model<float>& model, const std::vector<float
     worst = std::max(worst, scale > 0 ? err / scale : err);
   }
   return worst;
-}
-
-std::vector<double> singular_values(const std::vector<double>& j, std::size_t rows, std::size_t cols) {
-  std::vector<double> gram(cols * cols, 0.0);
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t a = 0; a < cols; ++a)
-      for (std::size_t b = 0; b < cols; ++b) gram[a * cols + b] += j[r * cols + a] * j[r * cols + b];
-  std::vector<double> s = symmetric_eigenvalues(gram, cols);
-  for (double& v : s) v = std::sqrt(std::max(v, 0.0));
-  return s;
 }
 
 std::size_t numerical_rank(const std::vector<double>& singular, double tolerance) {

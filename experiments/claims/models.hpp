@@ -32,10 +32,7 @@ std::vector<std::vector<double>> decoder_jacobians(const vae::Model<float>& mode
 double jacobian_fd_error(const vae::Model<float>& model, const std::vector<float>& z, std::size_t points,
                          const std::vector<std::vector<double>>& tape_jacobians);
 
-// Singular values of a rows x cols matrix (cols small), descending: sqrt of eig(J^T J).
-std::vector<double> singular_values(const std::vector<double>& j, std::size_t rows, std::size_t cols);
-
-// Singular values above tolerance * the largest.
+// Singular values (descending, linalg.hpp) above tolerance * the largest.
 std::size_t numerical_rank(const std::vector<double>& singular, double tolerance);
 
 }  // namespace vk::claims

@@ -29,38 +29,6 @@ double median_of(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-std::vector<double> symmetric_eigenvalues(std::vector<double> a, std::size_t n) {
-  auto at = [&](std::size_t i, std::size_t j) -> double& { return a[i * n + j]; };
-  for (int sweep = 0; sweep < 100; ++sweep) {
-    double off = 0, total = 0;
-    for (std::size_t i = 0; i < n; ++i)
-      for (std::size_t j = 0; j < n; ++j) (i == j ? total : off) += at(i, j) * at(i, j);
-    if (off <= 1e-30 * (total + off) || off == 0) break;
-    for (std::size_t p = 0; p + 1 < n; ++p)
-      for (std::size_t q = p + 1; q < n; ++q) {
-        if (at(p, q) == 0) continue;
-        // The rotation that zeroes a_pq (Golub & Van Loan, Algorithm 8.4.1), stable form.
-        const double theta = (at(q, q) - at(p, p)) / (2 * at(p, q));
-        const double t = (theta >= 0 ? 1 : -1) / (std::abs(theta) + std::sqrt(theta * theta + 1));
-        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
-        for (std::size_t k = 0; k < n; ++k) {
-          const double akp = at(k, p), akq = at(k, q);
-          at(k, p) = c * akp - s * akq;
-          at(k, q) = s * akp + c * akq;
-        }
-        for (std::size_t k = 0; k < n; ++k) {
-          const double apk = at(p, k), aqk = at(q, k);
-          at(p, k) = c * apk - s * aqk;
-          at(q, k) = s * apk + c * aqk;
-        }
-      }
-  }
-  std::vector<double> eig(n);
-  for (std::size_t i = 0; i < n; ++i) eig[i] = at(i, i);
-  std::sort(eig.begin(), eig.end(), std::greater<>());
-  return eig;
-}
-
 std::vector<double> covariance(const std::vector<double>& x, std::size_t n, std::size_t d) {
   std::vector<double> mean(d, 0), cov(d * d, 0);
   for (std::size_t i = 0; i < n; ++i)

@@ -1,5 +1,6 @@
-// The small statistics the claims are measured with: a summary over seeds, eigenvalues of a small
-// symmetric matrix, the Kolmogorov-Smirnov distance to a normal, and the sharpness of an image.
+// The small statistics the claims are measured with: a summary over seeds, a covariance, the
+// Kolmogorov-Smirnov distance to a normal, and the sharpness of an image (eigenvalues and singular
+// values: linalg.hpp).
 #pragma once
 
 #include <cstddef>
@@ -19,10 +20,6 @@ nlohmann::json to_json(const Spread& s);
 
 double mean_of(const std::vector<double>& v);
 double median_of(std::vector<double> v);
-
-// Eigenvalues of the symmetric n x n row-major matrix a, descending (cyclic Jacobi rotations, in
-// double: the matrices here are at most latent x latent, where LAPACK would buy nothing).
-std::vector<double> symmetric_eigenvalues(std::vector<double> a, std::size_t n);
 
 // Covariance [d, d] of the n rows of x [n, d].
 std::vector<double> covariance(const std::vector<double>& x, std::size_t n, std::size_t d);
