@@ -1,4 +1,4 @@
-// vae-train: trains an AE, regularized AE, VAE or CVAE on MNIST-format data and leaves a run
+// vae-train: trains an AE, regularized AE, VAE or CVAE on images (datasets/load.hpp) and leaves a run
 // folder with its settings, per-epoch metrics, final numbers, checkpoint and pictures. With
 // --resume it continues a run from its latest checkpoint as if it had never stopped.
 #include <algorithm>
@@ -88,7 +88,7 @@ json new_run_config(const Options& o, const programs::RunData& rd, const std::ve
   if (conv && !o.hidden.empty()) throw std::invalid_argument("--hidden is for --arch mlp; conv has fixed widths");
   // Each kind's defaults (an hvae's are Burda et al.'s networks: 784-100-100-z(100), 100-50-50-z2(50), tanh).
   mc.hidden = conv ? std::vector<std::size_t>{} : programs::parse_widths(!o.hidden.empty() ? o.hidden : kind.hidden);
-  mc.latent = o.latent ? o.latent : conv ? vae::ConvNetworks::default_latent : kind.latent;
+  mc.latent = o.latent ? o.latent : conv ? vae::conv_default_latent : kind.latent;
   mc.hidden2 = programs::parse_widths(o.hidden2);
   if (!o.latents.empty()) {
     const std::vector<std::size_t> widths = programs::parse_widths(o.latents, "--latents");
@@ -105,7 +105,13 @@ json new_run_config(const Options& o, const programs::RunData& rd, const std::ve
   const data::Binarize binarize = programs::parse_binarize(o.binarize);
   const data::Dataset& dataset = rd.dataset;
   mc.input_dim = dataset.train.dim();
+  mc.image = dataset.train.shape();
+  if (mc.conditional() && dataset.train.classes < 2)
+    throw std::invalid_argument(fmt::format("--model {} needs labels of two classes or more; {} has one class (or no labels)",
+                                            mc.kind, o.data));
   if (mc.conditional()) mc.classes = dataset.train.classes;
+  // A flow's z is as wide as x, whatever the images.
+  if (mc.exact_density() && !o.latent && o.latents.empty()) mc.latent = mc.input_dim;
   mc.validate();
   // Greyscale images as a density's data need dequantizing; the AEs' squared error and the
   // Bernoulli likelihood take the pixels as they are unless asked.
@@ -328,7 +334,7 @@ int run(const Options& o, const std::vector<std::string>& given) {
 
 int main(int argc, char** argv) {
   support::Command cmd("vae-train",
-                       "Train an autoencoder, regularized AE, VAE or conditional VAE on MNIST-format images.",
+                       "Train an autoencoder, regularized AE, VAE or conditional VAE on images (--data: MNIST IDX, .npy or CIFAR-10).",
       "Example: vae-train --model vae --likelihood gaussian --sigma learned --epochs 10 --out runs/vae\n"
       "Writes config.json, metrics.jsonl, final.json, checkpoint/, PNG pictures and report.html into --out.\n"
       "SIGINT or SIGTERM stops after the current step with a checkpoint; vae-train --resume DIR continues\n"
@@ -376,7 +382,7 @@ int main(int argc, char** argv) {
   cmd.option("--max-grad-norm,--clip", o.clip, "clip gradients to this global norm (0: none)");
   cmd.option("--seed", o.seed, "seed of initialisation, batch order, noise");
   cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
-  cmd.option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
+  cmd.option("--data", o.data, data::data_help);
   cmd.option("--limit", o.limit, "use the first N training images (0: all)");
   cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)").range(0, 100000);
   cmd.option("--checkpoint-every", o.checkpoint_every,

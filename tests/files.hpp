@@ -2,11 +2,14 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <set>
 #include <string>
 #include <system_error>
 #include <unistd.h>
+
+#include <doctest/doctest.h>
 
 #include "io/error.hpp"
 
@@ -47,5 +50,14 @@ std::string io_error_of(F&& f) {
 }
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// f throws an IoError of one line that names `file` and says `phrase`.
+inline void check_error(const std::function<void()>& f, const std::filesystem::path& file, const std::string& phrase) {
+  const std::string msg = io_error_of(f);
+  INFO("message: ", msg);
+  CHECK(contains(msg, file.string()));
+  CHECK(contains(msg, phrase));
+  CHECK(!contains(msg, "\n"));
+}
 
 }  // namespace vk::test

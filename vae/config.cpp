@@ -1,11 +1,13 @@
 #include "vae/config.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "autodiff/layers.hpp"
+#include "vae/networks.hpp"
 #include "vae/registry.hpp"
 
 namespace vk::vae {
@@ -75,6 +77,12 @@ std::size_t ModelConfig::count_setting(const std::string& name, std::size_t leas
   return std::size_t(v);
 }
 
+Shape ModelConfig::image_shape() const {
+  if (image.known()) return image;
+  const auto side = std::size_t(std::lround(std::sqrt(double(input_dim))));
+  return side * side == input_dim ? vk::image(1, side, side) : vk::image(1, 1, input_dim);
+}
+
 bool ModelConfig::variational() const { return kind_info(kind).variational; }
 bool ModelConfig::exact_density() const { return kind_info(kind).family == Family::exact; }
 bool ModelConfig::conditional() const { return kind_info(kind).conditional; }
@@ -83,6 +91,8 @@ void ModelConfig::validate() const {
   auto fail = [](const std::string& message) { throw std::invalid_argument(message); };
   const KindInfo& info = kind_info(kind);
   if (input_dim == 0) fail("input dimension must be positive");
+  if (image.known() && image.size() != input_dim)
+    fail(fmt::format("images of {} are {} values, not the {} inputs", image.text(), image.size(), input_dim));
   if (latent == 0) fail("--latent must be positive");
   for (std::size_t h : hidden)
     if (h == 0) fail("--hidden widths must be positive");
@@ -102,7 +112,7 @@ void ModelConfig::validate() const {
       if (h == 0) fail("--hidden2 widths must be positive");
   }
   if (architecture == Architecture::conv) {
-    if (input_dim != 28 * 28) fail(fmt::format("--arch conv takes 28x28 single-channel images, the data has {} pixels", input_dim));
+    if (!conv_takes(image_shape())) fail(conv_mismatch(image_shape()));
     if (conditional()) fail("--arch conv takes --model ae, rae or vae (conditional models are mlp only)");
     if (activation != Op::relu) fail("--arch conv is ReLU throughout; --activation is for mlp");
   }
@@ -116,6 +126,8 @@ nlohmann::json to_json(const ModelConfig& c) {
           {"fixed_sigma2", c.fixed_sigma2},
           {"min_sigma2", c.min_sigma2},
           {"input_dim", c.input_dim},
+          {"image", {{"height", c.image_shape().height}, {"width", c.image_shape().width},
+                     {"channels", c.image_shape().channels}}},
           {"hidden", c.hidden},
           {"latent", c.latent},
           {"activation", op_name(c.activation)},
@@ -141,6 +153,10 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     c.fixed_sigma2 = j.at("fixed_sigma2").get<double>();
     c.min_sigma2 = j.at("min_sigma2").get<double>();
     c.input_dim = j.at("input_dim").get<std::size_t>();
+    // Absent in run folders written before other images than Fashion-MNIST's: image_shape() then.
+    if (j.contains("image"))
+      c.image = vk::image(j.at("image").at("channels").get<std::size_t>(), j.at("image").at("height").get<std::size_t>(),
+                          j.at("image").at("width").get<std::size_t>());
     c.hidden = j.at("hidden").get<std::vector<std::size_t>>();
     c.latent = j.at("latent").get<std::size_t>();
     c.activation = parse_activation(j.at("activation").get<std::string>());
