@@ -7,19 +7,25 @@ set -uo pipefail
 bin="$1/experiments"
 source "$(dirname "$0")/programs_lib.sh"
 
-# The same 240 coloured images (smooth blobs, label = the dominant colour) in three forms:
-# CIFAR-10 batches (planes), an .npy folder (channels last, int64 labels), and one .npy file of
-# float32 grey 20x12 images.
-python3 - "$tmp" <<'PY'
-import math, os, random, struct, sys
-out = sys.argv[1]
-rng = random.Random(5)
-
+# npy(path, descr, shape, payload): an .npy file of format 1.0, written without numpy (a fresh
+# machine's python3 has none); the scripts below import it from $tmp.
+cat >"$tmp/npy_writer.py" <<'PY'
+import struct
 def npy(path, descr, shape, payload):
     header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, "".join(f"{d}, " for d in shape))
     header += " " * (63 - (10 + len(header)) % 64) + "\n"
     with open(path, "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload)
+PY
+
+# The same 240 coloured images (smooth blobs, label = the dominant colour) in three forms:
+# CIFAR-10 batches (planes), an .npy folder (channels last, int64 labels), and one .npy file of
+# float32 grey 20x12 images.
+PYTHONPATH="$tmp" python3 - "$tmp" <<'PY'
+import math, os, random, struct, sys
+from npy_writer import npy
+out = sys.argv[1]
+rng = random.Random(5)
 
 def blob(h, w, channels):
     cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(3, 8)
@@ -101,12 +107,9 @@ expect_error "a CIFAR batch of the wrong size" "test_batch.bin: 3000 bytes is no
 cp -r "$tmp/rgb-npy" "$tmp/broken/labels" && cp "$tmp/rgb-npy/test_labels.npy" "$tmp/broken/labels/train_labels.npy"
 expect_error "labels of another length" "train_labels.npy: 40 labels for 200 images" \
   "$bin/vae-train" --data "$tmp/broken/labels" --out "$tmp/bad1"
-python3 - "$tmp/broken" <<'PY'
-import struct, sys
-def npy(path, descr, shape, payload):
-    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, "".join(f"{d}, " for d in shape))
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload)
+PYTHONPATH="$tmp" python3 - "$tmp/broken" <<'PY'
+import sys
+from npy_writer import npy
 npy(sys.argv[1] + "/ints.npy", "<i4", (4, 2, 2), bytes(64))
 npy(sys.argv[1] + "/flat.npy", "|u1", (4, 16), bytes(64))
 PY
@@ -120,8 +123,9 @@ check "no broken input left a run folder" test ! -e "$tmp/bad1"
 # uint8 labels) trains to the same bits as the IDX folder.
 data=/usr/share/datasets/fashion-mnist
 if [ -d "$data" ]; then
-  python3 - "$data" "$tmp/fashion-npy" <<'PY'
-import gzip, os, struct, sys
+  PYTHONPATH="$tmp" python3 - "$data" "$tmp/fashion-npy" <<'PY'
+import gzip, os, sys
+from npy_writer import npy
 src, out = sys.argv[1:3]
 os.makedirs(out)
 def idx(name):
@@ -129,15 +133,11 @@ def idx(name):
         if os.path.exists(path):
             raw = open(path, "rb").read()
             return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-def npy(path, shape, payload):
-    header = "{'descr': '|u1', 'fortran_order': False, 'shape': (%s), }" % "".join(f"{d}, " for d in shape)
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload)
 for name, idx_name, n in (("train", "train", 600), ("test", "t10k", None)):
     images, labels = idx(f"{idx_name}-images-idx3-ubyte")[16:], idx(f"{idx_name}-labels-idx1-ubyte")[8:]
     n = n or len(labels)
-    npy(f"{out}/{name}_images.npy", (n, 28, 28), images[:n * 784])
-    npy(f"{out}/{name}_labels.npy", (n,), labels[:n])
+    npy(f"{out}/{name}_images.npy", "|u1", (n, 28, 28), images[:n * 784])
+    npy(f"{out}/{name}_labels.npy", "|u1", (n,), labels[:n])
 PY
   same=(--limit 600 --epochs 1 --hidden 32 --latent 4 --threads 1 --seed 4)
   "$bin/vae-train" "${same[@]}" --data "$data" --out "$tmp/idx" >/dev/null 2>&1
