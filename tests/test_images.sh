@@ -7,54 +7,10 @@ set -uo pipefail
 bin="$1/experiments"
 source "$(dirname "$0")/programs_lib.sh"
 
-# npy(path, descr, shape, payload): an .npy file of format 1.0, written without numpy (a fresh
-# machine's python3 has none); the scripts below import it from $tmp.
-cat >"$tmp/npy_writer.py" <<'PY'
-import struct
-def npy(path, descr, shape, payload):
-    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, "".join(f"{d}, " for d in shape))
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + payload)
-PY
-
-# The same 240 coloured images (smooth blobs, label = the dominant colour) in three forms:
-# CIFAR-10 batches (planes), an .npy folder (channels last, int64 labels), and one .npy file of
-# float32 grey 20x12 images.
-PYTHONPATH="$tmp" python3 - "$tmp" <<'PY'
-import math, os, random, struct, sys
-from npy_writer import npy
-out = sys.argv[1]
-rng = random.Random(5)
-
-def blob(h, w, channels):
-    cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(3, 8)
-    colour = [rng.random() for _ in range(channels)]
-    label = max(range(channels), key=lambda c: colour[c])
-    px = [[[int(255 * colour[c] * math.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * r * r)))
-            for c in range(channels)] for x in range(w)] for y in range(h)]
-    return label, px
-
-rgb = [blob(32, 32, 3) for _ in range(240)]
-train, test = rgb[:200], rgb[200:]
-os.makedirs(f"{out}/cifar")
-for b in range(5):
-    with open(f"{out}/cifar/data_batch_{b + 1}.bin", "wb") as f:
-        for label, px in train[40 * b:40 * (b + 1)]:
-            f.write(bytes([label]) + bytes(px[y][x][c] for c in range(3) for y in range(32) for x in range(32)))
-with open(f"{out}/cifar/test_batch.bin", "wb") as f:
-    for label, px in test:
-        f.write(bytes([label]) + bytes(px[y][x][c] for c in range(3) for y in range(32) for x in range(32)))
-os.makedirs(f"{out}/rgb-npy")
-for name, part in (("train", train), ("test", test)):
-    npy(f"{out}/rgb-npy/{name}_images.npy", "|u1", (len(part), 32, 32, 3),
-        bytes(v for _, px in part for row in px for pixel in row for v in pixel))
-    npy(f"{out}/rgb-npy/{name}_labels.npy", "<i8", (len(part),), struct.pack(f"<{len(part)}q", *(l for l, _ in part)))
-
-grey = [blob(20, 12, 1) for _ in range(140)]
-npy(f"{out}/grey.npy", "<f4", (140, 20, 12),
-    struct.pack(f"<{140 * 240}f", *(v / 255 for _, px in grey for row in px for pixel in row for v in pixel)))
-PY
+# The images of tests/synthetic_images.py: the same 240 RGB blobs as CIFAR-10 batches and as an .npy
+# folder, and 140 grey 20x12 ones in one float32 .npy file.
+here="$(cd "$(dirname "$0")" && pwd)"
+python3 "$here/synthetic_images.py" "$tmp"
 
 tiny=(--limit 200 --epochs 1 --batch 50 --threads 1 --seed 2)
 "$bin/vae-train" "${tiny[@]}" --hidden 32 --latent 4 --data "$tmp/cifar" --out "$tmp/mlp-cifar" >/dev/null 2>"$tmp/err"
@@ -107,9 +63,9 @@ expect_error "a CIFAR batch of the wrong size" "test_batch.bin: 3000 bytes is no
 cp -r "$tmp/rgb-npy" "$tmp/broken/labels" && cp "$tmp/rgb-npy/test_labels.npy" "$tmp/broken/labels/train_labels.npy"
 expect_error "labels of another length" "train_labels.npy: 40 labels for 200 images" \
   "$bin/vae-train" --data "$tmp/broken/labels" --out "$tmp/bad1"
-PYTHONPATH="$tmp" python3 - "$tmp/broken" <<'PY'
+PYTHONPATH="$here" python3 - "$tmp/broken" <<'PY'
 import sys
-from npy_writer import npy
+from synthetic_images import npy
 npy(sys.argv[1] + "/ints.npy", "<i4", (4, 2, 2), bytes(64))
 npy(sys.argv[1] + "/flat.npy", "|u1", (4, 16), bytes(64))
 PY
@@ -123,22 +79,7 @@ check "no broken input left a run folder" test ! -e "$tmp/bad1"
 # uint8 labels) trains to the same bits as the IDX folder.
 data=/usr/share/datasets/fashion-mnist
 if [ -d "$data" ]; then
-  PYTHONPATH="$tmp" python3 - "$data" "$tmp/fashion-npy" <<'PY'
-import gzip, os, sys
-from npy_writer import npy
-src, out = sys.argv[1:3]
-os.makedirs(out)
-def idx(name):
-    for path in (f"{src}/{name}", f"{src}/{name}.gz"):
-        if os.path.exists(path):
-            raw = open(path, "rb").read()
-            return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-for name, idx_name, n in (("train", "train", 600), ("test", "t10k", None)):
-    images, labels = idx(f"{idx_name}-images-idx3-ubyte")[16:], idx(f"{idx_name}-labels-idx1-ubyte")[8:]
-    n = n or len(labels)
-    npy(f"{out}/{name}_images.npy", "|u1", (n, 28, 28), images[:n * 784])
-    npy(f"{out}/{name}_labels.npy", "|u1", (n,), labels[:n])
-PY
+  python3 "$here/synthetic_images.py" --copy-idx "$data" "$tmp/fashion-npy" 600
   same=(--limit 600 --epochs 1 --hidden 32 --latent 4 --threads 1 --seed 4)
   "$bin/vae-train" "${same[@]}" --data "$data" --out "$tmp/idx" >/dev/null 2>&1
   "$bin/vae-train" "${same[@]}" --data "$tmp/fashion-npy" --out "$tmp/npy" >/dev/null 2>&1

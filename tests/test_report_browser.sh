@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# report.html in a real browser: headless chromium renders a short run's page and the report of
-# lecture-claims --quick, which must draw
+# report.html in a real browser: headless chromium renders a short run's page, an RGB conv run's
+# (synthetic CIFAR-10 batches) and the report of lecture-claims --quick, which must draw
 # every figure (the page's own marker, see experiments/draw/html.hpp) with nothing on the
 # console. A copy with a broken picture, a broken chart path and a console error must fail the
 # same check, so that the check can fail. Keeps BUILD/report-screenshot.png and
@@ -80,6 +80,19 @@ chrome --screenshot="$build/report-screenshot.png" --window-size="1280,$height" 
   --virtual-time-budget=10000 "file://$run/report.html" >/dev/null 2>&1
 if [ -s "$build/report-screenshot.png" ]; then echo "ok: screenshot in $build/report-screenshot.png"
 else echo "FAILED: no screenshot"; fails=$((fails + 1)); fi
+
+# The page of a conv VAE on 32x32 RGB images (synthetic CIFAR-10 batches): its colour pictures drawn.
+python3 "$(dirname "$0")/synthetic_images.py" "$tmp/images"
+"$bin/vae-train" --arch conv --epochs 1 --batch 50 --latent 2 --threads 1 --data "$tmp/images/cifar" \
+  --out "$tmp/rgb" >/dev/null 2>&1
+figures=$(grep -c '<figure id=' "$tmp/rgb/report.html" 2>/dev/null || echo 0)
+mapfile -t result < <(verdict "$tmp/rgb/report.html")
+if [ "${result[0]}" = ok ] && [ "${result[1]}" = "$figures of $figures" ] && [ "$figures" -ge 5 ]; then
+  echo "ok: chromium drew all ${result[1]} figures of the RGB conv run's report with nothing on the console"
+else
+  echo "FAILED: RGB run's report: ${result[0]} (figures drawn: ${result[1]}, expected $figures, at least 5)"
+  fails=$((fails + 1))
+fi
 
 # The claims report of lecture-claims --quick (the claims test's run, or this test's if it comes first).
 if claims=$(quick_claims "$build"); then
