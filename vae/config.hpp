@@ -38,7 +38,7 @@ enum class Sigma {
 // The family of encoder and decoder networks (vae/networks.hpp).
 enum class Architecture {
   mlp,   // fully connected, widths from --hidden
-  conv,  // convolutional, for the image shapes of vae/networks.hpp's ConvShapes
+  conv,  // convolutional, for the image shapes of vae/networks.hpp's Networks (28x28x1, 32x32x3)
 };
 
 struct ModelConfig {
