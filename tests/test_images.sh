@@ -6,6 +6,7 @@
 set -uo pipefail
 bin="$1/experiments"
 source "$(dirname "$0")/programs_lib.sh"
+export PYTHONDONTWRITEBYTECODE=1  # the scripts import tests/synthetic_images.py: no __pycache__ in the tree
 
 # The images of tests/synthetic_images.py: the same 240 RGB blobs as CIFAR-10 batches and as an .npy
 # folder, and 140 grey 20x12 ones in one float32 .npy file.
@@ -25,6 +26,10 @@ check "vae-eval of the .npy run reproduces its test NELBO" close "$tmp/mlp-npy/f
 
 "$bin/vae-train" "${tiny[@]}" --arch conv --latent 4 --data "$tmp/cifar" --out "$tmp/conv" >/dev/null 2>"$tmp/conv.err"
 check "vae-train --arch conv trains on 32x32x3 images" test -s "$tmp/conv/final.json" -a -s "$tmp/conv/report.html"
+cp "$tmp/conv/report.html" "$tmp/report-conv.html"
+"$bin/vae-report" --run "$tmp/conv" 2>/dev/null
+check "vae-report rebuilds the RGB run's page byte for byte, its pictures embedded" \
+  bash -c "cmp -s '$tmp/conv/report.html' '$tmp/report-conv.html' && grep -q 'data:image/png;base64,' '$tmp/conv/report.html'"
 "$bin/vae-eval" --run "$tmp/conv" --threads 1 --iw 4 --limit 20 >/dev/null 2>&1
 check "vae-eval rebuilds the 32x32x3 conv VAE" json_fields "$(cat "$tmp/conv/eval.json")" \
   'd["test_count"] == 20 and math.isfinite(d["iw_nll"])'
@@ -34,10 +39,6 @@ check "vae-sample draws 32x32 RGB samples of the conv VAE" png_fields "$tmp/conv
   'width == 134 and height == 134 and any(row[3 * x] != row[3 * x + 1] for row in px[2:66] for x in range(2, 66))'
 check "the reconstructions of the report show the test images in colour" png_fields "$tmp/conv/reconstructions.png" \
   'any(row[3 * x] != row[3 * x + 2] for row in px[2:66] for x in range(2, 66))'
-cp "$tmp/conv/report.html" "$tmp/report-conv.html"
-"$bin/vae-report" --run "$tmp/conv" 2>/dev/null
-check "vae-report rebuilds the RGB run's page byte for byte, its pictures embedded" \
-  bash -c "cmp -s '$tmp/conv/report.html' '$tmp/report-conv.html' && grep -q 'data:image/png;base64,' '$tmp/conv/report.html'"
 "$bin/vae-train" "${tiny[@]}" --arch conv --latent 4 --data "$tmp/rgb-npy" --out "$tmp/conv-npy" >/dev/null 2>&1
 check "the conv VAE trains to the same final.json on the .npy arrays" \
   json_equal_except_time "$tmp/conv/final.json" "$tmp/conv-npy/final.json"
