@@ -178,7 +178,9 @@ std::string dtype_list(std::span<const std::string_view> dtypes) {
   std::string s;
   for (std::size_t i = 0; i < dtypes.size(); ++i) {
     if (i > 0) s += i + 1 == dtypes.size() ? " or " : ", ";
-    s += "'" + std::string(dtypes[i]) + "'";
+    s += '\'';
+    s += dtypes[i];
+    s += '\'';
   }
   return s;
 }
