@@ -53,6 +53,18 @@ print(drawn.group(1) if drawn else "? of ?")
 PY
 }
 
+# page_drawn WHAT PAGE LEAST: chromium drew every figure of PAGE, at least LEAST, with nothing on the console.
+page_drawn() {
+  local figures
+  figures=$(grep -c '<figure id=' "$2" 2>/dev/null || echo 0)
+  mapfile -t result < <(verdict "$2")
+  if [ "${result[0]}" = ok ] && [ "${result[1]}" = "$figures of $figures" ] && [ "$figures" -ge "$3" ]; then
+    echo "ok: chromium drew all ${result[1]} figures of $1 with nothing on the console"
+  else
+    echo "FAILED: $1: ${result[0]} (figures drawn: ${result[1]}, expected $figures, at least $3)"; fails=$((fails + 1))
+  fi
+}
+
 run="$tmp/run"
 "$bin/vae-train" --limit 10000 --epochs 3 --hidden 64 --latent 2 --threads 1 --out "$run" >/dev/null 2>&1
 "$bin/vae-eval" --run "$run" --limit 200 --iw 2 --threads 1 >/dev/null 2>&1
@@ -85,26 +97,12 @@ else echo "FAILED: no screenshot"; fails=$((fails + 1)); fi
 python3 "$(dirname "$0")/synthetic_images.py" "$tmp/images"
 "$bin/vae-train" --arch conv --epochs 1 --batch 50 --latent 2 --threads 1 --data "$tmp/images/cifar" \
   --out "$tmp/rgb" >/dev/null 2>&1
-figures=$(grep -c '<figure id=' "$tmp/rgb/report.html" 2>/dev/null || echo 0)
-mapfile -t result < <(verdict "$tmp/rgb/report.html")
-if [ "${result[0]}" = ok ] && [ "${result[1]}" = "$figures of $figures" ] && [ "$figures" -ge 5 ]; then
-  echo "ok: chromium drew all ${result[1]} figures of the RGB conv run's report with nothing on the console"
-else
-  echo "FAILED: RGB run's report: ${result[0]} (figures drawn: ${result[1]}, expected $figures, at least 5)"
-  fails=$((fails + 1))
-fi
+page_drawn "the RGB conv run's report" "$tmp/rgb/report.html" 5
 
 # The claims report of lecture-claims --quick (the claims test's run, or this test's if it comes first).
 if claims=$(quick_claims "$build"); then
   page="$claims/report.html"
-  figures=$(grep -c '<figure id=' "$page")
-  mapfile -t result < <(verdict "$page")
-  if [ "${result[0]}" = ok ] && [ "${result[1]}" = "$figures of $figures" ] && [ "$figures" -ge 9 ]; then
-    echo "ok: chromium drew all ${result[1]} figures of the claims report with nothing on the console"
-  else
-    echo "FAILED: claims report: ${result[0]} (figures drawn: ${result[1]}, expected $figures, at least 9)"
-    fails=$((fails + 1))
-  fi
+  page_drawn "the claims report" "$page" 9
   height=$(grep -o 'data-page-height="[0-9]*"' "$tmp/dom" | grep -o '[0-9]*' || echo 8000)
   chrome --screenshot="$build/claims-screenshot.png" --window-size="1280,$height" --hide-scrollbars \
     --virtual-time-budget=10000 "file://$page" >/dev/null 2>&1
