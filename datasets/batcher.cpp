@@ -18,8 +18,8 @@ Batcher<T>::Batcher(const ImageSet& set, BatchOptions options)
       dim_(set.dim()),
       classes_(set.classes) {
   if (set.pixels.size() != count_ * dim_ || set.labels.size() != count_)
-    throw DataError(fmt::format("Batcher: inconsistent ImageSet: count {} and {}x{} images but {} pixels and {} labels",
-                                count_, set.rows, set.cols, set.pixels.size(), set.labels.size()));
+    throw DataError(fmt::format("Batcher: inconsistent ImageSet: count {} and {} images but {} pixels and {} labels",
+                                count_, set.shape().text(), set.pixels.size(), set.labels.size()));
   allocate();
 }
 

@@ -20,8 +20,8 @@ ImageSet read_idx_pair(const std::filesystem::path& images, const std::filesyste
                                           classes));
   ImageSet set;
   set.count = img.dims[0];
-  set.rows = img.dims[1];
-  set.cols = img.dims[2];
+  set.height = img.dims[1];
+  set.width = img.dims[2];
   set.classes = classes;
   set.pixels = std::move(img.data);
   set.labels = std::move(lab.data);
@@ -46,14 +46,17 @@ std::vector<std::string> class_names_for(const std::filesystem::path& dir) {
   return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
 }
 
+void require_same_shape(const Dataset& d, const std::filesystem::path& test_file) {
+  if (d.test.shape() != d.train.shape())
+    throw DataError(test_file, fmt::format("test images are {} but training images are {}", d.test.shape().text(),
+                                           d.train.shape().text()));
+}
+
 Dataset load_mnist_folder(const std::filesystem::path& dir) {
   Dataset d;
   d.train = read_idx_pair(find_idx_file(dir, "train-images-idx3-ubyte"), find_idx_file(dir, "train-labels-idx1-ubyte"));
   d.test = read_idx_pair(find_idx_file(dir, "t10k-images-idx3-ubyte"), find_idx_file(dir, "t10k-labels-idx1-ubyte"));
-  if (d.test.rows != d.train.rows || d.test.cols != d.train.cols)
-    throw DataError(find_idx_file(dir, "t10k-images-idx3-ubyte"),
-                    fmt::format("test images are {}x{} but training images are {}x{}", d.test.rows, d.test.cols,
-                                d.train.rows, d.train.cols));
+  require_same_shape(d, find_idx_file(dir, "t10k-images-idx3-ubyte"));
   d.class_names = class_names_for(dir);
   return d;
 }
@@ -79,8 +82,9 @@ Split split_indices(std::size_t count, std::size_t n_validation, std::uint64_t s
 
 ImageSet subset(const ImageSet& set, std::span<const std::size_t> indices) {
   ImageSet out;
-  out.rows = set.rows;
-  out.cols = set.cols;
+  out.height = set.height;
+  out.width = set.width;
+  out.channels = set.channels;
   out.classes = set.classes;
   out.count = indices.size();
   out.pixels.resize(out.count * set.dim());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "autodiff/random.hpp"
+#include "autodiff/shape.hpp"
 #include "io/idx.hpp"
 
 namespace vk::data {
@@ -23,13 +24,15 @@ inline constexpr std::array<std::string_view, 10> fashion_mnist_classes = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
 // Images kept as bytes (a quarter of the memory of floats); batches are converted when drawn.
-// INVARIANT: pixels.size() == count * dim(), labels.size() == count, every label < classes.
+// A pixel's channels are side by side (channels last: R G B R G B ...), as the conv layers read a
+// row. INVARIANT: pixels.size() == count * dim(), labels.size() == count, every label < classes.
 struct ImageSet {
-  std::vector<std::uint8_t> pixels;  // [count, rows * cols] row-major, 0..255
+  std::vector<std::uint8_t> pixels;  // [count, height, width, channels] row-major, 0..255
   std::vector<std::uint8_t> labels;  // [count]
-  std::size_t count = 0, rows = 0, cols = 0, classes = 10;
+  std::size_t count = 0, height = 0, width = 0, channels = 1, classes = 10;
 
-  std::size_t dim() const { return rows * cols; }
+  std::size_t dim() const { return height * width * channels; }
+  Shape shape() const { return vk::image(channels, height, width); }
   std::span<const std::uint8_t> image(std::size_t i) const { return {pixels.data() + i * dim(), dim()}; }
 };
 
@@ -41,12 +44,16 @@ ImageSet read_idx_pair(const std::filesystem::path& images, const std::filesyste
 struct Dataset {
   ImageSet train, test;
   std::vector<std::string> class_names;  // classes entries
+  std::string form = "mnist";            // what load_dataset read: mnist, npy, npy-folder or cifar10
 };
 
 // Loads train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
 // t10k-labels-idx1-ubyte from `dir`, each found as `name` or `name.gz`. Class names follow the
 // folder name: Fashion-MNIST names if it contains "fashion", KMNIST romaji if "kmnist", else digits.
 Dataset load_mnist_folder(const std::filesystem::path& dir = default_data_dir);
+
+// Throws DataError naming test_file unless the test images have the training images' shape.
+void require_same_shape(const Dataset& d, const std::filesystem::path& test_file);
 
 // `dir/name` if it exists, else `dir/name.gz`; throws DataError if neither does.
 std::filesystem::path find_idx_file(const std::filesystem::path& dir, const std::string& name);

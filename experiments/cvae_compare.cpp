@@ -105,6 +105,7 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
   mc.hidden = programs::parse_widths(o.hidden);
   mc.latent = o.latent;
   mc.input_dim = rd.dataset.train.dim();
+  mc.image = rd.dataset.train.shape();
   mc.classes = v.conditional ? rd.dataset.train.classes : 0;
   mc.validate();
 
@@ -167,7 +168,7 @@ Row run_variant(const Variant& v, const Options& o, const programs::RunData& gau
   std::vector<std::string> labels = class_names;
   if (!v.conditional)
     for (auto& l : labels) l = "seen as " + l;
-  support::write_png(dir / "samples_by_class.png", report::labelled_rows(shown, classes, kShown, rd.test.rows, rd.test.cols, labels));
+  support::write_png(dir / "samples_by_class.png", report::labelled_rows(shown, classes, kShown, rd.test.shape(), labels));
   report::write_run_pictures(model, rd.test, class_names, dir, o.seed);
   report::write_run_report(dir);
   fmt::print(stderr, "   nelbo {:.2f}  kl {:.2f}  active {}  iw nll {:.2f}  mixture {:.2f}  accuracy {:.3f}  diversity {:.3f}  {:.1f} s\n",
@@ -267,7 +268,7 @@ int compare(const Options& o) {
 
   // The judge sees every training image (not only --limit of them): its accuracy bounds what
   // conditional accuracy can show.
-  const data::Dataset full = data::load_mnist_folder(o.data);
+  const data::Dataset full = data::load_dataset(o.data);
   vae::Classifier classifier(full.train.dim(), full.train.classes, {256}, o.seed);
   data::Batcher<float> train(full.train, {.batch = 128, .seed = o.seed});
   for (std::size_t e = 1; e <= o.classifier_epochs; ++e) {
@@ -331,7 +332,7 @@ int main(int argc, char** argv) {
   cmd.option("--variants", o.variants, "comma list of variants (default: all)");
   cmd.option("--epochs", o.epochs, "training epochs of every variant");
   cmd.option("--seed", o.seed, "seed of every variant");
-  cmd.option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
+  cmd.option("--data", o.data, data::data_help);
   cmd.option("--limit", o.limit, "train the VAEs on the first N training images (0: all)");
   cmd.option("--iw", o.iw, "importance samples K of the NLL estimates (0: skip)").range(0, 100000);
   cmd.option("--iw-limit", o.iw_limit, "test images of the NLL estimates");

@@ -1,4 +1,4 @@
-// How long loading an MNIST-layout folder (train + test, e.g. 70,000 images) takes.
+// How long loading a data set (train + test, e.g. the 70,000 images of an MNIST-layout folder) takes.
 #include <algorithm>
 #include <chrono>
 #include <iostream>
@@ -6,22 +6,22 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/mnist.hpp"
+#include "datasets/load.hpp"
 #include "experiments/support/cli.hpp"
 
 int main(int argc, char** argv) {
-  vk::support::Command cmd("data-bench", "Time loading an MNIST-layout folder (train + test).",
+  vk::support::Command cmd("data-bench", "Time loading a data set (train + test) as --data names it.",
                            "Example: data-bench --repeat 5\nPrints one JSON line.");
   std::string dir = vk::data::default_data_dir;
   int repeat = 3;
-  cmd.option("--data", dir, "folder with train/t10k images and labels (raw or .gz)");
+  cmd.option("--data", dir, vk::data::data_help);
   cmd.option("--repeat", repeat, "number of timed loads").range(1, 1000);
   return vk::support::run_main(cmd, argc, argv, [&] {
     std::vector<double> seconds;
     std::size_t images = 0;
     for (int r = 0; r < repeat; ++r) {
       auto t0 = std::chrono::steady_clock::now();
-      vk::data::Dataset d = vk::data::load_mnist_folder(dir);
+      vk::data::Dataset d = vk::data::load_dataset(dir);
       seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       images = d.train.count + d.test.count;
     }

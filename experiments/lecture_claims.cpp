@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   cmd.flag("--quick", o.quick, "small models and samples (about a minute)");
   cmd.option("--seeds", o.seeds, "seeds per experiment (-1: 3, or 2 with --quick)");
   cmd.option("--out", o.out, "output folder").required();
-  cmd.option("--data", o.data, "MNIST-format folder");
+  cmd.option("--data", o.data, "grey images: an MNIST-format folder or .npy data (see vae-train --help)");
   cmd.option("--threads", o.threads, "BLAS threads");
   return support::run_main(cmd, argc, argv, [&] { return run(o); });
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "autodiff/layers.hpp"
+#include "datasets/load.hpp"
 #include "distributed/comm.hpp"
 #include "experiments/run/resume.hpp"
 #include "vae/networks.hpp"
@@ -74,7 +75,7 @@ json new_run_config(const TrainFlags& o, const RunData& rd, const std::vector<st
   if (conv && !o.hidden.empty()) throw std::invalid_argument("--hidden is for --arch mlp; conv has fixed widths");
   // Each kind's defaults (an hvae's are Burda et al.'s networks: 784-100-100-z(100), 100-50-50-z2(50), tanh).
   mc.hidden = conv ? std::vector<std::size_t>{} : parse_widths(!o.hidden.empty() ? o.hidden : kind.hidden);
-  mc.latent = o.latent ? o.latent : conv ? vae::ConvNetworks::default_latent : kind.latent;
+  mc.latent = o.latent ? o.latent : conv ? vae::conv_default_latent : kind.latent;
   mc.hidden2 = parse_widths(o.hidden2);
   if (!o.latents.empty()) {
     const std::vector<std::size_t> widths = parse_widths(o.latents, "--latents");
@@ -91,7 +92,13 @@ json new_run_config(const TrainFlags& o, const RunData& rd, const std::vector<st
   const data::Binarize binarize = parse_binarize(o.binarize);
   const data::Dataset& dataset = rd.dataset;
   mc.input_dim = dataset.train.dim();
+  mc.image = dataset.train.shape();
+  if (mc.conditional() && dataset.train.classes < 2)
+    throw std::invalid_argument(fmt::format("--model {} needs labels of two classes or more; {} has one class (or no labels)",
+                                            mc.kind, o.data));
   if (mc.conditional()) mc.classes = dataset.train.classes;
+  // A flow's z is as wide as x, whatever the images.
+  if (mc.exact_density() && !o.latent && o.latents.empty()) mc.latent = mc.input_dim;
   mc.validate();
   // Greyscale images as a density's data need dequantizing; the AEs' squared error, the
   // Bernoulli likelihood and the discretized logistic take the pixels as they are unless asked.
@@ -174,7 +181,7 @@ void declare_train_flags(support::Command& cmd, TrainFlags& o) {
   cmd.option("--max-grad-norm,--clip", o.clip, "clip gradients to this global norm (0: none)");
   cmd.option("--seed", o.seed, "seed of initialisation, batch order, noise");
   cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
-  cmd.option("--data", o.data, "folder of MNIST-format IDX files (raw or .gz)");
+  cmd.option("--data", o.data, data::data_help);
   cmd.option("--limit", o.limit, "use the first N training images (0: all)");
   cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)").range(0, 100000);
   cmd.option("--checkpoint-every", o.checkpoint_every,

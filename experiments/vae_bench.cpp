@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
       mc.architecture = vae::Architecture::conv;
       mc.activation = Op::relu;
       mc.hidden = {};
-      mc.latent = vae::ConvNetworks::default_latent;
+      mc.latent = vae::conv_default_latent;
     } else {
       const programs::Arch arch = programs::parse_arch(o.arch);
       mc.input_dim = arch.input;

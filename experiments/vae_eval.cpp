@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   cmd.option("--iw", iw, "importance samples K (0: skip the estimate)").range(0, 100000);
   cmd.option("--limit", limit, "evaluate the first N test images (0: all)");
   cmd.option("--seed", seed, "seed of the Monte Carlo samples");
-  cmd.option("--data", data, "data folder (default: the one the run was trained on)");
+  cmd.option("--data", data, "the images (default: what the run was trained on; the forms of vae-train --data)");
   cmd.option("--threads", threads, "OpenBLAS threads").range(1, 256);
   cmd.option("--write-test", write_test,
              "also write the test images evaluated, as evaluated (binarized or dequantized with the fixed seed; "

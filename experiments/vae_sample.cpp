@@ -1,7 +1,5 @@
 // vae-sample: draws z ~ p(z) and writes the decoder's mean images E[x|z] (or, with --noise, draws of
 // x ~ p(x|z)) as a grid.
-#include <cmath>
-
 #include <fmt/format.h>
 
 #include "experiments/support/cli.hpp"
@@ -32,10 +30,8 @@ int main(int argc, char** argv) {
       throw std::invalid_argument(fmt::format("--noise draws x ~ p(x|z) (the Gaussian's noise of sigma^2, the logistic's "
                                               "draw); the run in {} has none (its likelihood is {})", run,
                                               vae::name(loaded.model->config().likelihood)));
-    const std::size_t d = loaded.model->config().input_dim;
-    const std::size_t side = std::size_t(std::lround(std::sqrt(double(d))));
-    if (side * side != d) throw std::invalid_argument(fmt::format("images of {} pixels are not square", d));
-    support::write_png(out, report::samples(*loaded.model, n, side, side, seed, noise));
+    // The images' shape as the model records it (a square grey image in a run folder older than that).
+    support::write_png(out, report::samples(*loaded.model, n, loaded.model->config().image_shape(), seed, noise));
     fmt::print(stderr, "wrote {} samples to {}\n", n, out);
   });
 }

@@ -1,4 +1,4 @@
-// vae-train: trains an AE, regularized AE, VAE or CVAE on MNIST-format data and leaves a run
+// vae-train: trains an AE, regularized AE, VAE or CVAE on images (datasets/load.hpp) and leaves a run
 // folder with its settings, per-epoch metrics, final numbers, checkpoint and pictures. With
 // --resume it continues a run from its latest checkpoint as if it had never stopped.
 #include <algorithm>
@@ -235,7 +235,7 @@ int run(const Options& o, const std::vector<std::string>& given) {
 
 int main(int argc, char** argv) {
   support::Command cmd("vae-train",
-                       "Train an autoencoder, regularized AE, VAE or conditional VAE on MNIST-format images.",
+                       "Train an autoencoder, regularized AE, VAE or conditional VAE on images (--data: MNIST IDX, .npy or CIFAR-10).",
       "Example: vae-train --model vae --likelihood gaussian --sigma learned --epochs 10 --out runs/vae\n"
       "Writes config.json, metrics.jsonl, final.json, checkpoint/, PNG pictures and report.html into --out.\n"
       "SIGINT or SIGTERM stops after the current step with a checkpoint; vae-train --resume DIR continues\n"

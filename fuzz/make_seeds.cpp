@@ -14,12 +14,14 @@
 
 #include <nlohmann/json.hpp>
 #include <xtensor/xarray.hpp>
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xnpy.hpp>
 
 #include "experiments/support/files.hpp"
 #include "experiments/train_flags.hpp"
 #include "fuzz/packed_folder.hpp"
 #include "fuzz/scratch.hpp"
+#include "datasets/cifar.hpp"
 #include "fuzz/tiny_run.hpp"
 #include "io/checkpoint.hpp"
 #include "io/idx.hpp"
@@ -140,7 +142,7 @@ int main(int argc, char** argv) {
   }
   const fs::path data = argv[1], out = argv[2];
   try {
-    for (const char* target : {"idx", "npy", "checkpoint"}) fs::create_directories(out / target);
+    for (const char* target : {"idx", "npy", "checkpoint", "images"}) fs::create_directories(out / target);
 
     const auto images = vk::data::read_idx(data / "t10k-images-idx3-ubyte.gz", 3);
     const auto labels = vk::data::read_idx(data / "t10k-labels-idx1-ubyte.gz", 1);
@@ -170,6 +172,24 @@ int main(int argc, char** argv) {
     vk::write_npy(out / "npy/scalar.npy", &scalar, std::vector<std::size_t>{});
     xt::xarray<double> doubles = {1.5, -2.0, 1e-300, 3.0};
     vk::fuzz::write_file(out / "npy/doubles.npy", xt::dump_npy(doubles));
+
+    // --data's other forms: grey images as bytes, an RGB image as float32, labels as int64 and as
+    // uint8 [N, 1], and a CIFAR-10 record.
+    xt::xarray<std::uint8_t> grey = xt::adapt(std::vector<std::uint8_t>(images.data.begin(), images.data.begin() + 2 * 784),
+                                              std::vector<std::size_t>{2, 28, 28});
+    vk::fuzz::write_file(out / "images/grey.npy", xt::dump_npy(grey));
+    xt::xarray<float> rgb = xt::adapt(std::vector<float>(images.data.begin() + 2 * 784, images.data.begin() + 2 * 784 + 4 * 4 * 3),
+                                      std::vector<std::size_t>{1, 4, 4, 3}) / 255.f;
+    vk::fuzz::write_file(out / "images/rgb.npy", xt::dump_npy(rgb));
+    xt::xarray<std::int64_t> wide_labels = xt::adapt(std::vector<std::int64_t>(labels.data.begin(), labels.data.begin() + 16),
+                                                     std::vector<std::size_t>{16});
+    vk::fuzz::write_file(out / "images/labels.npy", xt::dump_npy(wide_labels));
+    xt::xarray<std::uint8_t> byte_labels = xt::adapt(std::vector<std::uint8_t>(labels.data.begin(), labels.data.begin() + 16),
+                                                     std::vector<std::size_t>{16, 1});
+    vk::fuzz::write_file(out / "images/labels_u1.npy", xt::dump_npy(byte_labels));
+    std::string record(1, char(labels.data[0]));
+    record.append(images.data.begin(), images.data.begin() + std::ptrdiff_t(vk::data::kCifarRecord - 1));
+    vk::fuzz::write_file(out / "images/cifar.bin", record);
     write_text_seeds(out);
     fs::remove_all(vk::fuzz::scratch_dir());
   } catch (const std::exception& e) {

@@ -1,5 +1,6 @@
 #include "io/npy.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cctype>
 #include <cerrno>
@@ -168,10 +169,30 @@ void write_npy(const std::filesystem::path& path, const float* data,
   commit_temp(tmp, path);
 }
 
-NpyArray read_npy(const std::filesystem::path& path) {
+std::size_t NpyBytes::count() const { return *element_count(shape); }
+
+namespace {
+
+// "'<f4' or '<f8'", "'|u1', '<f4' or '<f8'".
+std::string dtype_list(std::span<const std::string_view> dtypes) {
+  std::string s;
+  for (std::size_t i = 0; i < dtypes.size(); ++i) {
+    if (i > 0) s += i + 1 == dtypes.size() ? " or " : ", ";
+    s += '\'';
+    s += dtypes[i];
+    s += '\'';
+  }
+  return s;
+}
+
+}  // namespace
+
+NpyBytes read_npy_bytes(const std::filesystem::path& path, std::span<const std::string_view> dtypes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open: " + std::string(std::strerror(errno)));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  NpyBytes array;
+  std::string& bytes = array.file;
+  bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (in.bad()) fail(path, "read failed");
 
   if (bytes.size() < kMagic.size() + 2 || std::string_view(bytes).substr(0, kMagic.size()) != kMagic)
@@ -188,22 +209,21 @@ NpyArray read_npy(const std::filesystem::path& path) {
   for (std::size_t i = 0; i < length_size; ++i) header_len |= byte(8 + i) << (8 * i);
   if (bytes.size() < prefix + header_len) fail(path, "truncated npy header");
 
-  std::string descr;
   bool fortran_order = false;
-  std::vector<std::size_t> shape;
   HeaderParser(std::string_view(bytes).substr(prefix, header_len), path)
-      .parse(descr, fortran_order, shape);
-
-  std::size_t item_size = 0;
-  if (descr == "<f4") item_size = 4;
-  else if (descr == "<f8") item_size = 8;
-  else fail(path, "unsupported dtype '" + descr + "' (expected '<f4' or '<f8')");
+      .parse(array.descr, fortran_order, array.shape);
+  const std::string& descr = array.descr;
+  if (std::find(dtypes.begin(), dtypes.end(), descr) == dtypes.end())
+    fail(path, "unsupported dtype '" + descr + "' (expected " + dtype_list(dtypes) + ")");
+  // Every accepted dtype ends in its size in bytes: '|u1', '<f4', '<i8'.
+  array.item_size = std::size_t(descr.back() - '0');
   if (fortran_order) fail(path, "fortran_order True is not supported");
 
+  const std::vector<std::size_t>& shape = array.shape;
   auto count = element_count(shape);
-  if (!count || *count > std::numeric_limits<std::size_t>::max() / item_size)
+  if (!count || *count > std::numeric_limits<std::size_t>::max() / array.item_size)
     fail(path, "shape " + shape_text(shape) + " is too large");
-  std::size_t expected = *count * item_size;
+  std::size_t expected = *count * array.item_size;
   std::size_t found = bytes.size() - prefix - header_len;
   if (found < expected)
     fail(path, "truncated data: shape " + shape_text(shape) + " needs " + std::to_string(expected) +
@@ -211,14 +231,21 @@ NpyArray read_npy(const std::filesystem::path& path) {
   if (found > expected)
     fail(path, "size mismatch: shape " + shape_text(shape) + " needs " + std::to_string(expected) +
                    " bytes, file holds " + std::to_string(found));
+  array.offset = prefix + header_len;
+  return array;
+}
 
-  NpyArray array{std::move(shape), std::vector<float>(*count)};
-  const char* src = bytes.data() + prefix + header_len;
-  if (item_size == 4) {
+NpyArray read_npy(const std::filesystem::path& path) {
+  static constexpr std::string_view kFloats[] = {"<f4", "<f8"};
+  const NpyBytes raw = read_npy_bytes(path, kFloats);
+  const std::size_t count = raw.count();
+  NpyArray array{raw.shape, std::vector<float>(count)};
+  const char* src = raw.data();
+  if (raw.item_size == 4) {
     // An empty vector's data() may be null, which memcpy must not get even for 0 bytes.
-    if (expected > 0) std::memcpy(array.data.data(), src, expected);
+    if (count > 0) std::memcpy(array.data.data(), src, count * 4);
   } else {
-    for (std::size_t i = 0; i < *count; ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
       double v;
       std::memcpy(&v, src + 8 * i, 8);
       array.data[i] = static_cast<float>(v);

@@ -1,11 +1,13 @@
 // NumPy .npy files (format version 1.0) for float arrays, so weights and samples can be opened
-// with numpy.load and compared against other implementations.
+// with numpy.load and compared against other implementations; and the arrays of other dtypes a
+// data set comes in (bytes of images, integer labels), read as they are.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/error.hpp"
@@ -26,6 +28,23 @@ void write_npy(const std::filesystem::path& path, const float* data,
                std::span<const std::size_t> shape);
 // The bytes write_npy writes (path only names the file in the error of a shape too large).
 std::string npy_bytes(const std::filesystem::path& path, const float* data, std::span<const std::size_t> shape);
+
+// An array as its file holds it: the dtype as numpy names it ('|u1', '<f4', '<i8', ...) and its
+// product(shape) elements of item_size bytes each, little-endian, C order, at data().
+struct NpyBytes {
+  std::vector<std::size_t> shape;
+  std::string descr;
+  std::size_t item_size = 0;
+  std::string file;         // the whole file
+  std::size_t offset = 0;   // where the elements start in it
+  const char* data() const { return file.data() + offset; }
+  std::size_t count() const;  // product(shape)
+};
+
+// Reads a C-order array whose dtype is one of `dtypes` (each '|u1', '|i1' or '<' with u, i or f
+// and 1, 2, 4 or 8 bytes). Throws IoError naming the file for a malformed, truncated or oversized
+// file, or a dtype not among `dtypes` (the message lists them).
+NpyBytes read_npy_bytes(const std::filesystem::path& path, std::span<const std::string_view> dtypes);
 
 // Reads a C-order '<f4' array, or '<f8' converted to float. Format versions 1.0, 2.0 and 3.0
 // are accepted. Throws IoError for a malformed, truncated or unsupported file.

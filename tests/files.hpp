@@ -3,12 +3,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <random>
 #include <set>
 #include <string>
 #include <system_error>
 #include <unistd.h>
+
+#include <doctest/doctest.h>
 
 #include "io/error.hpp"
 
@@ -58,5 +61,14 @@ inline std::string read_text(const std::filesystem::path& p) {
 inline void write_text(const std::filesystem::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// f throws an IoError of one line that names `file` and says `phrase`.
+inline void check_error(const std::function<void()>& f, const std::filesystem::path& file, const std::string& phrase) {
+  const std::string msg = io_error_of(f);
+  INFO("message: ", msg);
+  CHECK(contains(msg, file.string()));
+  CHECK(contains(msg, phrase));
+  CHECK(!contains(msg, "\n"));
+}
 
 }  // namespace vk::test

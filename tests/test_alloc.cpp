@@ -183,13 +183,13 @@ TEST_CASE("training epochs of the VAE models allocate nothing after the first") 
   // 100 images of 8x8 in 10 classes: with batch 32 the last batch of an epoch is a partial one.
   vk::data::ImageSet set;
   set.count = 100;
-  set.rows = set.cols = 8;
+  set.height = set.width = 8;
   Rng rng(2);
   std::uniform_int_distribution<int> byte(0, 255);
   for (std::size_t e = 0; e < 100 * 64; ++e) set.pixels.push_back(std::uint8_t(byte(rng)));
   for (std::size_t i = 0; i < 100; ++i) set.labels.push_back(std::uint8_t(i % 10));
   vk::data::ImageSet images28 = set;  // for the conv VAE
-  images28.rows = images28.cols = 28;
+  images28.height = images28.width = 28;
   images28.pixels.clear();
   for (std::size_t e = 0; e < 100 * 784; ++e) images28.pixels.push_back(std::uint8_t(byte(rng)));
 

@@ -25,8 +25,8 @@ namespace {
 ImageSet pattern_set(std::size_t n, std::size_t rows = 4, std::size_t cols = 4) {
   ImageSet s;
   s.count = n;
-  s.rows = rows;
-  s.cols = cols;
+  s.height = rows;
+  s.width = cols;
   s.pixels = pattern_pixels(n, rows * cols);
   s.labels = pattern_labels(n);
   return s;

@@ -1,6 +1,7 @@
 // The drawing that needs no model: PNG files, the font, image grids and plots.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -152,7 +153,7 @@ TEST_CASE("image_grid places image i at its documented offset") {
   images[2 * h * w + 5] = 7.f;   // clamped to 1
   images[3 * h * w + 0] = -1.f;  // clamped to 0
 
-  sp::Image grid = sp::image_grid(images.data(), count, h, w, 2, 1);
+  sp::Image grid = sp::image_grid(images.data(), count, vk::image(1, h, w), 2, 1);
   CHECK(grid.width() == 1 + 2 * (3 + 1));
   CHECK(grid.height() == 1 + 3 * (2 + 1));
   for (std::size_t i = 0; i < count; ++i) {
@@ -165,18 +166,37 @@ TEST_CASE("image_grid places image i at its documented offset") {
   CHECK(grid.pixel(1 + 4, 1 + 3) == sp::kBlack);                  // image 3, first pixel
   CHECK(grid.pixel(1 + 4, 1 + 2 * 3) == sp::kWhite);  // empty sixth cell stays background
 
-  sp::Image big = sp::image_grid(images.data(), count, h, w, 5, 0, 3);
+  sp::Image big = sp::image_grid(images.data(), count, vk::image(1, h, w), 5, 0, 3);
   CHECK(big.width() == 5 * 3 * 3);
   CHECK(big.height() == 2 * 3);
   CHECK(big.pixel(3 * 3 * 4 + 2, 5) == sp::Rgb{128, 128, 128});  // image 4, scaled
 
-  CHECK_THROWS_AS(sp::image_grid(images.data(), 0, h, w, 2, 1), std::invalid_argument);
+  CHECK_THROWS_AS(sp::image_grid(images.data(), 0, vk::image(1, h, w), 2, 1), std::invalid_argument);
+}
+
+TEST_CASE("image_grid draws RGB tiles channels last, and non-square ones") {
+  // Two 2x3 RGB images (height 2, width 3): pixel (r, c) of image i has red i, green r, blue c.
+  const vk::Shape tile = vk::image(3, 2, 3);
+  std::vector<float> images;
+  for (int i = 0; i < 2; ++i)
+    for (int r = 0; r < 2; ++r)
+      for (int c = 0; c < 3; ++c) images.insert(images.end(), {float(i), float(r), c / 2.f});
+  const sp::Image grid = sp::image_grid(images.data(), 2, tile, 2, 1);
+  CHECK(grid.width() == 1 + 2 * (3 + 1));
+  CHECK(grid.height() == 1 + (2 + 1));
+  for (int i = 0; i < 2; ++i)
+    for (int r = 0; r < 2; ++r)
+      for (int c = 0; c < 3; ++c) {
+        const auto blue = std::uint8_t(std::lround(c / 2.0 * 255));
+        CHECK(grid.pixel(1 + i * 4 + c, 1 + r) == sp::Rgb{std::uint8_t(255 * i), std::uint8_t(255 * r), blue});
+      }
+  CHECK_THROWS_AS(sp::image_grid(images.data(), 1, vk::image(2, 2, 3), 1, 1), std::invalid_argument);
 }
 
 TEST_CASE("labelled_rows_grid writes each label left of its row") {
   const std::size_t rows = 2, per_row = 3, h = 28, w = 28;
   std::vector<float> images(rows * per_row * h * w, 0.5f);
-  sp::Image img = sp::labelled_rows_grid(images.data(), rows, per_row, h, w, {"zero", "sneaker"});
+  sp::Image img = sp::labelled_rows_grid(images.data(), rows, per_row, vk::image(1, h, w), {"zero", "sneaker"});
   const int label_w = img.width() - (2 + 3 * (28 + 2));
   CHECK(label_w >= sp::text_width("sneaker"));
   CHECK(img.height() == 2 + 2 * (28 + 2));
@@ -189,7 +209,7 @@ TEST_CASE("labelled_rows_grid writes each label left of its row") {
   }
   CHECK(img.pixel(label_w + 2, 2) == sp::Rgb{128, 128, 128});
   CHECK(img.pixel(label_w + 1, 2) == sp::kWhite);
-  CHECK_THROWS_AS(sp::labelled_rows_grid(images.data(), rows, per_row, h, w, {"one"}),
+  CHECK_THROWS_AS(sp::labelled_rows_grid(images.data(), rows, per_row, vk::image(1, h, w), {"one"}),
                   std::invalid_argument);
 }
 

@@ -22,6 +22,7 @@ using vk::test::pattern_pixels;
 
 namespace {
 
+using vk::test::check_error;
 using vk::test::io_error_of;
 using vk::test::TempDir;
 
@@ -55,14 +56,6 @@ Bytes idx_file(const std::vector<std::uint32_t>& dims, const Bytes& payload, std
   return b;
 }
 
-void check_error(const std::function<void()>& f, const fs::path& file, const std::string& phrase) {
-  std::string msg = io_error_of(f);
-  INFO("message: ", msg);
-  CHECK(msg.find(file.string()) != std::string::npos);
-  CHECK(msg.find(phrase) != std::string::npos);
-  CHECK(msg.find('\n') == std::string::npos);
-}
-
 }  // namespace
 
 TEST_CASE("idx: raw and gzip round trip give identical bytes") {
@@ -82,8 +75,8 @@ TEST_CASE("idx: raw and gzip round trip give identical bytes") {
     CAPTURE(i);
     ImageSet s = read_idx_pair(dir / i, dir / l);
     CHECK(s.count == n);
-    CHECK(s.rows == rows);
-    CHECK(s.cols == cols);
+    CHECK(s.height == rows);
+    CHECK(s.width == cols);
     CHECK(s.dim() == rows * cols);
     CHECK(s.pixels == pixels);
     CHECK(s.labels == labels);
@@ -240,8 +233,8 @@ TEST_CASE("fashion-mnist: 60000 train, 1000 test images of each class, 28x28") {
   Dataset d = load_mnist_folder();
   CHECK(d.train.count == 60000);
   CHECK(d.test.count == 10000);
-  CHECK(d.train.rows == 28);
-  CHECK(d.train.cols == 28);
+  CHECK(d.train.height == 28);
+  CHECK(d.train.width == 28);
   CHECK(d.train.pixels.size() == 60000u * 784u);
   CHECK(class_counts(d.test) == std::vector<std::size_t>(10, 1000));
   CHECK(class_counts(d.train) == std::vector<std::size_t>(10, 6000));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# report.html in a real browser: headless chromium renders a short run's page and the report of
-# lecture-claims --quick, which must draw
+# report.html in a real browser: headless chromium renders a short run's page, an RGB conv run's
+# (synthetic CIFAR-10 batches) and the report of lecture-claims --quick, which must draw
 # every figure (the page's own marker, see experiments/draw/html.hpp) with nothing on the
 # console. A copy with a broken picture, a broken chart path and a console error must fail the
 # same check, so that the check can fail. Keeps BUILD/report-screenshot.png and
@@ -53,6 +53,18 @@ print(drawn.group(1) if drawn else "? of ?")
 PY
 }
 
+# page_drawn WHAT PAGE LEAST: chromium drew every figure of PAGE, at least LEAST, with nothing on the console.
+page_drawn() {
+  local figures
+  figures=$(grep -c '<figure id=' "$2" 2>/dev/null || echo 0)
+  mapfile -t result < <(verdict "$2")
+  if [ "${result[0]}" = ok ] && [ "${result[1]}" = "$figures of $figures" ] && [ "$figures" -ge "$3" ]; then
+    echo "ok: chromium drew all ${result[1]} figures of $1 with nothing on the console"
+  else
+    echo "FAILED: $1: ${result[0]} (figures drawn: ${result[1]}, expected $figures, at least $3)"; fails=$((fails + 1))
+  fi
+}
+
 run="$tmp/run"
 "$bin/vae-train" --limit 10000 --epochs 3 --hidden 64 --latent 2 --threads 1 --out "$run" >/dev/null 2>&1
 "$bin/vae-eval" --run "$run" --limit 200 --iw 2 --threads 1 >/dev/null 2>&1
@@ -81,17 +93,16 @@ chrome --screenshot="$build/report-screenshot.png" --window-size="1280,$height" 
 if [ -s "$build/report-screenshot.png" ]; then echo "ok: screenshot in $build/report-screenshot.png"
 else echo "FAILED: no screenshot"; fails=$((fails + 1)); fi
 
+# The page of a conv VAE on 32x32 RGB images (synthetic CIFAR-10 batches): its colour pictures drawn.
+python3 "$(dirname "$0")/synthetic_images.py" "$tmp/images"
+"$bin/vae-train" --arch conv --epochs 1 --batch 50 --latent 2 --threads 1 --data "$tmp/images/cifar" \
+  --out "$tmp/rgb" >/dev/null 2>&1
+page_drawn "the RGB conv run's report" "$tmp/rgb/report.html" 5
+
 # The claims report of lecture-claims --quick (the claims test's run, or this test's if it comes first).
 if claims=$(quick_claims "$build"); then
   page="$claims/report.html"
-  figures=$(grep -c '<figure id=' "$page")
-  mapfile -t result < <(verdict "$page")
-  if [ "${result[0]}" = ok ] && [ "${result[1]}" = "$figures of $figures" ] && [ "$figures" -ge 9 ]; then
-    echo "ok: chromium drew all ${result[1]} figures of the claims report with nothing on the console"
-  else
-    echo "FAILED: claims report: ${result[0]} (figures drawn: ${result[1]}, expected $figures, at least 9)"
-    fails=$((fails + 1))
-  fi
+  page_drawn "the claims report" "$page" 9
   height=$(grep -o 'data-page-height="[0-9]*"' "$tmp/dom" | grep -o '[0-9]*' || echo 8000)
   chrome --screenshot="$build/claims-screenshot.png" --window-size="1280,$height" --hide-scrollbars \
     --virtual-time-budget=10000 "file://$page" >/dev/null 2>&1

@@ -276,6 +276,54 @@ TEST_CASE("ModelConfig::validate rejects bad settings") {
   }
   c.logistic_mixture = 32;
   CHECK_NOTHROW(c.validate());
+  c = small_config("vae");
+  c.image = vk::image(3, 4, 4);  // 48 values, the input 64
+  CHECK_THROWS_AS(c.validate(), std::invalid_argument);
+}
+
+TEST_CASE("the image shape: recorded, or a square grey image; --arch conv names the shapes it is built for") {
+  ModelConfig c = small_config("vae");
+  CHECK(c.image_shape() == vk::image(1, kSide, kSide));
+  c.input_dim = 10;
+  CHECK(c.image_shape() == vk::image(1, 1, 10));
+  c.input_dim = 2 * 5 * 3;
+  c.image = vk::image(3, 2, 5);
+  CHECK(c.image_shape() == vk::image(3, 2, 5));
+  CHECK(model_config_from_json(to_json(c)).image == c.image);
+  nlohmann::json old = to_json(c);  // a run folder from before image shapes
+  old.erase("image");
+  old["input_dim"] = 784;
+  CHECK(model_config_from_json(old).image_shape() == vk::image(1, 28, 28));
+
+  c = small_config("vae");
+  c.architecture = Architecture::conv;
+  c.hidden = {};
+  std::string why;
+  try {
+    c.validate();
+  } catch (const std::invalid_argument& e) {
+    why = e.what();
+  }
+  CHECK(why == "--arch conv is built for 28x28x1 and 32x32x3 images (height x width x channels); the data are 8x8x1");
+  // The decoder gives the likelihood's values for every pixel and colour: one, or the discretized
+  // logistic's parameters.
+  for (const LikelihoodKind lik : {LikelihoodKind::bernoulli, LikelihoodKind::logistic})
+    for (const vk::Shape shape : {vk::image(1, 28, 28), vk::image(3, 32, 32)}) {
+      c.likelihood = lik;
+      c.input_dim = shape.size();
+      c.image = shape;
+      CAPTURE(shape.text());
+      CAPTURE(std::string(name(lik)));
+      const auto model = make_model<float>(c, 1);
+      Tape<float> tape;
+      NoGradGuard guard(tape);
+      Matrix<float> x = Matrix<float>::from_shape({2, shape.size()});
+      std::fill(x.begin(), x.end(), 0.5f);
+      const Var<float> decoded = model->decode(model->encode(tape.constant(x), std::nullopt).mu, std::nullopt);
+      CHECK(decoded.rows() == 2);
+      CHECK(decoded.cols() == shape.size() * c.decoder_channels());
+      if (lik == LikelihoodKind::logistic) CHECK(c.decoder_channels() > 1);
+    }
 }
 
 TEST_CASE("model kinds, parse_likelihood and parse_sigma: names round trip, unknown names list the valid ones") {
@@ -350,7 +398,7 @@ TEST_CASE("model_config_from_json(to_json(c)) round-trips every field") {
 
 TEST_CASE("a data set of the wrong dimension is rejected by Trainer and evaluate") {
   data::ImageSet set = blobs(20, 2);
-  set.rows = set.cols = 7;  // 49 pixels per image, the model takes 64
+  set.height = set.width = 7;  // 49 pixels per image, the model takes 64
   set.pixels.resize(set.count * set.dim());
   auto model_made = make_model<float>(small_config("vae"), 1);
     Model<float>& model = *model_made;

@@ -34,7 +34,7 @@ inline data::ImageSet blobs(std::size_t count, std::uint64_t seed) {
   std::normal_distribution<double> noise(0.0, 8.0);
   data::ImageSet set;
   set.count = count;
-  set.rows = set.cols = kSide;
+  set.height = set.width = kSide;
   set.classes = kClasses;
   set.pixels.resize(count * kDim);
   set.labels.resize(count);

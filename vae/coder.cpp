@@ -2,13 +2,53 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
 namespace vk::vae {
 
+namespace {
+
+// Networks' conv alternative for c's images, from alternative I on.
+template <std::size_t I = 1>
+Networks conv_networks(const ModelConfig& c) {
+  if constexpr (I == std::variant_size_v<Networks>) {
+    throw std::invalid_argument(conv_mismatch(c.image_shape()));
+  } else {
+    using Conv = std::variant_alternative_t<I, Networks>;
+    if (Conv::Image::shape == c.image_shape()) return Conv(c);
+    return conv_networks<I + 1>(c);
+  }
+}
+
+template <std::size_t... I>
+std::vector<Shape> conv_shapes(std::index_sequence<I...>) {
+  return {std::variant_alternative_t<I + 1, Networks>::Image::shape...};
+}
+std::vector<Shape> conv_shapes() { return conv_shapes(std::make_index_sequence<std::variant_size_v<Networks> - 1>()); }
+
+}  // namespace
+
+bool conv_takes(Shape image) {
+  const std::vector<Shape> shapes = conv_shapes();
+  return std::find(shapes.begin(), shapes.end(), image) != shapes.end();
+}
+
+std::string conv_mismatch(Shape image) {
+  const std::vector<Shape> shapes = conv_shapes();
+  std::string names;
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    if (i > 0) names += i + 1 == shapes.size() ? " and " : ", ";
+    names += shapes[i].text();
+  }
+  return fmt::format("--arch conv is built for {} images (height x width x channels); the data are {}", names,
+                     image.text());
+}
+
 Networks make_networks(const ModelConfig& c) {
-  if (c.architecture == Architecture::conv) return ConvNetworks(c);
+  if (c.architecture == Architecture::conv) return conv_networks(c);
   return MlpNetworks(c);
 }
 

@@ -1,5 +1,6 @@
 #include "vae/config.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 
 #include "autodiff/layers.hpp"
 #include "io/json_number.hpp"
+#include "vae/networks.hpp"
 #include "vae/registry.hpp"
 
 namespace vk::vae {
@@ -76,6 +78,12 @@ std::size_t ModelConfig::count_setting(const std::string& name, std::size_t leas
   return std::size_t(v);
 }
 
+Shape ModelConfig::image_shape() const {
+  if (image.known()) return image;
+  const auto side = std::size_t(std::lround(std::sqrt(double(input_dim))));
+  return side * side == input_dim ? vk::image(1, side, side) : vk::image(1, 1, input_dim);
+}
+
 bool ModelConfig::variational() const { return kind_info(kind).variational; }
 bool ModelConfig::exact_density() const { return kind_info(kind).family == Family::exact; }
 bool ModelConfig::conditional() const { return kind_info(kind).conditional; }
@@ -88,6 +96,8 @@ void ModelConfig::validate() const {
   auto fail = [](const std::string& message) { throw std::invalid_argument(message); };
   const KindInfo& info = kind_info(kind);
   if (input_dim == 0) fail("input dimension must be positive");
+  if (image.known() && image.size() != input_dim)
+    fail(fmt::format("images of {} are {} values, not the {} inputs", image.text(), image.size(), input_dim));
   if (latent == 0) fail("--latent must be positive");
   for (std::size_t h : hidden)
     if (h == 0) fail("--hidden widths must be positive");
@@ -113,7 +123,7 @@ void ModelConfig::validate() const {
       if (h == 0) fail("--hidden2 widths must be positive");
   }
   if (architecture == Architecture::conv) {
-    if (input_dim != 28 * 28) fail(fmt::format("--arch conv takes 28x28 single-channel images, the data has {} pixels", input_dim));
+    if (!conv_takes(image_shape())) fail(conv_mismatch(image_shape()));
     if (conditional()) fail("--arch conv takes --model ae, rae or vae (conditional models are mlp only)");
     if (activation != Op::relu) fail("--arch conv is ReLU throughout; --activation is for mlp");
   }
@@ -127,6 +137,8 @@ nlohmann::json to_json(const ModelConfig& c) {
                       {"fixed_sigma2", c.fixed_sigma2},
                       {"min_sigma2", c.min_sigma2},
                       {"input_dim", c.input_dim},
+                      {"image", {{"height", c.image_shape().height}, {"width", c.image_shape().width},
+                                 {"channels", c.image_shape().channels}}},
                       {"hidden", c.hidden},
                       {"latent", c.latent},
                       {"activation", op_name(c.activation)},
@@ -156,6 +168,13 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     c.fixed_sigma2 = j.at("fixed_sigma2").get<double>();
     c.min_sigma2 = j.at("min_sigma2").get<double>();
     c.input_dim = whole_number<std::size_t>(j.at("input_dim"), "input_dim");
+    // Absent in run folders written before other images than Fashion-MNIST's: image_shape() then.
+    if (j.contains("image")) {
+      const nlohmann::json& im = j.at("image");
+      c.image = vk::image(whole_number<std::size_t>(im.at("channels"), "image.channels"),
+                          whole_number<std::size_t>(im.at("height"), "image.height"),
+                          whole_number<std::size_t>(im.at("width"), "image.width"));
+    }
     c.hidden = whole_numbers<std::size_t>(j.at("hidden"), "hidden");
     c.latent = whole_number<std::size_t>(j.at("latent"), "latent");
     c.activation = parse_activation(j.at("activation").get<std::string>());

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "autodiff/shape.hpp"
 #include "autodiff/tape.hpp"
 
 namespace vk::vae {
@@ -39,7 +40,7 @@ enum class Sigma {
 // The family of encoder and decoder networks (vae/networks.hpp).
 enum class Architecture {
   mlp,   // fully connected, widths from --hidden
-  conv,  // convolutional, for 28x28 single-channel images
+  conv,  // convolutional, for the image shapes of vae/networks.hpp's Networks (28x28x1, 32x32x3)
 };
 
 struct ModelConfig {
@@ -51,6 +52,11 @@ struct ModelConfig {
   double min_sigma2 = 1e-3;      // learned sigma^2 is kept above this, so it cannot collapse
   std::size_t logistic_mixture = 1;  // components of the discretized logistic per pixel
   std::size_t input_dim = 784;
+  // The images' height x width x channels (channels last: a row holds them so, as the conv layers
+  // read it); input_dim values. Unknown (a model given input_dim alone, a run folder older than
+  // the shape): image_shape() is a square grey image, or one row where input_dim is no square.
+  Shape image = unknown_shape;
+  Shape image_shape() const;
   std::vector<std::size_t> hidden = {400};  // encoder widths; the decoder mirrors them
   std::size_t latent = 20;
   std::vector<std::size_t> hidden2 = {50, 50};  // hvae: each q(z_{l+1}|z_l) and, mirrored, p(z_l|z_{l+1})

@@ -6,13 +6,15 @@
 //       --activation; parameters encoder.trunk.<i>.* and decoder.<i>.* as PyTorch names them.
 // conv: the DCGAN-style VAE: 28x28x1 -> Conv2d(32, 4, 2, 1) -> 14x14x32 -> Conv2d(64, 4, 2, 1)
 //       -> 7x7x64 -> 256 features, and back with transposed convolutions; ReLU throughout. Every
-//       shape but the latent width and the decoder's channels per pixel is checked by the compiler.
-// Both decoders give ModelConfig::decoder_channels() values per pixel, channels last: one (a
-// logit or a mean), or the discretized logistic's parameters.
+//       shape but the latent width and the decoder's channels per pixel is checked by the compiler,
+//       for each image shape the family is instantiated for (28x28x1, 32x32x3: Networks).
+// Both decoders give ModelConfig::decoder_channels() values per pixel and channel, channels last:
+// one (a logit or a mean), or the discretized logistic's parameters.
 #pragma once
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <variant>
 
 #include "autodiff/sequential.hpp"
@@ -52,21 +54,25 @@ class MlpNetworks {
   Linear<> out_;
 };
 
+// The conv family for images of C channels, H x W (each a multiple of 4): two stride-2
+// convolutions to (H/4) x (W/4) x 64, 256 features, and back.
+template <std::size_t C, std::size_t H, std::size_t W>
 class ConvNetworks {
  public:
-  using Image = Input<1, 28, 28>;
-  using Encoder = Sequential<Image, Conv2d<1, 32, 4, 2, 1>, Relu, Conv2d<32, 64, 4, 2, 1>, Relu,
-                             Linear<64 * 7 * 7, 256>, Relu>;
-  // The last layer's channels are the likelihood's values per pixel (ModelConfig::decoder_channels).
-  using Decoder = Sequential<Linear<dynamic, 256>, Relu, Linear<256, 64 * 7 * 7>, Relu, Reshape<64, 7, 7>,
-                             ConvTranspose2d<64, 32, 4, 2, 1>, Relu, ConvTranspose2d<32, dynamic, 4, 2, 1>>;
+  static_assert(H % 4 == 0 && W % 4 == 0, "two stride-2 convolutions halve the sides twice");
+  using Image = Input<C, H, W>;
+  using Encoder = Sequential<Image, Conv2d<C, 32, 4, 2, 1>, Relu, Conv2d<32, 64, 4, 2, 1>, Relu,
+                             Linear<64 * (H / 4) * (W / 4), 256>, Relu>;
+  // The last layer's channels are C times the likelihood's values per pixel
+  // (ModelConfig::decoder_channels): channel c * values + j is value j of colour c.
+  using Decoder = Sequential<Linear<dynamic, 256>, Relu, Linear<256, 64 * (H / 4) * (W / 4)>, Relu,
+                             Reshape<64, H / 4, W / 4>, ConvTranspose2d<64, 32, 4, 2, 1>, Relu,
+                             ConvTranspose2d<32, dynamic, 4, 2, 1>>;
   static_assert(Encoder::static_output == features(256));
-  static_assert(Decoder::static_output == image(dynamic, 28, 28), "the decoder gives back the encoder's image");
-
-  static constexpr std::size_t default_latent = 32;  // where no flag sets it
+  static_assert(Decoder::static_output == image(dynamic, H, W), "the decoder gives back the encoder's image");
 
   explicit ConvNetworks(const ModelConfig& c)
-      : decoder_({}, {}, {}, {}, {}, {}, {}, ConvTranspose2d<32, dynamic, 4, 2, 1>(c.decoder_channels())) {}
+      : decoder_({}, {}, {}, {}, {}, {}, {}, ConvTranspose2d<32, dynamic, 4, 2, 1>(C * c.decoder_channels())) {}
 
   template <class T>
   Shape build_encoder(ParameterStore<T>& store, Rng& rng, Shape in) {
@@ -88,7 +94,17 @@ class ConvNetworks {
   Decoder decoder_;
 };
 
-using Networks = std::variant<MlpNetworks, ConvNetworks>;
+inline constexpr std::size_t conv_default_latent = 32;  // where no flag sets it
+
+// Every image shape the conv family is built for is one alternative here (a new shape is one
+// more ConvNetworks<C, H, W>); --arch conv on any other is an error that names these.
+using Networks = std::variant<MlpNetworks, ConvNetworks<1, 28, 28>, ConvNetworks<3, 32, 32>>;
+
+// Whether one of Networks' conv alternatives takes images of this shape.
+bool conv_takes(Shape image);
+// The one-line error of --arch conv on images of another shape, naming the shapes there are.
+std::string conv_mismatch(Shape image);
+
 Networks make_networks(const ModelConfig& c);
 
 }  // namespace vk::vae

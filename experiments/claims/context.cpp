@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "datasets/batcher.hpp"
+#include "datasets/load.hpp"
 #include "experiments/claims/claims.hpp"
 #include "experiments/claims/models.hpp"
 
@@ -73,7 +74,11 @@ std::vector<std::uint64_t> Context::seed_list() const {
 }
 
 Context make_context(const Settings& s) {
-  Context ctx{s, data::load_mnist_folder(s.data), {}, {}, {}};
+  Context ctx{s, data::load_dataset(s.data), {}, {}, {}};
+  // The blur claim's Laplacian and the lecture's figures are of grey images.
+  if (ctx.data.train.channels != 1)
+    throw std::invalid_argument(fmt::format("--data: lecture-claims takes grey images; {} holds {} images", s.data,
+                                            ctx.data.train.shape().text()));
   ctx.data.train = data::take_first(ctx.data.train, s.train_limit);
   ctx.test = data::take_first(ctx.data.test, s.eval_images);
   const data::ImageSet& train = ctx.data.train;
@@ -90,6 +95,7 @@ Context make_context(const Settings& s) {
     mc.hidden = s.hidden;
     mc.latent = s.latent;
     mc.input_dim = train.dim();
+    mc.image = train.shape();
     SeedModels m{seed, {}, {}, {}};
     const vae::TrainOptions plain{.seed = seed};
     mc.kind = "ae";

@@ -24,6 +24,7 @@ double conditional_accuracy(Context& ctx, std::size_t latent, double beta, std::
   mc.hidden = ctx.settings.hidden;
   mc.latent = latent;
   mc.input_dim = ctx.data.train.dim();
+  mc.image = ctx.data.train.shape();
   mc.classes = ctx.data.train.classes;
   auto model = train_model(mc, ctx.data.train, {.seed = seed, .binarize = data::Binarize::dynamic, .beta = beta},
                            ctx.settings.epochs, fmt::format("seed {} cvae latent {} beta {}", seed, latent, beta));

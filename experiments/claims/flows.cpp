@@ -34,6 +34,7 @@ Gap posterior_gap(Context& ctx, const data::ImageSet& test, std::size_t steps, s
   mc.hidden = ctx.settings.hidden;
   mc.latent = ctx.settings.latent;
   mc.input_dim = ctx.data.train.dim();
+  mc.image = ctx.data.train.shape();
   mc.settings = {{"posterior", steps ? "iaf" : "gaussian"}, {"flow-steps", std::to_string(steps)}, {"iaf-hidden", "128"}};
   auto model = train_model(mc, ctx.data.train, {.seed = seed, .binarize = data::Binarize::dynamic}, ctx.settings.epochs,
                            fmt::format("seed {} vae, IAF posterior of {} steps", seed, steps));
@@ -45,8 +46,8 @@ Gap posterior_gap(Context& ctx, const data::ImageSet& test, std::size_t steps, s
 data::ImageSet ring(std::size_t n, std::uint64_t seed) {
   data::ImageSet set;
   set.count = n;
-  set.rows = 1;
-  set.cols = 2;
+  set.height = 1;
+  set.width = 2;
   set.classes = 1;
   set.labels.assign(n, 0);
   Rng rng(seed);

@@ -177,8 +177,8 @@ Claim rae_latent(Context& ctx) {
 data::ImageSet as_image_set(const Matrix<double>& x) {
   data::ImageSet set;
   set.count = x.shape(0);
-  set.rows = 1;
-  set.cols = x.shape(1);
+  set.height = 1;
+  set.width = x.shape(1);
   set.classes = 1;
   set.labels.assign(set.count, 0);
   for (double v : x) set.pixels.push_back(std::uint8_t(std::lround(std::clamp(v, 0.0, 1.0) * 255)));

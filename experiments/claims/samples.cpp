@@ -69,7 +69,7 @@ std::vector<std::uint8_t> rows_png(const std::vector<const std::vector<float>*>&
   constexpr std::size_t kShown = 10;
   std::vector<float> shown;
   for (const auto* s : sets) shown.insert(shown.end(), s->begin(), s->begin() + kShown * like.dim());
-  return support::encode_png(report::labelled_rows(shown, sets.size(), kShown, like.rows, like.cols, labels));
+  return support::encode_png(report::labelled_rows(shown, sets.size(), kShown, like.shape(), labels));
 }
 
 Claim improper_z(Context& ctx) {

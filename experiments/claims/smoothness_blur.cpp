@@ -125,7 +125,7 @@ Claim smoothness(Context& ctx) {
     const std::vector<std::string> labels(t.names.begin(), t.names.begin() + rows);
     c.pictures.push_back({"claim7-traversals", "VAE latent traversals, seed 1: each row moves one dimension of μ(x) "
                           "from -3 to +3.", {}, support::encode_png(report::labelled_rows(
-                              t.frames, rows, kFrames, ctx.test.rows, ctx.test.cols, labels))});
+                              t.frames, rows, kFrames, ctx.test.shape(), labels))});
     std::vector<report::Series> curves;
     for (std::size_t p = 0; p < rows; ++p) {
       report::Series s{t.names[p], {}, steps_of(t.frames.data() + p * kFrames * ctx.test.dim(), kFrames, ctx.test.dim())};
@@ -149,7 +149,7 @@ Claim smoothness(Context& ctx) {
 double mean_laplacian_variance(const std::vector<float>& images, const data::ImageSet& like) {
   const std::size_t n = images.size() / like.dim();
   double total = 0;
-  for (std::size_t i = 0; i < n; ++i) total += laplacian_variance(images.data() + i * like.dim(), like.rows, like.cols);
+  for (std::size_t i = 0; i < n; ++i) total += laplacian_variance(images.data() + i * like.dim(), like.height, like.width);
   return total / double(n);
 }
 

@@ -58,13 +58,18 @@ void Image::draw_rect(int x, int y, int w, int h, Rgb color) {
   fill_rect(x + w - 1, y, 1, h, color);
 }
 
-void Image::blit_gray(const float* values, int w, int h, int x, int y, int scale) {
-  for (int r = 0; r < h; ++r)
-    for (int c = 0; c < w; ++c) {
-      const float v = values[std::size_t(r) * std::size_t(w) + std::size_t(c)];
-      const float clamped = std::isnan(v) ? 0.f : std::clamp(v, 0.f, 1.f);
-      const auto level = static_cast<std::uint8_t>(std::lround(clamped * 255.f));
-      fill_rect(x + c * scale, y + r * scale, scale, scale, {level, level, level});
+void Image::blit(const float* values, Shape tile, int x, int y, int scale) {
+  const std::size_t c = tile.channels;
+  if (c != 1 && c != 3)
+    throw std::invalid_argument("a tile is grey (1 channel) or RGB (3), not " + std::to_string(c) + " channels");
+  auto level = [](float v) {
+    return static_cast<std::uint8_t>(std::lround((std::isnan(v) ? 0.f : std::clamp(v, 0.f, 1.f)) * 255.f));
+  };
+  for (std::size_t r = 0; r < tile.height; ++r)
+    for (std::size_t col = 0; col < tile.width; ++col) {
+      const float* p = values + (r * tile.width + col) * c;
+      const Rgb color = c == 1 ? Rgb{level(p[0]), level(p[0]), level(p[0])} : Rgb{level(p[0]), level(p[1]), level(p[2])};
+      fill_rect(x + int(col) * scale, y + int(r) * scale, scale, scale, color);
     }
 }
 

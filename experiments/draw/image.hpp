@@ -1,11 +1,13 @@
-// An 8-bit RGB canvas with the few drawing operations figures need (rectangles, grayscale tiles,
-// text), kept free of any graphics library so it is easy to test pixel by pixel.
+// An 8-bit RGB canvas with the few drawing operations figures need (rectangles, grey or colour
+// tiles, text), kept free of any graphics library so it is easy to test pixel by pixel.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
+
+#include "autodiff/shape.hpp"
 
 namespace vk::support {
 
@@ -38,9 +40,10 @@ class Image {
   void fill(Rgb color);
   void fill_rect(int x, int y, int w, int h, Rgb color);
   void draw_rect(int x, int y, int w, int h, Rgb color);  // one-pixel outline
-  // Draws a row-major h x w grayscale tile (values in [0, 1], clamped; NaN drawn black) with its
-  // top-left corner at (x, y), each value as a scale x scale block.
-  void blit_gray(const float* values, int w, int h, int x, int y, int scale = 1);
+  // Draws a row-major tile of tile.height x tile.width pixels, grey (1 channel) or RGB (3, channels
+  // last), values in [0, 1] (clamped; NaN drawn black), with its top-left corner at (x, y), each
+  // pixel as a scale x scale block. Throws std::invalid_argument for another number of channels.
+  void blit(const float* values, Shape tile, int x, int y, int scale = 1);
 
  private:
   int width_;

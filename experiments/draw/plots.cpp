@@ -43,8 +43,8 @@ Range padded_range(const float* xy, std::size_t n, int axis) {
 
 }  // namespace
 
-Image image_grid(const float* images, std::size_t count, std::size_t h, std::size_t w,
-                 std::size_t columns, int pad, int scale) {
+Image image_grid(const float* images, std::size_t count, Shape tile, std::size_t columns, int pad, int scale) {
+  const std::size_t h = tile.height, w = tile.width;
   if (count == 0 || h == 0 || w == 0 || columns == 0 || pad < 0 || scale < 1)
     throw std::invalid_argument("image_grid: empty grid or bad layout");
   const std::size_t cols = std::min(columns, count);
@@ -54,18 +54,18 @@ Image image_grid(const float* images, std::size_t count, std::size_t h, std::siz
   Image grid(pad + checked_int(cols, "columns") * (cell_w + pad),
              pad + checked_int(rows, "rows") * (cell_h + pad));
   for (std::size_t i = 0; i < count; ++i)
-    grid.blit_gray(images + i * h * w, int(w), int(h), pad + int(i % columns) * (cell_w + pad),
-                   pad + int(i / columns) * (cell_h + pad), scale);
+    grid.blit(images + i * tile.size(), tile, pad + int(i % columns) * (cell_w + pad),
+              pad + int(i / columns) * (cell_h + pad), scale);
   return grid;
 }
 
-Image labelled_rows_grid(const float* images, std::size_t rows, std::size_t per_row,
-                         std::size_t h, std::size_t w, const std::vector<std::string>& row_labels,
-                         int pad, int scale) {
+Image labelled_rows_grid(const float* images, std::size_t rows, std::size_t per_row, Shape tile,
+                         const std::vector<std::string>& row_labels, int pad, int scale) {
   if (row_labels.size() != rows)
     throw std::invalid_argument("labelled_rows_grid: " + std::to_string(row_labels.size()) +
                                 " labels for " + std::to_string(rows) + " rows");
-  const Image tiles = image_grid(images, rows * per_row, h, w, per_row, pad, scale);
+  const Image tiles = image_grid(images, rows * per_row, tile, per_row, pad, scale);
+  const std::size_t h = tile.height;
   // Text grows with the tiles so that labels stay legible next to upscaled images.
   const int text_scale = std::max(1, int(h) * scale / 28);
   int label_w = 0;

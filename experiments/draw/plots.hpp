@@ -11,17 +11,16 @@
 
 namespace vk::support {
 
-// count row-major h x w images (values in [0, 1], clamped), stored one after another, laid out
-// left to right in rows of `columns` on a white background: image i has its top-left corner at
+// count row-major images of shape `tile` (h x w, grey or RGB channels last; values in [0, 1],
+// clamped), stored one after another, laid out left to right in rows of `columns` on a white
+// background: image i has its top-left corner at
 // x = pad + (i % columns) * (w * scale + pad), y = pad + (i / columns) * (h * scale + pad).
-Image image_grid(const float* images, std::size_t count, std::size_t h, std::size_t w,
-                 std::size_t columns, int pad, int scale = 1);
+Image image_grid(const float* images, std::size_t count, Shape tile, std::size_t columns, int pad, int scale = 1);
 
 // rows * per_row images (row r holds images r * per_row ... r * per_row + per_row - 1), with
 // row_labels[r] written to the left of row r. row_labels.size() must equal rows.
-Image labelled_rows_grid(const float* images, std::size_t rows, std::size_t per_row,
-                         std::size_t h, std::size_t w, const std::vector<std::string>& row_labels,
-                         int pad = 2, int scale = 1);
+Image labelled_rows_grid(const float* images, std::size_t rows, std::size_t per_row, Shape tile,
+                         const std::vector<std::string>& row_labels, int pad = 2, int scale = 1);
 
 // n points (x, y interleaved) coloured by labels[i] (class_color; labels may be null), inside a
 // framed box with the axis ranges as tick labels, and a legend of class_names on the right.

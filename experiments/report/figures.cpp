@@ -64,8 +64,7 @@ std::vector<float> decode_means(vae::Model<float>& model, const float* z, std::s
   return decode_means(model, z, n, label_cycle(model));
 }
 
-support::Image samples(vae::Model<float>& model, std::size_t n, std::size_t h, std::size_t w, std::uint64_t seed,
-                       bool with_noise) {
+support::Image samples(vae::Model<float>& model, std::size_t n, Shape image, std::uint64_t seed, bool with_noise) {
   const auto& c = model.config();
   Rng rng(seed);
   Tape<float> tape;
@@ -75,7 +74,7 @@ support::Image samples(vae::Model<float>& model, std::size_t n, std::size_t h, s
   std::vector<float> x(n * c.input_dim);
   model.sample(tape, y, n, rng, x, with_noise);  // z ~ p(z|y), or p(z)
   const std::size_t columns = std::size_t(std::ceil(std::sqrt(double(n))));
-  return support::image_grid(x.data(), n, h, w, columns, 2, 2);  // the grid clamps to [0, 1]
+  return support::image_grid(x.data(), n, image, columns, 2, 2);  // the grid clamps to [0, 1]
 }
 
 support::Image reconstructions(vae::Model<float>& model, const data::ImageSet& test, std::size_t n) {
@@ -84,7 +83,7 @@ support::Image reconstructions(vae::Model<float>& model, const data::ImageSet& t
   std::vector<float> pair = pixels_of(test, n);
   const std::vector<float> rec = decode_means(model, mu.data(), n, [&](std::size_t i) { return test.labels[i]; });
   pair.insert(pair.end(), rec.begin(), rec.end());
-  return support::image_grid(pair.data(), 2 * n, test.rows, test.cols, n, 2, 2);
+  return support::image_grid(pair.data(), 2 * n, test.shape(), n, 2, 2);
 }
 
 support::Image interpolations(vae::Model<float>& model, const data::ImageSet& test, std::size_t rows,
@@ -100,7 +99,7 @@ support::Image interpolations(vae::Model<float>& model, const data::ImageSet& te
         z[(r * steps + s) * k + j] = (1 - t) * mu[2 * r * k + j] + t * mu[(2 * r + 1) * k + j];
     }
   const std::vector<float> x = decode_means(model, z.data(), rows * steps, label_cycle(model));
-  return support::image_grid(x.data(), rows * steps, test.rows, test.cols, steps, 2, 2);
+  return support::image_grid(x.data(), rows * steps, test.shape(), steps, 2, 2);
 }
 
 support::Image latent_scatter(vae::Model<float>& model, const data::ImageSet& test,
@@ -110,7 +109,7 @@ support::Image latent_scatter(vae::Model<float>& model, const data::ImageSet& te
   return support::scatter_plot(means.data(), n, test.labels.data(), class_names, 640);
 }
 
-support::Image manifold(vae::Model<float>& model, std::size_t h, std::size_t w, std::size_t g) {
+support::Image manifold(vae::Model<float>& model, Shape image, std::size_t g) {
   std::vector<float> z(g * g * 2);
   for (std::size_t i = 0; i < g; ++i)
     for (std::size_t j = 0; j < g; ++j) {
@@ -118,12 +117,12 @@ support::Image manifold(vae::Model<float>& model, std::size_t h, std::size_t w, 
       z[(i * g + j) * 2 + 1] = 3.f - 6.f * float(i) / float(g - 1);
     }
   const std::vector<float> x = decode_means(model, z.data(), g * g, label_cycle(model));
-  return support::image_grid(x.data(), g * g, h, w, g, 0, 1);
+  return support::image_grid(x.data(), g * g, image, g, 0, 1);
 }
 
-support::Image labelled_rows(const std::vector<float>& images, std::size_t rows, std::size_t per_row,
-                             std::size_t h, std::size_t w, const std::vector<std::string>& row_labels) {
-  return support::labelled_rows_grid(images.data(), rows, per_row, h, w, row_labels, 2, 2);
+support::Image labelled_rows(const std::vector<float>& images, std::size_t rows, std::size_t per_row, Shape image,
+                             const std::vector<std::string>& row_labels) {
+  return support::labelled_rows_grid(images.data(), rows, per_row, image, row_labels, 2, 2);
 }
 
 void write_run_pictures(vae::Model<float>& model, const data::ImageSet& test,
@@ -131,13 +130,13 @@ void write_run_pictures(vae::Model<float>& model, const data::ImageSet& test,
                         std::uint64_t seed) {
   const auto& c = model.config();
   using support::write_png;
-  write_png(dir / "samples.png", samples(model, 64, test.rows, test.cols, seed, false));
+  write_png(dir / "samples.png", samples(model, 64, test.shape(), seed, false));
   write_png(dir / "reconstructions.png", reconstructions(model, test));
   if (c.conditional()) return;
   write_png(dir / "interpolations.png", interpolations(model, test));
   if (c.latent != 2) return;
   write_png(dir / "latent.png", latent_scatter(model, test, class_names));
-  write_png(dir / "manifold.png", manifold(model, test.rows, test.cols));
+  write_png(dir / "manifold.png", manifold(model, test.shape()));
 }
 
 }  // namespace vk::report

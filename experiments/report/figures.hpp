@@ -31,9 +31,8 @@ std::vector<float> pixels_of(const data::ImageSet& set, std::size_t n);
 
 // n decoder means of z ~ p(z) (labels 0, 1, 2, ... for a conditional model, z ~ p(z|y); an hvae
 // draws ancestrally), with the noise e ~ N(0, sigma^2 I) added when with_noise, in a square-ish
-// grid of h x w images.
-support::Image samples(vae::Model<float>& model, std::size_t n, std::size_t h, std::size_t w,
-                       std::uint64_t seed, bool with_noise);
+// grid of images of that shape (grey or RGB).
+support::Image samples(vae::Model<float>& model, std::size_t n, Shape image, std::uint64_t seed, bool with_noise);
 // The first n test images in the first row, their decodings through mu(x) below.
 support::Image reconstructions(vae::Model<float>& model, const data::ImageSet& test, std::size_t n = 16);
 // Rows from test image 2r to 2r + 1 through mu in `steps` steps (unconditional models).
@@ -43,10 +42,10 @@ support::Image interpolations(vae::Model<float>& model, const data::ImageSet& te
 support::Image latent_scatter(vae::Model<float>& model, const data::ImageSet& test,
                               const std::vector<std::string>& class_names, std::size_t n = 5000);
 // D(z) on a g x g grid over [-3, 3]^2 (a 2-D latent space).
-support::Image manifold(vae::Model<float>& model, std::size_t h, std::size_t w, std::size_t g = 20);
-// rows x per_row images of h x w pixels, row r labelled row_labels[r] (samples by class).
-support::Image labelled_rows(const std::vector<float>& images, std::size_t rows, std::size_t per_row,
-                             std::size_t h, std::size_t w, const std::vector<std::string>& row_labels);
+support::Image manifold(vae::Model<float>& model, Shape image, std::size_t g = 20);
+// rows x per_row images of shape `image`, row r labelled row_labels[r] (samples by class).
+support::Image labelled_rows(const std::vector<float>& images, std::size_t rows, std::size_t per_row, Shape image,
+                             const std::vector<std::string>& row_labels);
 
 // The pictures of kRunPictures that fit the model (interpolations for an unconditional model,
 // latent and manifold for an unconditional 2-D latent space) as PNG files in dir.

@@ -81,7 +81,7 @@ const char* name(data::Binarize b) {
 }
 
 RunData load_run_data(const std::filesystem::path& dir, std::size_t limit, data::Binarize binarize) {
-  RunData r{data::load_mnist_folder(dir), {}};
+  RunData r{data::load_dataset(dir), {}};
   if (limit && limit < r.dataset.train.count) r.dataset.train = data::take_first(r.dataset.train, limit);
   r.test = r.dataset.test;
   if (binarize != data::Binarize::none) data::binarize_static(r.test, kTestBinarizeSeed);
@@ -154,7 +154,9 @@ nlohmann::json run_config(const vae::ModelConfig& model, nlohmann::json training
                           const RunData& data, std::size_t limit, std::size_t iw_samples) {
   return {{"model", vae::to_json(model)},
           {"training", std::move(training)},
-          {"data", {{"dir", std::filesystem::absolute(data_dir).string()}, {"train_count", data.dataset.train.count},
+          {"data", {{"dir", std::filesystem::absolute(data_dir).string()}, {"form", data.dataset.form},
+                    {"height", data.dataset.train.height}, {"width", data.dataset.train.width},
+                    {"channels", data.dataset.train.channels}, {"train_count", data.dataset.train.count},
                     {"test_count", data.dataset.test.count}, {"limit", limit}}},
           {"eval", {{"seed", kEvalSeed}, {"test_binarize_seed", kTestBinarizeSeed}, {"iw_samples", iw_samples}}},
           {"blas", support::blas_json()}};

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/batcher.hpp"
+#include "datasets/load.hpp"
 #include "experiments/support/progress.hpp"
 #include "vae/evaluate.hpp"
 #include "vae/registry.hpp"
@@ -36,7 +37,8 @@ const char* name(data::Binarize b);
 // The most memory this process has held resident so far, in MB (getrusage's ru_maxrss).
 double peak_rss_mb();
 
-// The training and test sets as a run uses them: the first `limit` training images (0: all),
+// The training and test sets as a run uses them (dir: what --data names, datasets/load.hpp): the
+// first `limit` training images (0: all),
 // and the test set binarized once with kTestBinarizeSeed when the training images are binarized.
 struct RunData {
   data::Dataset dataset;
