@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     vk::programs::check_new_run_flags(o, given);
     vk::programs::RunData rd;
-    rd.dataset.train.rows = rd.dataset.train.cols = 28;
+    rd.dataset.train.height = rd.dataset.train.width = 28;
     rd.dataset.train.count = 60000;
     config = vk::programs::new_run_config(o, rd, given);
   } catch (const std::exception&) {

@@ -98,7 +98,7 @@ std::string new_run_config_text(const std::vector<std::string>& args) {
     if (cmd.parse(int(argv.size()), argv.data()) || !o.resume.empty()) return "";
     vk::programs::check_new_run_flags(o, cmd.given());
     vk::programs::RunData rd;
-    rd.dataset.train.rows = rd.dataset.train.cols = 28;
+    rd.dataset.train.height = rd.dataset.train.width = 28;
     rd.dataset.train.count = 60000;
     return vk::programs::new_run_config(o, rd, cmd.given()).dump(2) + "\n";
   } catch (const std::invalid_argument&) {

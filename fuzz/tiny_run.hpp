@@ -21,7 +21,7 @@ namespace vk::fuzz {
 inline data::ImageSet tiny_images() {
   data::ImageSet set;
   set.count = 12;
-  set.rows = set.cols = 4;
+  set.height = set.width = 4;
   set.classes = 3;
   for (std::size_t i = 0; i < set.count * set.dim(); ++i) set.pixels.push_back(std::uint8_t((i * 37 + i / 7) % 256));
   for (std::size_t i = 0; i < set.count; ++i) set.labels.push_back(std::uint8_t(i % set.classes));
@@ -113,8 +113,10 @@ inline bool small_enough(const vae::ModelConfig& c, const vae::TrainOptions& t) 
 inline void train_one_step(const vae::ModelConfig& c, const vae::TrainOptions& t) {
   data::ImageSet images;
   images.count = 6;
-  images.rows = c.input_dim == 784 ? 28 : 1;
-  images.cols = c.input_dim / images.rows;
+  const Shape shape = c.image_shape();
+  images.height = shape.height;
+  images.width = shape.width;
+  images.channels = shape.channels;
   images.classes = c.conditional() ? c.classes : 10;
   for (std::size_t i = 0; i < images.count * images.dim(); ++i) images.pixels.push_back(std::uint8_t(i * 29 % 256));
   for (std::size_t i = 0; i < images.count; ++i) images.labels.push_back(std::uint8_t(i % images.classes));
