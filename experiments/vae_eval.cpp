@@ -1,4 +1,5 @@
 // vae-eval: rebuilds a run's model from its folder and evaluates it on the test set.
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
              "also measure N samples against N test images: the Frechet distance in the features of the project's "
              "classifier (FID's method, the classifier standing in for Inception), beside its floor (N held-out real "
              "images against the same test images), and the Laplacian-variance ratio of samples to test images; "
-             "into eval.json's sample_quality (0: skip)");
+             "into eval.json's sample_quality");
   cmd.option("--classifier", classifier,
              "folder of the classifier --fid measures with: loaded when it holds one trained on these data, trained "
              "(5 epochs) and saved there when it is empty or missing (default: fid-classifier beside the run folder)");
@@ -51,10 +52,12 @@ int main(int argc, char** argv) {
     const json& cfg = loaded.config;
     const std::string dir = data.empty() ? cfg.at("data").at("dir").get<std::string>() : data;
     const auto binarize = programs::parse_binarize(cfg.at("training").at("binarize").get<std::string>());
+    const std::vector<std::string> given = cmd.given();
+    const bool with_fid = std::find(given.begin(), given.end(), "--fid") != given.end();
+    if (!classifier.empty() && !with_fid) throw std::invalid_argument("--classifier is the classifier of --fid; give --fid N too");
     // --fid's classifier trains on the training images; without it they are not needed.
-    programs::RunData rd = programs::load_run_data(dir, fid ? 0 : 1, binarize);
-    if (fid) programs::check_fid_count(fid, rd.dataset);
-    if (!classifier.empty() && !fid) throw std::invalid_argument("--classifier is the classifier of --fid; give --fid N too");
+    programs::RunData rd = programs::load_run_data(dir, with_fid ? 0 : 1, binarize);
+    if (with_fid) programs::check_fid_count(fid, rd.dataset);
     const std::size_t count = limit ? std::min(limit, rd.test.count) : rd.test.count;
     const bool dequantized = programs::dequantized(cfg);
     vae::EvalOptions options = programs::eval_options(dequantized, iw, limit);
@@ -74,7 +77,7 @@ int main(int argc, char** argv) {
                                    programs::pixel_bits(loaded.model->config(), dequantized));
     out.update({{"seed", seed}, {"seconds", seconds}, {"threads", threads}});
     if (!root) return;
-    if (fid) {
+    if (with_fid) {
       std::filesystem::path folder = std::filesystem::absolute(run).lexically_normal();
       if (!folder.has_filename()) folder = folder.parent_path();  // "runs/vae/"
       const std::filesystem::path where = classifier.empty() ? folder.parent_path() / "fid-classifier" : std::filesystem::path(classifier);

@@ -49,10 +49,10 @@ void check_fid_count(std::size_t n, const data::Dataset& data) {
 
 nlohmann::json sample_quality(vae::Model<float>& model, const data::Dataset& data, const SampleQualityOptions& o) {
   check_fid_count(o.n, data);
-  const auto start = std::chrono::steady_clock::now();
   // As many training images held out as there are test images, whatever N: one classifier serves every N.
   FeatureClassifier fc = cached_classifier(o.classifier_dir, data, data.test.count);
   vae::Classifier& classifier = *fc.classifier;
+  const auto start = std::chrono::steady_clock::now();  // the classifier's training, once per data, aside
   const data::ImageSet& test = data.test;
   const std::vector<float> real = pixels(test, 0, o.n);
   const std::vector<float> other = pixels(data.train, data.train.count - o.n, o.n);

@@ -30,7 +30,7 @@ void check_fid_count(std::size_t n, const data::Dataset& data);
 // model), as vae-sample draws them, clamped to [0, 1] as the pictures show them; the real images
 // are the first N test images and, for the floor, the last N training images, which the
 // classifier did not train on. Returns {"fid", "fid_real", "n", "laplacian_variance_ratio",
-// "laplacian_variance_samples", "laplacian_variance_real", "features", "classifier", "seed", "seconds"}.
+// "laplacian_variance_samples", "laplacian_variance_real", "features", "samples", "classifier", "seed", "seconds"} (seconds without the classifier's training).
 nlohmann::json sample_quality(vae::Model<float>& model, const data::Dataset& data, const SampleQualityOptions& o);
 
 }  // namespace vk::programs
