@@ -1,5 +1,6 @@
 #include "experiments/run/classifier_cache.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
