@@ -1,4 +1,5 @@
 // vae-eval: rebuilds a run's model from its folder and evaluates it on the test set.
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 #include "experiments/support/cli.hpp"
 #include "experiments/support/files.hpp"
 #include "experiments/support/progress.hpp"
+#include "experiments/run/sample_quality.hpp"
 #include "experiments/run/vae_run.hpp"
 #include "vae/evaluate.hpp"
 
@@ -20,10 +22,11 @@ int main(int argc, char** argv) {
                        "Evaluate a trained run on the test set: negative ELBO and its parts, active units, "
                        "and the importance-weighted estimate of -log p(x).",
                        "Example: vae-eval --run runs/vae --iw 1000 --limit 2000\n"
+                       "         vae-eval --run runs/vae --fid 10000 --classifier runs/classifier\n"
                        "Prints the results (and the seconds the evaluation took), writes them to RUN/eval.json and adds\n"
                        "them to RUN/report.html.");
-  std::string run, data, write_test;
-  std::size_t iw = 0, limit = 0;
+  std::string run, data, write_test, classifier;
+  std::size_t iw = 0, limit = 0, fid = 0;
   std::uint64_t seed = programs::kEvalSeed;
   int threads = 2;
   cmd.option("--run", run, "run folder written by vae-train").required();
@@ -35,13 +38,26 @@ int main(int argc, char** argv) {
   cmd.option("--write-test", write_test,
              "also write the test images evaluated, as evaluated (binarized or dequantized with the fixed seed; "
              "the first --limit), to this folder: images.npy, labels.npy, info.json");
+  cmd.option("--fid", fid,
+             "also measure N samples against N test images: the Frechet distance in the features of the project's "
+             "classifier (FID's method, the classifier standing in for Inception), beside its floor (N held-out real "
+             "images against the same test images), and the Laplacian-variance ratio of samples to test images; "
+             "into eval.json's sample_quality");
+  cmd.option("--classifier", classifier,
+             "folder of the classifier --fid measures with: loaded when it holds one trained on these data, trained "
+             "(5 epochs) and saved there when it is empty or missing (default: fid-classifier beside the run folder)");
   return support::run_main(cmd, argc, argv, [&] {
     blas::set_threads(threads);
     programs::LoadedRun loaded = programs::load_run(run);
     const json& cfg = loaded.config;
     const std::string dir = data.empty() ? cfg.at("data").at("dir").get<std::string>() : data;
     const auto binarize = programs::parse_binarize(cfg.at("training").at("binarize").get<std::string>());
-    programs::RunData rd = programs::load_run_data(dir, 1, binarize);
+    const std::vector<std::string> given = cmd.given();
+    const bool with_fid = std::find(given.begin(), given.end(), "--fid") != given.end();
+    if (!classifier.empty() && !with_fid) throw std::invalid_argument("--classifier is the classifier of --fid; give --fid N too");
+    // --fid's classifier trains on the training images; without it they are not needed.
+    programs::RunData rd = programs::load_run_data(dir, with_fid ? 0 : 1, binarize);
+    if (with_fid) programs::check_fid_count(fid, rd.dataset);
     const std::size_t count = limit ? std::min(limit, rd.test.count) : rd.test.count;
     const bool dequantized = programs::dequantized(cfg);
     vae::EvalOptions options = programs::eval_options(dequantized, iw, limit);
@@ -61,6 +77,12 @@ int main(int argc, char** argv) {
                                    programs::pixel_bits(loaded.model->config(), dequantized));
     out.update({{"seed", seed}, {"seconds", seconds}, {"threads", threads}});
     if (!root) return;
+    if (with_fid) {
+      std::filesystem::path folder = std::filesystem::absolute(run).lexically_normal();
+      if (!folder.has_filename()) folder = folder.parent_path();  // "runs/vae/"
+      const std::filesystem::path where = classifier.empty() ? folder.parent_path() / "fid-classifier" : std::filesystem::path(classifier);
+      out["sample_quality"] = programs::sample_quality(*loaded.model, rd.dataset, {fid, where, seed});
+    }
     support::write_json_atomic(std::filesystem::path(run) / "eval.json", out);
     report::write_run_report(run);  // adds the evaluation to the run's page
     fmt::print("{}\n", out.dump());

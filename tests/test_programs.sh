@@ -118,6 +118,31 @@ check "vae-eval adds its evaluation to report.html" grep -q '<figure id="eval-la
 "$bin/vae-eval" --run "$tmp/a" --threads 1 --seed 99 >/dev/null 2>&1
 check "with other Monte Carlo samples it agrees within noise" close "$tmp/a/final.json" test_nelbo "$tmp/a/eval.json" test_nelbo 0.01
 
+# --fid: the classifier trains once into its folder, then is reloaded; the distances and the
+# sharpness ratio land in eval.json beside the evaluation.
+"$bin/vae-eval" --run "$tmp/a" --threads 1 --fid 300 --classifier "$tmp/clf" >/dev/null 2>"$tmp/fid1.err"
+check "vae-eval --fid trains the feature classifier and saves it" \
+  test "$(grep -c 'feature classifier epoch' "$tmp/fid1.err")" -eq 5 -a -s "$tmp/clf/manifest.json"
+check "eval.json has sample_quality: the FID of the samples far above the floor of real images, the sharpness ratio" \
+  json_fields "$(cat "$tmp/a/eval.json")" 'all(q["n"] == 300 and math.isfinite(q["fid"]) and 0 <= q["fid_real"] < q["fid"] and
+  0 < q["laplacian_variance_ratio"] == q["laplacian_variance_samples"] / q["laplacian_variance_real"] and
+  "width 256" in q["features"] and "Inception" in q["features"] and q["classifier"]["train_images"] == 50000
+  for q in [d["sample_quality"]])'
+cp "$tmp/a/eval.json" "$tmp/fid1.json"
+"$bin/vae-eval" --run "$tmp/a" --threads 1 --fid 300 --classifier "$tmp/clf" >/dev/null 2>"$tmp/fid2.err"
+check "a second --fid reloads the classifier (no training) and measures the same distance" \
+  test "$(grep -c 'feature classifier epoch' "$tmp/fid2.err")" -eq 0 -a \
+  "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["sample_quality"]["fid"])' "$tmp/a/eval.json")" = \
+  "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["sample_quality"]["fid"])' "$tmp/fid1.json")"
+expect_error "vae-eval --fid 0" "--fid: 0 is not between 1 and 10000 (the test images)" \
+  "$bin/vae-eval" --run "$tmp/a" --fid 0 --classifier "$tmp/clf"
+expect_error "vae-eval --fid beyond the test set" "--fid: 10001 is not between 1 and 10000" \
+  "$bin/vae-eval" --run "$tmp/a" --fid 10001 --classifier "$tmp/clf"
+expect_error "vae-eval --classifier without --fid" "--classifier is the classifier of --fid" \
+  "$bin/vae-eval" --run "$tmp/a" --classifier "$tmp/clf"
+expect_error "vae-eval --classifier on a folder that holds something else" "not a classifier's folder" \
+  "$bin/vae-eval" --run "$tmp/a" --threads 1 --fid 10 --classifier "$tmp/a"
+
 "$bin/vae-train" --limit 1000 --epochs 1 --hidden 32 --latent 2 --threads 1 --out "$tmp/two" >/dev/null 2>&1
 check "a 2-D latent space gets latent.png and manifold.png" test -s "$tmp/two/latent.png" -a -s "$tmp/two/manifold.png"
 # 12 samples of 28x28 at scale 2 in rows of 4 with 2 pixels between: 2 + 4 * 58 wide, 2 + 3 * 58 high.

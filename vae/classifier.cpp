@@ -21,11 +21,11 @@ template Var<double> softmax_cross_entropy(Var<double>, Var<double>);
 
 Classifier::Classifier(std::size_t input_dim, std::size_t classes, const std::vector<std::size_t>& hidden,
                        std::uint64_t seed, double lr)
-    : input_dim_(input_dim), classes_(classes) {
+    : input_dim_(input_dim), classes_(classes), hidden_(hidden) {
   if (input_dim == 0 || classes < 2) throw std::invalid_argument("a classifier needs inputs and at least 2 classes");
   net_ = perceptron(hidden, classes, Op::relu);
   Rng rng(seed);
-  build_network(net_, store_, "classifier", rng, features(input_dim));
+  build_network(net_, store_, "classifier", rng, vk::features(input_dim));
   adam_.emplace(store_, AdamOptions<float>{.lr = float(lr)});
 }
 
@@ -52,25 +52,35 @@ double Classifier::train_epoch(data::Batcher<float>& batches) {
   return loss_sum / double(seen);
 }
 
-std::vector<float> Classifier::probabilities(const float* x, std::size_t n) {
-  std::vector<float> out(n * classes_);
-  constexpr std::size_t kChunk = 1000;  // bounds the tape's storage for large n
+template <class Forward>
+std::vector<float> Classifier::in_chunks(const float* x, std::size_t n, std::size_t width, Forward forward) {
+  std::vector<float> out(n * width);
+  constexpr std::size_t kChunk = 1000;
   for (std::size_t start = 0; start < n; start += kChunk) {
     const std::size_t m = std::min(kChunk, n - start);
     tape_.reset();
     NoGradGuard guard(tape_);
-    Var<float> logits = net_.forward(store_, tape_.constant(x + start * input_dim_, m, input_dim_));
-    for (std::size_t i = 0; i < m; ++i) {
-      const float* l = logits.node().value + i * classes_;
-      float* p = out.data() + (start + i) * classes_;
-      const float top = *std::max_element(l, l + classes_);
-      float total = 0;
-      for (std::size_t k = 0; k < classes_; ++k) total += p[k] = std::exp(l[k] - top);
-      for (std::size_t k = 0; k < classes_; ++k) p[k] /= total;
-    }
+    const Var<float> y = forward(tape_.constant(x + start * input_dim_, m, input_dim_));
+    std::copy_n(y.node().value, m * width, out.data() + start * width);
   }
   tape_.reset();
   return out;
+}
+
+std::vector<float> Classifier::probabilities(const float* x, std::size_t n) {
+  std::vector<float> out = in_chunks(x, n, classes_, [&](Var<float> in) { return net_.forward(store_, in); });
+  for (std::size_t i = 0; i < n; ++i) {
+    float* p = out.data() + i * classes_;
+    const float top = *std::max_element(p, p + classes_);
+    float total = 0;
+    for (std::size_t k = 0; k < classes_; ++k) total += p[k] = std::exp(p[k] - top);
+    for (std::size_t k = 0; k < classes_; ++k) p[k] /= total;
+  }
+  return out;
+}
+
+std::vector<float> Classifier::features(const float* x, std::size_t n) {
+  return in_chunks(x, n, feature_width(), [&](Var<float> in) { return net_.layer<0>().forward(store_, in); });
 }
 
 std::vector<std::uint8_t> Classifier::predict(const float* x, std::size_t n) {

@@ -30,6 +30,11 @@ class Classifier {
   std::vector<float> probabilities(const float* x, std::size_t n);
   // The most probable class of each of the n rows of x [n, input_dim].
   std::vector<std::uint8_t> predict(const float* x, std::size_t n);
+  // The last hidden layer's activations of each of the n rows of x [n, input_dim]:
+  // [n, feature_width()] (the inputs themselves without a hidden layer). What vae-eval --fid compares
+  // generated and real images by, as FID compares Inception's last pooling features.
+  std::vector<float> features(const float* x, std::size_t n);
+  std::size_t feature_width() const { return hidden_.empty() ? input_dim_ : hidden_.back(); }
   // The share of a pass over `batches` that predict labels correctly.
   double accuracy(data::Batcher<float>& batches);
 
@@ -37,7 +42,13 @@ class Classifier {
   ParameterStore<float>& params() { return store_; }
 
  private:
+  // Runs the network on x in chunks of rows, bounding the tape's storage for large n: fills out
+  // [n, width] from each chunk's output.
+  template <class Forward>
+  std::vector<float> in_chunks(const float* x, std::size_t n, std::size_t width, Forward forward);
+
   std::size_t input_dim_, classes_;
+  std::vector<std::size_t> hidden_;
   ParameterStore<float> store_;
   Perceptron net_;
   std::optional<Adam<float>> adam_;  // made once the parameters are registered

@@ -14,10 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/mnist.hpp"
-#include "experiments/claims/linalg.hpp"
 #include "experiments/claims/stats.hpp"
 #include "experiments/draw/charts.hpp"
 #include "experiments/draw/html.hpp"
+#include "experiments/measure/linalg.hpp"
+#include "experiments/measure/sharpness.hpp"
 #include "vae/classifier.hpp"
 #include "vae/model.hpp"
 

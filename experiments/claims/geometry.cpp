@@ -31,7 +31,7 @@ struct Spectra {
 Spectra spectra(const std::vector<std::vector<double>>& jacobians, std::size_t d, std::size_t k) {
   Spectra out{{}, std::vector<double>(k, 0.0)};
   for (const auto& j : jacobians) {
-    const std::vector<double> s = singular_values(j, d, k);
+    const std::vector<double> s = measure::singular_values(j, d, k);
     out.ranks.push_back(double(numerical_rank(s, kRankTolerance)));
     for (std::size_t i = 0; i < k; ++i) out.mean_scaled[i] += s[i] / s[0] / double(jacobians.size());
   }
@@ -123,7 +123,7 @@ LatentShape latent_shape(const std::vector<double>& z, std::size_t n, std::size_
     out.ks.push_back(ks_normal(column));
   }
   out.mean_norm = std::sqrt(out.mean_norm);
-  const std::vector<double> eig = symmetric_eigenvalues(covariance(z, n, k), k);
+  const std::vector<double> eig = measure::symmetric_eigenvalues(covariance(z, n, k), k);
   out.eig_ratio = eig.front() / std::max(eig.back(), 1e-300);
   out.median_ks = median_of(out.ks);
   out.share_rejected = double(std::count_if(out.ks.begin(), out.ks.end(), [&](double v) { return v > ks_critical(n); })) /

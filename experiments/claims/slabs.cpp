@@ -30,7 +30,7 @@ SlabStats stats_of(const std::vector<double>& pts) {
   const std::size_t n = pts.size() / 2;
   std::vector<double> a(n), b(n);
   for (std::size_t i = 0; i < n; ++i) a[i] = pts[2 * i], b[i] = pts[2 * i + 1];
-  const std::vector<double> eig = symmetric_eigenvalues(covariance(pts, n, 2), 2);
+  const std::vector<double> eig = measure::symmetric_eigenvalues(covariance(pts, n, 2), 2);
   return {mean_of(a), eig[0], eig[1], std::max(ks_fitted_normal(a), ks_fitted_normal(b)),
           std::max(ks_normal(a), ks_normal(b)), n};
 }

@@ -147,10 +147,7 @@ Claim smoothness(Context& ctx) {
 }
 
 double mean_laplacian_variance(const std::vector<float>& images, const data::ImageSet& like) {
-  const std::size_t n = images.size() / like.dim();
-  double total = 0;
-  for (std::size_t i = 0; i < n; ++i) total += laplacian_variance(images.data() + i * like.dim(), like.height, like.width);
-  return total / double(n);
+  return measure::mean_laplacian_variance(images.data(), images.size() / like.dim(), like.height, like.width);
 }
 
 Claim blur(Context& ctx) {

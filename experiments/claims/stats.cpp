@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "experiments/measure/frechet.hpp"
+
 namespace vk::claims {
 
 Spread spread(const std::vector<double>& per_seed) {
@@ -30,14 +32,7 @@ double median_of(std::vector<double> v) {
 }
 
 std::vector<double> covariance(const std::vector<double>& x, std::size_t n, std::size_t d) {
-  std::vector<double> mean(d, 0), cov(d * d, 0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < d; ++j) mean[j] += x[i * d + j] / double(n);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < d; ++j)
-      for (std::size_t k = 0; k < d; ++k)
-        cov[j * d + k] += (x[i * d + j] - mean[j]) * (x[i * d + k] - mean[k]) / double(n - 1);
-  return cov;
+  return measure::moments(x.data(), n, d).covariance;
 }
 
 double ks_normal(std::vector<double> sample, double mean, double sd) {
@@ -60,20 +55,5 @@ double ks_fitted_normal(const std::vector<double>& sample) {
 
 double ks_critical(std::size_t n) { return 1.36 / std::sqrt(double(n)); }
 double lilliefors_critical(std::size_t n) { return 0.886 / std::sqrt(double(n)); }
-
-double laplacian_variance(const float* image, std::size_t h, std::size_t w) {
-  double sum = 0, sq = 0;
-  std::size_t count = 0;
-  for (std::size_t r = 1; r + 1 < h; ++r)
-    for (std::size_t c = 1; c + 1 < w; ++c) {
-      const double l = double(image[(r - 1) * w + c]) + image[(r + 1) * w + c] + image[r * w + c - 1] +
-                       image[r * w + c + 1] - 4.0 * image[r * w + c];
-      sum += l;
-      sq += l * l;
-      ++count;
-    }
-  const double m = sum / double(count);
-  return sq / double(count) - m * m;
-}
 
 }  // namespace vk::claims

@@ -1,6 +1,6 @@
-// The small statistics the claims are measured with: a summary over seeds, a covariance, the
-// Kolmogorov-Smirnov distance to a normal, and the sharpness of an image (eigenvalues and singular
-// values: linalg.hpp).
+// The small statistics the claims are measured with: a summary over seeds, a covariance and the
+// Kolmogorov-Smirnov distance to a normal (eigenvalues, singular values and the sharpness of an
+// image: experiments/measure/).
 #pragma once
 
 #include <cstddef>
@@ -32,9 +32,5 @@ double ks_fitted_normal(const std::vector<double>& sample);
 // Lilliefors' against a fitted normal (0.886 / sqrt n), large-sample forms.
 double ks_critical(std::size_t n);
 double lilliefors_critical(std::size_t n);
-
-// Variance over the interior pixels of the 4-neighbour Laplacian of an h x w image in [0, 1]:
-// high for sharp edges, low for blur.
-double laplacian_variance(const float* image, std::size_t h, std::size_t w);
 
 }  // namespace vk::claims

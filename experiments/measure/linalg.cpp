@@ -1,4 +1,4 @@
-#include "experiments/claims/linalg.hpp"
+#include "experiments/measure/linalg.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 #include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xadapt.hpp>
 
-namespace vk::claims {
+namespace vk::measure {
 namespace {
 
 auto matrix(const std::vector<double>& a, std::size_t rows, std::size_t cols, const char* what) {
@@ -32,9 +32,18 @@ std::vector<double> symmetric_eigenvalues(const std::vector<double>& a, std::siz
   return descending(xt::linalg::eigvalsh(matrix(a, n, n, "symmetric_eigenvalues")));
 }
 
+SymmetricEigen symmetric_eigen(const std::vector<double>& a, std::size_t n) {
+  const auto [w, v] = xt::linalg::eigh(matrix(a, n, n, "symmetric_eigen"));
+  SymmetricEigen out{std::vector<double>(w.begin(), w.end()), std::vector<double>(n * n)};
+  // Element by element: v is column-major, as LAPACK writes it.
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t k = 0; k < n; ++k) out.vectors[i * n + k] = v(i, k);
+  return out;
+}
+
 std::vector<double> singular_values(const std::vector<double>& m, std::size_t rows, std::size_t cols) {
   const auto usv = xt::linalg::svd(matrix(m, rows, cols, "singular_values"), false, false);
   return descending(std::get<1>(usv));
 }
 
-}  // namespace vk::claims
+}  // namespace vk::measure

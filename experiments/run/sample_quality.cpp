@@ -1,0 +1,81 @@
+#include "experiments/run/sample_quality.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "experiments/measure/frechet.hpp"
+#include "experiments/measure/sharpness.hpp"
+#include "experiments/run/classifier_cache.hpp"
+
+namespace vk::programs {
+namespace {
+
+std::vector<float> pixels(const data::ImageSet& set, std::size_t first, std::size_t n) {
+  std::vector<float> out(n * set.dim());
+  const std::uint8_t* p = set.pixels.data() + first * set.dim();
+  for (std::size_t e = 0; e < out.size(); ++e) out[e] = float(p[e]) / 255.f;
+  return out;
+}
+
+std::vector<float> draw_samples(vae::Model<float>& model, std::size_t n, std::uint64_t seed) {
+  const vae::ModelConfig& c = model.config();
+  const std::size_t classes = std::max<std::size_t>(1, c.classes);
+  std::vector<float> out(n * c.input_dim);
+  Rng rng(seed);
+  Tape<float> tape;
+  constexpr std::size_t kChunk = 500;  // bounds the tape's storage for large n
+  for (std::size_t start = 0; start < n; start += kChunk) {
+    const std::size_t m = std::min(kChunk, n - start);
+    tape.reset();
+    NoGradGuard guard(tape);
+    std::optional<Var<float>> y;
+    if (c.conditional()) y = vae::one_hot_rows(tape, m, c.classes, [&](std::size_t i) { return (start + i) % classes; });
+    model.sample(tape, y, m, rng, std::span(out).subspan(start * c.input_dim, m * c.input_dim));
+  }
+  // A Gaussian decoder's means stray outside [0, 1], which no image holds.
+  for (float& v : out) v = std::clamp(v, 0.f, 1.f);
+  return out;
+}
+
+}  // namespace
+
+void check_fid_count(std::size_t n, const data::Dataset& data) {
+  if (n == 0 || n > data.test.count)
+    throw std::invalid_argument(fmt::format("--fid: {} is not between 1 and {} (the test images)", n, data.test.count));
+}
+
+nlohmann::json sample_quality(vae::Model<float>& model, const data::Dataset& data, const SampleQualityOptions& o) {
+  check_fid_count(o.n, data);
+  // As many training images held out as there are test images, whatever N: one classifier serves every N.
+  FeatureClassifier fc = cached_classifier(o.classifier_dir, data, data.test.count);
+  vae::Classifier& classifier = *fc.classifier;
+  const auto start = std::chrono::steady_clock::now();  // the classifier's training, once per data, aside
+  const data::ImageSet& test = data.test;
+  const std::vector<float> real = pixels(test, 0, o.n);
+  const std::vector<float> other = pixels(data.train, data.train.count - o.n, o.n);
+  const std::vector<float> samples = draw_samples(model, o.n, o.seed);
+  const std::size_t w = classifier.feature_width();
+  const measure::Moments real_m = measure::moments(classifier.features(real.data(), o.n).data(), o.n, w);
+  const measure::Moments other_m = measure::moments(classifier.features(other.data(), o.n).data(), o.n, w);
+  const measure::Moments sample_m = measure::moments(classifier.features(samples.data(), o.n).data(), o.n, w);
+  const double sharp_real = measure::mean_laplacian_variance(real.data(), o.n, test.height, test.width, test.channels);
+  const double sharp_samples =
+      measure::mean_laplacian_variance(samples.data(), o.n, test.height, test.width, test.channels);
+  return {{"fid", measure::frechet_distance(sample_m, real_m)},
+          {"fid_real", measure::frechet_distance(other_m, real_m)},
+          {"n", o.n},
+          {"laplacian_variance_ratio", sharp_samples / sharp_real},
+          {"laplacian_variance_samples", sharp_samples},
+          {"laplacian_variance_real", sharp_real},
+          {"features", fmt::format("the project's classifier, hidden layer of width {}, standing in for Inception "
+                                   "(not comparable with published FIDs)", w)},
+          {"samples", "mean images E[x|z] of z ~ p(z), clamped to [0, 1]"},
+          {"classifier", fc.info},
+          {"seed", o.seed},
+          {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+}
+
+}  // namespace vk::programs
