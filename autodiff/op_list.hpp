@@ -63,12 +63,15 @@
   X(reparameterize, NoParams)    \
   X(gaussian_kl, NoParams)       \
   X(bernoulli_loglik, NoParams)  \
-  X(gaussian_loglik, NoParams)   \
-  X(logistic_loglik, LogisticParams) /* the discretized logistic of 8-bit pixels */ \
-  X(logistic_mean, LogisticParams)   /* its mean image */
+  X(gaussian_loglik, NoParams)
+
+// ops_logistic.cpp: the discretized logistic of 8-bit pixels
+#define VK_OPS_LOGISTIC(X)               \
+  X(logistic_loglik, LogisticParams)     \
+  X(logistic_mean, LogisticParams) /* its mean image */
 
 // Every op that has a backward, and then every op.
 #define VK_OPS_COMPUTED(X) \
   VK_OPS_LINEAR(X) VK_OPS_BINARY(X) VK_OPS_UNARY(X) VK_OPS_REDUCE(X) VK_OPS_SHAPE(X) \
-  VK_OPS_CONV(X) VK_OPS_DENSITY(X)
+  VK_OPS_CONV(X) VK_OPS_DENSITY(X) VK_OPS_LOGISTIC(X)
 #define VK_OPS(X) VK_OPS_LEAF(X) VK_OPS_COMPUTED(X)

@@ -1,6 +1,8 @@
 // gemm-bench [--threads T] [--split blocks|openblas]: the GEMM shapes of a training step (the
 // 784-400-20 MLP VAE and the conv VAE at batch 128) through blas::gemm, one JSON line per shape.
 // One way of threading per process, so that the other's spinning threads cannot take its cores.
+// The first line is the FMA peak of the T threads (bench/fma_peak.hpp); each product's line gives its
+// share of the float peak.
 // gemm-bench --iw K [--threads T]: the roofline of vae-eval --iw K on that VAE: images/s of its
 // products alone (per image the encoder on one row, the decoder on K), images over the T threads
 // as vae-eval spreads them, each product on one thread.
@@ -13,6 +15,7 @@
 
 #include "autodiff/blas.hpp"
 #include "autodiff/parallel.hpp"
+#include "bench/fma_peak.hpp"
 #include "bench/step_shapes.hpp"
 
 namespace {
@@ -91,12 +94,15 @@ int main(int argc, char** argv) {
                 iw, threads, kernels.c_str(), iw_roofline(iw, threads));
     return 0;
   }
+  const vk::bench::FmaPeak peak = vk::bench::measure_fma_peak(threads);
+  std::printf("{\"mode\": \"fma_peak\", \"threads\": %d, \"float256\": %.1f, \"float512\": %.1f, \"bf16\": %.1f}\n",
+              threads, peak.float256, peak.float512, peak.bf16);
   for (const Shape& s : vk::bench::kStepShapes) {
     std::vector<float> a(s.m * s.k, 0.5f), b(s.k * s.n, 0.25f), c(s.m * s.n, 0.f);
-    const double gflop = 2e-9 * double(s.m) * double(s.n) * double(s.k);
+    const double gflops = 2e-9 * double(s.m) * double(s.n) * double(s.k) / median_ms(s, a, b, c) * 1e3;
     std::printf("{\"shape\": \"%s\", \"m\": %zu, \"n\": %zu, \"k\": %zu, \"threads\": %d, \"split\": \"%s\", "
-                "\"kernels\": \"%s\", \"gflops\": %.1f}\n",
+                "\"kernels\": \"%s\", \"gflops\": %.1f, \"peak_fraction\": %.3f}\n",
                 s.what, s.m, s.n, s.k, threads, split == vk::blas::Split::blocks ? "blocks" : "openblas", kernels.c_str(),
-                gflop / median_ms(s, a, b, c) * 1e3);
+                gflops, gflops / peak.float_peak());
   }
 }

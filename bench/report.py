@@ -52,30 +52,36 @@ def main():
         k = (m.get("arch"), m.get("likelihood"), str(m.get("batch")))
         if m.get("mode") == "step" and k not in keys:
             keys.append(k)
-    print("Training steps, images/s (median step); roofline = the step's GEMMs alone / the step.\n")
+    print("Training steps, images/s (median step); roofline = the step's GEMMs alone / the step; "
+          "peak = the step's GEMM flops per second as a share of the same threads' float FMA peak "
+          "(bench/fma_peak.hpp, measured in the same run).\n")
     print("| arch | likelihood | batch | vaekit 1 thr | vaekit 2 thr | torch 1 thr | torch 2 thr "
-          "| best vs best | roofline 1 thr | roofline 2 thr |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| best vs best | roofline 1 thr | roofline 2 thr | peak 1 thr | peak 2 thr |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for arch, lik, batch in keys:
         sel = dict(mode="step", arch=arch, likelihood=lik, batch=batch)
         v1, v2 = (one(rows, "vaekit", threads=t, **sel) for t in ("1", "2"))
         t1, t2 = (best(rows, "torch", threads=t, **sel) for t in ("1", "2"))
         vb, tb = best(rows, "vaekit", **sel), best(rows, "torch", **sel)
         r1, r2 = (f"{v['roofline_fraction']:.2f}" if v else "–" for v in (v1, v2))
+        p1, p2 = (f"{v['peak_fraction']:.2f}" if v and "peak_fraction" in v else "–" for v in (v1, v2))
         print(f"| {arch} | {lik} | {batch} | {fmt(v1 and rate(v1))} | {fmt(v2 and rate(v2))} | {fmt(t1)} "
-              f"| {fmt(t2)} | {ratio(vb, tb)} | {r1} | {r2} |")
+              f"| {fmt(t2)} | {ratio(vb, tb)} | {r1} | {r2} | {p1} | {p2} |")
 
     print("\nWhole training epochs of the pytorch/examples protocol (Bernoulli, dynamic binarization, "
-          "batch 128, Adam), images/s; roofline = the batch-128 step's GEMMs alone (vae-bench) / the epoch:\n")
-    print("| threads | vaekit | torch | roofline | vaekit peak RSS |")
-    print("| ---: | ---: | ---: | ---: | ---: |")
+          "batch 128, Adam), images/s; roofline = the batch-128 step's GEMMs alone (vae-bench) / the epoch; "
+          "peak = the epoch's GEMM flops per second (the step's per image) over the threads' float FMA peak:\n")
+    print("| threads | vaekit | torch | roofline | peak | vaekit peak RSS |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for t in ("1", "2"):
         v = one(rows, "vaekit", mode="epoch", threads=t)
         tt = best(rows, "torch", mode="epoch", threads=t)
         step = one(rows, "vaekit", mode="step", arch="784-400-20", likelihood="bernoulli", batch="128", threads=t)
         roof = f"{rate(v) / step['roofline_images_per_second']:.2f}" if v and step else "–"
+        share = (f"{rate(v) / rate(step) * step['peak_fraction']:.2f}"
+                 if v and step and "peak_fraction" in step else "–")
         rss = f"{v['peak_rss_mb']:.0f} MB" if v and "peak_rss_mb" in v else "–"
-        print(f"| {t} | {fmt(v and rate(v))} | {fmt(tt)} | {roof} | {rss} |")
+        print(f"| {t} | {fmt(v and rate(v))} | {fmt(tt)} | {roof} | {share} | {rss} |")
     print(f"\nvaekit's best over torch's best: "
           f"{ratio(best(rows, 'vaekit', mode='epoch'), best(rows, 'torch', mode='epoch'))}")
 
@@ -95,14 +101,23 @@ def main():
 
     gemms = [m for m in rows if m.get("who") == "gemm"]
     if gemms:
-        print("\nGEMMs of the MLP (batch 128) and conv steps through blas::gemm (the build's library), GFLOP/s (bench/gemm-bench):\n")
+        peaks = [m for m in rows if m.get("who") == "fma_peak"]
+        print("\nGEMMs of the MLP (batch 128) and conv steps through blas::gemm (the build's library), GFLOP/s "
+              "and, in brackets, the share of the same threads' float FMA peak (bench/gemm-bench):\n")
+        for p in peaks:
+            print(f"- FMA peak, {p['threads']} thread(s): {p['float256']:.0f} GFLOP/s with 256-bit float FMAs, "
+                  f"{p['float512']:.0f} with 512-bit, {p['bf16']:.0f} with 512-bit bf16 dot products")
+        print()
         print("| product | m | n | k | 1 thr | 2 thr, vaekit's blocks | 2 thr, the library's own threads |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for shape in dict.fromkeys(m["shape"] for m in gemms):
             def g(threads, split):
                 hit = [m for m in gemms if m["shape"] == shape and m["threads"] == threads and
                        (threads == "1" or m["split"] == split)]
-                return f"{hit[0]['gflops']:.0f}" if hit else "–"
+                if not hit:
+                    return "–"
+                share = f" ({hit[0]['peak_fraction']:.2f})" if "peak_fraction" in hit[0] else ""
+                return f"{hit[0]['gflops']:.0f}{share}"
             m0 = next(m for m in gemms if m["shape"] == shape)
             print(f"| {shape} | {m0['m']} | {m0['n']} | {m0['k']} | {g('1', '')} | {g('2', 'blocks')} "
                   f"| {g('2', 'openblas')} |")

@@ -1,5 +1,6 @@
 // vae-bench: times training steps of a VAE and, beside them, the same step's GEMMs alone (the
-// roofline a step could reach if everything but the matrix products were free).
+// roofline a step could reach if everything but the matrix products were free), and both as a share
+// of the threads' float FMA peak (bench/fma_peak.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "autodiff/blas.hpp"
 #include "autodiff/layers.hpp"
 #include "autodiff/ops.hpp"
+#include "bench/fma_peak.hpp"
 #include "experiments/support/cli.hpp"
 #include "experiments/run/vae_run.hpp"
 #include "vae/evaluate.hpp"
@@ -113,7 +115,11 @@ struct Options {
 
 nlohmann::json report(const Options& o, const char* mode, std::size_t images, double s, const Roofline& r,
                       std::size_t gemm_count) {
-  return {{"mode", mode}, {"arch", o.arch}, {"likelihood", o.likelihood}, {"threads", o.threads},
+  // The same threads' peak, measured here and now: a share of it compares across machines.
+  const double peak = bench::measure_fma_peak(o.threads).float_peak();
+  return {{"fma_peak_gflops", peak}, {"peak_fraction", r.flops / s * 1e-9 / peak},
+          {"gemm_peak_fraction", r.flops / r.seconds * 1e-9 / peak},
+          {"mode", mode}, {"arch", o.arch}, {"likelihood", o.likelihood}, {"threads", o.threads},
           {"ms", s * 1e3}, {"gemm_ms", r.seconds * 1e3},
           {"images_per_second", double(images) / s},
           {"roofline_images_per_second", double(images) / r.seconds},
