@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
     if (with_fid) {
       std::filesystem::path folder = std::filesystem::absolute(run).lexically_normal();
       if (!folder.has_filename()) folder = folder.parent_path();  // "runs/vae/"
-      const std::filesystem::path where = classifier.empty() ? folder.parent_path() / "fid-classifier" : std::filesystem::path(classifier);
+      const std::filesystem::path where =
+          classifier.empty() ? folder.parent_path() / "fid-classifier" : std::filesystem::path(classifier);
       out["sample_quality"] = programs::sample_quality(*loaded.model, rd.dataset, {fid, where, seed});
     }
     support::write_json_atomic(std::filesystem::path(run) / "eval.json", out);

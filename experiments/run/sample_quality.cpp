@@ -72,7 +72,7 @@ nlohmann::json sample_quality(vae::Model<float>& model, const data::Dataset& dat
           {"laplacian_variance_real", sharp_real},
           {"features", fmt::format("the project's classifier, hidden layer of width {}, standing in for Inception "
                                    "(not comparable with published FIDs)", w)},
-          {"samples", "mean images E[x|z] of z ~ p(z), clamped to [0, 1]"},
+          {"samples", "as vae-sample draws them: mean images E[x|z] of z ~ p(z) (a flow's x = f^-1(z)), clamped to [0, 1]"},
           {"classifier", fc.info},
           {"seed", o.seed},
           {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
