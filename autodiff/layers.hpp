@@ -14,6 +14,7 @@
 // Calls are resolved at compile time: no virtual call on the hot path.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -212,6 +213,38 @@ struct Reshape {
   }
   template <class T>
   Var<T> forward(ParameterStore<T>&, Var<T> x) const { return x; }
+};
+
+// Group normalization of a channels-last image with C channels in G groups (Wu & He 2018): a
+// per-channel scale (from 1) and shift (from 0) after normalizing each group of each image.
+template <std::size_t C, std::size_t G>
+class GroupNorm {
+  static_assert(C > 0 && G > 0 && C % G == 0, "GroupNorm<C, G>: the groups divide the channels");
+
+ public:
+  static constexpr bool passes_shape_through = true;
+  static constexpr bool accepts(Shape in) { return same_or_dynamic(C, in.channels); }
+  static constexpr Shape output_shape(Shape in) { return in; }
+  bool rectifier() const { return false; }
+
+  template <class T>
+  Shape build(ParameterStore<T>& store, LayerNames& names, Rng&, Init, Shape in) {
+    const std::string name = names.next();
+    if (!in.known() || in.channels != C) layer_error(fmt::format("GroupNorm<{}, {}>", C, G), name, in);
+    gamma_ = store.add(name + ".weight", 1, C);
+    beta_ = store.add(name + ".bias", 1, C);
+    std::fill_n(store.value_data(gamma_), C, T(1));
+    return in;
+  }
+
+  template <class T>
+  Var<T> forward(ParameterStore<T>& store, Var<T> x) const {
+    Tape<T>& t = *x.tape;
+    return group_norm(x, t.param(store, gamma_), t.param(store, beta_), GroupNormParams{C, G, 1e-5});
+  }
+
+ private:
+  ParamId gamma_{}, beta_{};
 };
 
 // The rectifiers: a Linear layer before one starts with He initialisation.

@@ -51,12 +51,17 @@
   X(slice_cols, SliceParams)       \
   X(reshape, NoParams) /* the same elements as [rows', cols']: shares storage */ \
   X(tile_rows, TileParams) /* [m, n] -> [times m, n], the rows repeated as a block */ \
-  X(permute_cols, PermuteParams) /* y[:, j] = x[:, order[j]], a flow's fixed permutation */
+  X(permute_cols, PermuteParams) /* y[:, j] = x[:, order[j]], a flow's fixed permutation */ \
+  X(tile_pixels, NoParams) /* [m, C] -> [m, P C]: one row of channels at each of P pixels */
 
 // ops_conv.cpp: images are rows [batch, H*W*C], channels last
 #define VK_OPS_CONV(X)           \
   X(conv2d, ConvParams)          \
   X(conv_transpose2d, ConvParams)
+
+// ops_norm.cpp: normalizations of channels-last images
+#define VK_OPS_NORM(X)           \
+  X(group_norm, GroupNormParams)
 
 // ops_vae.cpp: fused, numerically stable pieces of the VAE objective
 #define VK_OPS_DENSITY(X)        \
@@ -73,5 +78,5 @@
 // Every op that has a backward, and then every op.
 #define VK_OPS_COMPUTED(X) \
   VK_OPS_LINEAR(X) VK_OPS_BINARY(X) VK_OPS_UNARY(X) VK_OPS_REDUCE(X) VK_OPS_SHAPE(X) \
-  VK_OPS_CONV(X) VK_OPS_DENSITY(X) VK_OPS_LOGISTIC(X)
+  VK_OPS_CONV(X) VK_OPS_NORM(X) VK_OPS_DENSITY(X) VK_OPS_LOGISTIC(X)
 #define VK_OPS(X) VK_OPS_LEAF(X) VK_OPS_COMPUTED(X)

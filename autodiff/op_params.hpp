@@ -46,6 +46,14 @@ struct TileParams {
   std::uint32_t times = 1;  // copies of the whole matrix, one under the other
 };
 
+// Group normalization (Wu & He 2018) of channels-last images [batch, pixels * channels]: each
+// image's channels split into `groups` groups of channels / groups, each normalized over its
+// pixels and channels together, then scaled and shifted per channel.
+struct GroupNormParams {
+  std::uint32_t channels = 0, groups = 1;
+  double epsilon = 1e-5;
+};
+
 // The discretized logistic of 8-bit pixels (logistic_loglik, logistic_mean): each pixel a mixture
 // of `components` logistics, its parameters side by side as the channels of that pixel: the
 // locations, then the log-scales, then (a mixture only) the logits of the mixture weights.

@@ -64,6 +64,13 @@ template <class T> Var<T> tile_rows(Var<T> x, std::size_t times);
 // y[:, j] = x[:, order[j]] for a permutation `order` of x's columns (checked), which the caller
 // keeps alive until the tape's backward pass has run.
 template <class T> Var<T> permute_cols(Var<T> x, std::span<const std::uint32_t> order);
+// [m, C] -> [m, pixels C]: row i's C values at every pixel of a channels-last image (a U-Net's
+// time embedding added at each pixel).
+template <class T> Var<T> tile_pixels(Var<T> x, std::size_t pixels);
+// Two channels-last batches of the same pixels, [m, pixels Ca] and [m, pixels Cb], as one of
+// Ca + Cb channels (a's first at each pixel): a U-Net's skip connection. A pixel is a row of
+// [m pixels, C], so this is concat_cols between two reshapes, which copy nothing.
+template <class T> Var<T> concat_channels(Var<T> a, Var<T> b, std::size_t pixels);
 
 // --- convolutions (ops_conv.cpp); images are rows of a batch, channels last (index (h W + w) C + c),
 // weights [in, out] as for linear: conv2d's w is [kernel^2 channels, out_channels] with rows in
@@ -73,6 +80,12 @@ template <class T> Var<T> permute_cols(Var<T> x, std::span<const std::uint32_t> 
 template <class T> Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& geometry);
 // x [batch, small_size] -> [batch, large_size]
 template <class T> Var<T> conv_transpose2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& geometry);
+
+// --- normalizations (ops_norm.cpp) ---
+// Group normalization of channels-last images x [m, pixels * channels]: per image and group of
+// channels / groups channels, (x - mean) / sqrt(var + epsilon) over the group's pixels and
+// channels, then gamma_c times that plus beta_c (gamma, beta [1, channels]).
+template <class T> Var<T> group_norm(Var<T> x, Var<T> gamma, Var<T> beta, GroupNormParams settings);
 
 // --- fused, numerically stable ops of the VAE objective (ops_vae.cpp); per-row results [m,1] ---
 // z = mu + exp(logvar / 2) * eps, eps a [m,k] constant drawn from N(0, I); mu and logvar are

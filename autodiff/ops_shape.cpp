@@ -84,7 +84,41 @@ Var<T> permute_cols(Var<T> x, std::span<const std::uint32_t> order) {
   return y;
 }
 
+template <class T>
+Var<T> tile_pixels(Var<T> x, std::size_t pixels) {
+  if (pixels == 0) throw std::invalid_argument("tile_pixels: an image has at least one pixel");
+  const std::size_t m = x.rows(), c = x.cols();
+  Var<T> y = x.tape->template push<Op::tile_pixels>({x}, m, pixels * c);
+  const T* in = x.node().value;
+  T* out = y.node().value;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t p = 0; p < pixels; ++p) std::copy(in + i * c, in + (i + 1) * c, out + (i * pixels + p) * c);
+  return y;
+}
+
+template <class T>
+Var<T> concat_channels(Var<T> a, Var<T> b, std::size_t pixels) {
+  if (pixels == 0 || a.rows() != b.rows() || a.cols() % pixels || b.cols() % pixels)
+    throw std::invalid_argument(fmt::format("concat_channels: [{}x{}] and [{}x{}] are not two batches of {} pixels",
+                                            a.rows(), a.cols(), b.rows(), b.cols(), pixels));
+  const std::size_t m = a.rows();
+  Var<T> joined = concat_cols(reshape(a, m * pixels, a.cols() / pixels), reshape(b, m * pixels, b.cols() / pixels));
+  return reshape(joined, m, a.cols() + b.cols());
+}
+
 namespace detail {
+
+template <class T>
+void backward_tile_pixels(Tape<T>& t, const Node<T>& y) {
+  const Node<T>& x = t.node(y.in[0]);
+  if (!x.grad) return;
+  const std::size_t m = x.rows, c = x.cols, pixels = y.cols / c;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t p = 0; p < pixels; ++p) {
+      const T* g = y.grad + (i * pixels + p) * c;
+      for (std::size_t j = 0; j < c; ++j) x.grad[i * c + j] += g[j];
+    }
+}
 
 template <class T>
 void backward_concat_cols(Tape<T>& t, const Node<T>& y) {
@@ -140,7 +174,9 @@ void backward_reshape(Tape<T>&, const Node<T>&) {}
   template std::pair<Var<T>, Var<T>> split_cols(Var<T>, std::size_t);    \
   template Var<T> reshape(Var<T>, std::size_t, std::size_t);                 \
   template Var<T> tile_rows(Var<T>, std::size_t);                        \
-  template Var<T> permute_cols(Var<T>, std::span<const std::uint32_t>);
+  template Var<T> permute_cols(Var<T>, std::span<const std::uint32_t>);    \
+  template Var<T> tile_pixels(Var<T>, std::size_t);                      \
+  template Var<T> concat_channels(Var<T>, Var<T>, std::size_t);
 VK_INSTANTIATE_FLOAT_DOUBLE(VK_SHAPE)
 VK_OPS_SHAPE(VK_INSTANTIATE_BACKWARD)
 

@@ -7,7 +7,8 @@ Conv2d(32, 64, 4, 2, 1), ReLU, flatten (3136), Linear(3136, 256), ReLU, heads Li
 mu and log-variance; decoder Linear(32, 256), ReLU, Linear(256, 3136), ReLU, reshape [64, 7, 7],
 ConvTranspose2d(64, 32, 4, 2, 1), ReLU, ConvTranspose2d(32, 1, 4, 2, 1), flatten to 784 logits.
 --model hvae: vaekit's two stochastic layers on 784-H-Z with tanh, z2 of 50 behind 50-50 (see
-torch_models.py, where the models live). All: PyTorch's default init, Adam 1e-3; Bernoulli
+torch_models.py, where the models live). --model diffusion: vaekit's U-Net of base width B = --hidden
+(32 as vae-bench's --arch 784-32-784) on Ho et al.'s simple loss (torch_diffusion.py). All: PyTorch's default init, Adam 1e-3; Bernoulli
 likelihood from logits (as pytorch/examples), Gaussian with a learned scalar log sigma^2 on the
 sigmoid mean, or the discretized logistic of the 8-bit pixels (a location and a log-scale per
 pixel, vaekit's --likelihood logistic). Prints one JSON line per run, in vaekit's field names (arch: 784-H-Z or conv).
@@ -73,6 +74,7 @@ except ImportError as e:
     sys.exit(3)
 
 from torch_models import Hvae, Vae, log_weights  # noqa: E402 (after the check)
+from torch_diffusion import Diffusion  # noqa: E402
 from torch_flows import Flow, IafVae  # noqa: E402
 from torch_quality import TestSetError, load_test_images, test_nelbo  # noqa: E402
 
@@ -127,7 +129,7 @@ def load_idx_images(directory, stem):
 
 def run_step(a, model, opt):
     """The median time of one training step on a fixed random binary batch."""
-    if a.model == "flow":
+    if a.model in ("flow", "diffusion"):
         x = torch.rand(a.batch, 784)
     elif a.likelihood == "logistic":
         x = torch.randint(0, 256, (a.batch, 784)).float() / 255
@@ -261,9 +263,9 @@ def main():
                    help="vae: q(z|x) diagonal Gaussian, or pushed through --flow-steps IAF steps")
     p.add_argument("--flow-steps", type=int, default=None,
                    help="steps of --model flow (default 8) or of --posterior iaf (default 4)")
-    p.add_argument("--model", default="vae", choices=["vae", "hvae", "flow"],
+    p.add_argument("--model", default="vae", choices=["vae", "hvae", "flow", "diffusion"],
                    help="vae, or hvae: vaekit's --model hvae, two stochastic layers (torch_models.py) "
-                        "on --arch mlp with tanh (default: vae)")
+                        "on --arch mlp with tanh, flow, or diffusion (torch_diffusion.py; default: vae)")
     p.add_argument("--hidden", help="mlp: hidden widths of the encoder, comma-separated, e.g. "
                                     "512,256; the decoder mirrors them (default: 400)")
     p.add_argument("--latent", type=int, help="mlp: latent dimensions Z (default: 20)")
@@ -333,6 +335,10 @@ def main():
         if a.mode != "step" or a.arch != "mlp":
             p.error("--model flow is timed in --mode step with --arch mlp")
         model = Flow(hidden, a.flow_steps or 8)
+    elif a.model == "diffusion":
+        if a.mode != "step" or a.arch != "mlp" or len(hidden) != 1:
+            p.error("--model diffusion is timed in --mode step, its U-Net's base width given as --hidden B")
+        model = Diffusion(1000, hidden[0])
     elif a.posterior == "iaf":
         model = IafVae(a.arch, hidden, a.latent, a.likelihood, 4 if a.flow_steps is None else a.flow_steps)
     else:

@@ -206,8 +206,8 @@ int main(int argc, char** argv) {
   cmd.option("--arch", o.arch, "input-hidden...-latent widths of an MLP VAE, or conv (vae-train --arch conv)");
   cmd.option("--likelihood", o.likelihood, "bernoulli | gaussian (learned sigma^2) | logistic (discretized, one component)");
   cmd.option("--batch", o.batch, "images per training step").range(1, 65536);
-  cmd.option("--model", o.model, "vae | hvae | flow (--arch then gives x-hidden...-z; z2 is 50 wide behind 50,50; "
-             "a flow's z is x's width: 784-1024-784)");
+  cmd.option("--model", o.model, "vae | hvae | flow | diffusion (--arch then gives x-hidden...-z; z2 is 50 wide behind 50,50; "
+             "a flow's z is x's width: 784-1024-784; a diffusion model's U-Net reads only x: 784-32-784)");
   cmd.option("--posterior", o.posterior, "vae: gaussian | iaf (q(z|x) through --flow-steps IAF steps)");
   cmd.option("--flow-steps", o.flow_steps, "steps of --model flow or of --posterior iaf").range(0, 1000);
   cmd.option("--objective", o.objective, "elbo | iwae (with --k samples per image)");
@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
     mc.kind = o.model;
     const vae::KindInfo& kind = vae::kind_info(mc.kind);
     if ((!kind.variational && kind.family != vae::Family::exact) || kind.conditional)
-      throw std::invalid_argument("--model must be an unconditional VAE (vae, hvae, ...) or a flow");
+      throw std::invalid_argument("--model must be an unconditional VAE (vae, hvae, ...), a flow or a diffusion model");
     mc.activation = parse_activation(kind.activation);
     if (kind.stacked) mc.latents_above = {50};
     if (o.posterior != "gaussian") mc.settings["posterior"] = o.posterior;

@@ -129,7 +129,9 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   std::optional<support::JsonLines> metrics;
   if (root) metrics.emplace(dir / "metrics.jsonl", !resumed);
   const std::string loss_name =
-      !mc.variational() ? "squared error"
+      mc.kind == "diffusion" ? "simple loss: squared error of the predicted noise; bound in evaluation"
+      : mc.exact_density() ? "-log p(x)"
+      : !mc.variational() ? "squared error"
       : mc.has_sigma()  ? fmt::format("gaussian likelihood, {} sigma^2", vae::name(mc.sigma))
       : mc.discrete_pixels()
           ? (mc.logistic_mixture > 1 ? fmt::format("discretized logistic likelihood, {} components", mc.logistic_mixture)

@@ -204,20 +204,24 @@ TEST_CASE("training epochs of the VAE models allocate nothing after the first") 
     configs[k].classes = 10;
     configs[k].condition = k == 2 ? Condition::embedding : Condition::prior;
   }
+  configs.emplace_back().kind = "diffusion";  // its U-Net on the 8x8 images, T = 4
+  configs.back().settings = {{"diffusion-steps", "4"}};
   for (const int threads : {1, 2})  // the pool's split loops and products allocate nothing either
     for (auto& c : configs) {
       const bool conv = c.architecture == vk::vae::Architecture::conv;
       c.input_dim = conv ? 784 : 64;
       c.hidden = {32};
-      c.latent = 4;
+      c.latent = c.kind == "diffusion" ? c.input_dim : 4;
       CAPTURE(threads);
       CAPTURE(c.kind);
       CAPTURE(int(c.condition));
       const auto model_made = vk::vae::make_model<float>(c, 1);
       vk::vae::Model<float>& model = *model_made;
-      const bool logistic = c.likelihood == LikelihoodKind::logistic;
+      const bool logistic = c.likelihood == LikelihoodKind::logistic, dequantized = c.exact_density();
       vk::vae::Trainer<float> trainer(model, conv ? images28 : set,
-                                      {.batch = 32, .binarize = logistic ? vk::data::Binarize::none : vk::data::Binarize::dynamic});
+                                      {.batch = 32,
+                                       .binarize = logistic || dequantized ? vk::data::Binarize::none : vk::data::Binarize::dynamic,
+                                       .dequantize = dequantized});
       vk::blas::set_threads(threads);
       // The pool's threads have started before the count: under AddressSanitizer a thread's start
       // allocates (pthread_getattr_np), and on a busy machine it may come an epoch late.

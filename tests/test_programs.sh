@@ -226,6 +226,13 @@ flow_bits=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['bi
 check "--model flow trains on dequantized pixels; vae-eval rebuilds it to the same bits/dim" json_fields \
   "$(cat "$tmp/flow/eval.json")" "math.isfinite(d['bits_per_dim']) and abs(d['bits_per_dim'] - $flow_bits) < 1e-9"
 check "vae-sample draws from a flow through its inverse" "$bin/vae-sample" --run "$tmp/flow" --n 4 --out "$tmp/flow.png"
+"$bin/vae-train" --model diffusion --diffusion-steps 5 --bound-images 4 --batch 50 --limit 100 --epochs 1 --threads 1 \
+  --out "$tmp/diffusion" >/dev/null 2>&1
+"$bin/vae-eval" --run "$tmp/diffusion" --threads 1 >/dev/null 2>&1
+diffusion_bits=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['bits_per_dim'])" "$tmp/diffusion/final.json" 2>/dev/null || echo nan)
+check "--model diffusion reports its bound over --bound-images images; vae-eval rebuilds it to the same bits/dim" json_fields \
+  "$(cat "$tmp/diffusion/eval.json")" "d['bound_images'] == 4 and d['test_count'] == 4 and math.isfinite(d['bits_per_dim']) and abs(d['bits_per_dim'] - $diffusion_bits) < 1e-9"
+check "vae-sample draws from a diffusion model by its ancestral chain" "$bin/vae-sample" --run "$tmp/diffusion" --n 4 --out "$tmp/diffusion.png"
 expect_error "--k 0" "--k must be at least 1" "$bin/vae-train" --objective iwae --k 0 --out "$tmp/k0"
 check "a bad flag leaves no run folder" test ! -e "$tmp/k0"
 expect_error "--k with the ELBO" "the ELBO takes one sample" "$bin/vae-train" --k 5 --out "$tmp/x"
@@ -285,6 +292,8 @@ vae-train|--embedding is the label embedding width| --model cvae --embedding 4 -
 vae-train|--latent2 is for --model hvae| --latent2 3 --out $tmp/bad1
 vae-train|--model flow is a density over dequantized pixels| --model flow --binarize dynamic --out $tmp/bad1
 vae-train|--latent must be 784, not 20| --model flow --latent 20 --out $tmp/bad1
+vae-train|unknown --beta-schedule 'quadratic' (expected linear or cosine)| --model diffusion --beta-schedule quadratic --out $tmp/bad1
+vae-train|--model diffusion is a density over dequantized pixels| --model diffusion --binarize dynamic --out $tmp/bad1
 vae-train|--iw: must be between 0 and 100000| --iw 1000000 --out $tmp/bad1
 vae-train|--likelihood logistic is a distribution over the 8-bit pixels: not with --binarize| --likelihood logistic --binarize dynamic --out $tmp/bad1
 vae-train|--likelihood logistic is a distribution over the 8-bit pixels themselves: not with --dequantize uniform| --likelihood logistic --dequantize uniform --out $tmp/bad1

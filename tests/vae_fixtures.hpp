@@ -142,6 +142,9 @@ inline std::vector<Variant> all_variants() {
   // The discretized logistic of 8-bit pixels, one component or a mixture of three, in every kind
   // that has a likelihood.
   ModelConfig logistic_mixture = small_config("vae", LikelihoodKind::logistic), iaf_logistic = logistic_mixture;
+  // A diffusion model of the 8x8 images (its U-Net's smallest shape) with T = 4 steps.
+  ModelConfig diffusion = small_config("diffusion");
+  diffusion.settings = {{"diffusion-steps", "4"}, {"bound-images", "3"}};
   logistic_mixture.logistic_mixture = 3;
   iaf_logistic.settings = iaf_gauss.settings;
   return {
@@ -167,6 +170,7 @@ inline std::vector<Variant> all_variants() {
       {"hvae logistic", small_config("hvae", LikelihoodKind::logistic)},
       {"mog logistic", small_config("mog", LikelihoodKind::logistic)},
       {"vae iaf logistic", iaf_logistic},
+      {"diffusion", diffusion},
   };
 }
 

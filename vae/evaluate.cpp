@@ -68,7 +68,10 @@ data::BatchOptions eval_batches(const EvalOptions& options) {
 template <class T>
 EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOptions& options) {
   const ModelConfig& c = model.config();
-  const std::size_t count = options.limit ? std::min(options.limit, set.count) : set.count;
+  std::size_t count = options.limit ? std::min(options.limit, set.count) : set.count;
+  const std::size_t model_limit = model.evaluation_limit();
+  const bool cut_by_model = model_limit && model_limit < count;
+  if (cut_by_model) count = model_limit;
   if (count == 0) throw std::invalid_argument("evaluation needs at least one example");
   if (set.dim() != c.input_dim)
     throw std::invalid_argument(fmt::format("the model takes {} pixels per image, the data has {}",
@@ -85,6 +88,7 @@ EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOption
   std::vector<Tape<T>> iw_tapes(static_cast<std::size_t>(parallel::threads()));
   EvalResult r;
   r.count = count;
+  r.limited_by_model = cut_by_model;
   r.iw_samples = model.variational() ? options.iw_samples : 0;
   // rec, kl, iw, then the sums of E_q[z] and of its square per dimension: each rank's part of
   // the set, summed over the ranks at the end.

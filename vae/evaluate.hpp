@@ -28,6 +28,7 @@ struct EvalOptions {
 
 struct EvalResult {
   std::size_t count = 0;
+  bool limited_by_model = false;  // the model's evaluation_limit() cut the set to count examples
   double nelbo = 0;  // mean over examples of rec + kl, in nats (AEs: rec + regulariser)
   double rec = 0;    // -log p(x|z) for a VAE, ||x - D(z)||^2 for an AE
   double kl = 0;     // KL(q(z|x) || p(z)) (p(z|y) of a learned prior); lambda ||z||^2 for a regularized AE
@@ -41,7 +42,8 @@ struct EvalResult {
 // The batches evaluate() reads: the set in order, dequantized as the options say.
 data::BatchOptions eval_batches(const EvalOptions& options);
 
-// The set must already be in the form the model was trained on (binarized for Bernoulli).
+// The set must already be in the form the model was trained on (binarized for Bernoulli). Reads
+// the first model.evaluation_limit() examples at most (a diffusion model's costly bound).
 template <class T>
 EvalResult evaluate(Model<T>& model, const data::ImageSet& set, const EvalOptions& options);
 

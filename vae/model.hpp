@@ -43,6 +43,9 @@ class Model {
   virtual std::size_t noise_width() const = 0;
   // Whether the model has a posterior q(z|x) (the autoencoders do not: no importance weighting).
   virtual bool variational() const = 0;
+  // Evaluation reads at most this many examples (0: all): a model whose bound costs many network
+  // passes per example (a diffusion model's T) says how many it takes.
+  virtual std::size_t evaluation_limit() const { return 0; }
 
   // x [m, input_dim]; y [m, classes] one-hot for a conditional model, otherwise absent; eps
   // [r.k m, noise_width()] (row s m + i draws sample s of example i).

@@ -26,12 +26,13 @@ template <class T>
 constexpr Factory<T> kFactories[] = {VK_MODEL_KINDS(VK_FACTORY)};
 #undef VK_FACTORY
 
+// The trainer asks on every step (ModelConfig::conditional): the names are joined only for the
+// error, so that the lookup allocates nothing.
 std::size_t index_of(const std::string& name) {
-  std::string names;
-  for (std::size_t i = 0; i < std::size(kKinds); ++i) {
+  for (std::size_t i = 0; i < std::size(kKinds); ++i)
     if (name == kKinds[i].name) return i;
-    names += (i ? ", " : "") + std::string(kKinds[i].name);
-  }
+  std::string names;
+  for (std::size_t i = 0; i < std::size(kKinds); ++i) names += (i ? ", " : "") + std::string(kKinds[i].name);
   throw std::invalid_argument(fmt::format("unknown model '{}' (expected one of: {})", name, names));
 }
 

@@ -113,6 +113,9 @@ nlohmann::json eval_json(const vae::EvalResult& r, std::size_t dim, PixelBits bi
                       {"active_units", r.active_units}, {"test_count", r.count}};
   j["sigma2"] = std::isnan(r.sigma2) ? nlohmann::json(nullptr) : nlohmann::json(r.sigma2);
   j["latent_variance"] = r.latent_variance;  // what active_units counts, drawn by the run's report
+  // A diffusion model's bound takes T network passes an image: it says that only the first
+  // test_count images were evaluated.
+  if (r.limited_by_model) j["bound_images"] = r.count;
   auto in_bits = [&](double nll) {
     return bits == PixelBits::discrete ? vae::discrete_bits_per_dim(nll, dim) : vae::bits_per_dim(nll, dim);
   };

@@ -1,0 +1,74 @@
+// The noise schedule of a denoising diffusion model (Ho et al. 2020) in closed form, in double:
+// beta_t for t = 1..T, alpha_t = 1 - beta_t, abar_t = prod_{s <= t} alpha_s (abar_0 = 1), so that
+//   q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I),
+//   q(x_{t-1} | x_t, x_0) = N(c0_t x_0 + ct_t x_t, btilde_t I) with
+//   c0_t = sqrt(abar_{t-1}) beta_t / (1 - abar_t), ct_t = sqrt(alpha_t) (1 - abar_{t-1}) / (1 - abar_t),
+//   btilde_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t.
+// Arrays are indexed by t; index 0 is the clean image (beta_0 = 0, abar_0 = 1).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <numbers>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace vk::vae {
+
+enum class BetaSchedule {
+  linear,  // Ho et al.: beta from 1e-4 to 0.02 at T = 1000, both scaled by 1000 / T (Nichol & Dhariwal)
+  cosine,  // Nichol & Dhariwal 2021: abar_t = f(t) / f(0), f(t) = cos((t/T + s) / (1 + s) pi/2)^2, s = 0.008
+};
+
+inline BetaSchedule parse_beta_schedule(const std::string& s) {
+  if (s == "linear") return BetaSchedule::linear;
+  if (s == "cosine") return BetaSchedule::cosine;
+  throw std::invalid_argument(fmt::format("unknown --beta-schedule '{}' (expected linear or cosine)", s));
+}
+
+struct DiffusionSchedule {
+  std::size_t steps = 0;  // T
+  std::vector<double> beta, alpha, abar;
+
+  DiffusionSchedule(std::size_t t_steps, BetaSchedule kind) : steps(t_steps) {
+    if (steps < 2) throw std::invalid_argument(fmt::format("--diffusion-steps must be at least 2, not {}", steps));
+    beta.assign(steps + 1, 0.0);
+    if (kind == BetaSchedule::linear) {
+      // The scale keeps abar_T near Ho's 4e-5 for any T (at T = 10 the unscaled betas leave 0.9).
+      const double scale = 1000.0 / double(steps), lo = scale * 1e-4, hi = scale * 0.02;
+      for (std::size_t t = 1; t <= steps; ++t)
+        beta[t] = std::min(0.999, lo + (hi - lo) * double(t - 1) / double(steps - 1));
+    } else {
+      const double s = 0.008;
+      auto f = [&](double t) {
+        const double c = std::cos((t / double(steps) + s) / (1 + s) * std::numbers::pi / 2);
+        return c * c;
+      };
+      // Clipped at 0.999 as Nichol & Dhariwal do: the last steps' betas would reach 1.
+      for (std::size_t t = 1; t <= steps; ++t) beta[t] = std::min(0.999, 1 - f(double(t)) / f(double(t - 1)));
+    }
+    alpha.assign(steps + 1, 1.0);
+    abar.assign(steps + 1, 1.0);
+    for (std::size_t t = 1; t <= steps; ++t) {
+      alpha[t] = 1 - beta[t];
+      abar[t] = abar[t - 1] * alpha[t];
+    }
+  }
+
+  // The mean coefficients and variance of q(x_{t-1} | x_t, x_0), t >= 1 (btilde_1 = 0: x_0 is known).
+  double posterior_c0(std::size_t t) const { return std::sqrt(abar[t - 1]) * beta[t] / (1 - abar[t]); }
+  double posterior_ct(std::size_t t) const { return std::sqrt(alpha[t]) * (1 - abar[t - 1]) / (1 - abar[t]); }
+  double posterior_variance(std::size_t t) const { return (1 - abar[t - 1]) / (1 - abar[t]) * beta[t]; }
+  // p(x_{t-1} | x_t)'s variance sigma_t^2: beta_t, Ho et al.'s "fixedlarge" choice, which is
+  // positive at t = 1 where btilde_1 is 0 (the L_0 decoder needs a width).
+  double model_variance(std::size_t t) const { return beta[t]; }
+  // p(x_{t-1} | x_t)'s mean from the predicted noise: (x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t).
+  double mean_x_coefficient(std::size_t t) const { return 1 / std::sqrt(alpha[t]); }
+  double mean_eps_coefficient(std::size_t t) const { return beta[t] / (std::sqrt(1 - abar[t]) * std::sqrt(alpha[t])); }
+};
+
+}  // namespace vk::vae
