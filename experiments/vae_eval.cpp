@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
                        "Prints the results (and the seconds the evaluation took), writes them to RUN/eval.json and adds\n"
                        "them to RUN/report.html.");
   std::string run, data, write_test, classifier;
-  std::size_t iw = 0, limit = 0, fid = 0;
+  std::size_t iw = 0, limit = 0, fid = 0, sample_steps = 0;
   std::uint64_t seed = programs::kEvalSeed;
   int threads = 2;
   cmd.option("--run", run, "run folder written by vae-train").required();
@@ -46,9 +46,12 @@ int main(int argc, char** argv) {
   cmd.option("--classifier", classifier,
              "folder of the classifier --fid measures with: loaded when it holds one trained on these data, trained "
              "(5 epochs) and saved there when it is empty or missing (default: fid-classifier beside the run folder)");
+  cmd.option("--sample-steps", sample_steps,
+             "--model diffusion: --fid's samples from the chain on S of its T steps, respaced (Nichol & Dhariwal "
+             "2021; default: the run's setting, all T)");
   return support::run_main(cmd, argc, argv, [&] {
     blas::set_threads(threads);
-    programs::LoadedRun loaded = programs::load_run(run);
+    programs::LoadedRun loaded = programs::load_run(run, programs::sampler_settings(cmd.given(), sample_steps));
     const json& cfg = loaded.config;
     const std::string dir = data.empty() ? cfg.at("data").at("dir").get<std::string>() : data;
     const auto binarize = programs::parse_binarize(cfg.at("training").at("binarize").get<std::string>());
@@ -83,6 +86,8 @@ int main(int argc, char** argv) {
       const std::filesystem::path where =
           classifier.empty() ? folder.parent_path() / "fid-classifier" : std::filesystem::path(classifier);
       out["sample_quality"] = programs::sample_quality(*loaded.model, rd.dataset, {fid, where, seed});
+      if (const auto s = loaded.model->config().setting("sample-steps"); s && *s != "0")
+        out["sample_quality"]["sample_steps"] = std::stoull(*s);
     }
     support::write_json_atomic(std::filesystem::path(run) / "eval.json", out);
     report::write_run_report(run);  // adds the evaluation to the run's page

@@ -245,6 +245,51 @@ TEST_CASE("sampling: the ancestral chain is fixed by its seed, and images are in
   for (float v : a) CHECK((v >= 0.f && v <= 1.f));
 }
 
+TEST_CASE("the respaced chain keeps abar at its steps, and S = T is the chain itself") {
+  const DiffusionSchedule full(1000, BetaSchedule::linear);
+  for (std::size_t s : {2, 10, 100, 999}) {
+    const DiffusionSchedule r = full.respaced(s);
+    CHECK(r.steps == s);
+    CHECK(r.time[1] == 1);
+    CHECK(r.time[s] == 1000);
+    double abar = 1;
+    for (std::size_t i = 1; i <= s; ++i) {
+      if (i > 1) CHECK(r.time[i] > r.time[i - 1]);
+      abar *= r.alpha[i];
+      // q(x_{tau_i} | x_0) unchanged: the product of the new alphas is the old abar at tau_i.
+      CHECK(abar == doctest::Approx(full.abar[r.time[i]]).epsilon(1e-12));
+      CHECK(r.beta[i] == doctest::Approx(1 - r.alpha[i]));
+      CHECK((r.beta[i] > 0 && r.beta[i] < 1));
+    }
+  }
+  const DiffusionSchedule same = full.respaced(1000);
+  CHECK(same.beta == full.beta);
+  CHECK(same.time == full.time);
+  CHECK_THROWS_WITH_AS(full.respaced(1), doctest::Contains("--sample-steps"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(full.respaced(1001), doctest::Contains("--sample-steps"), std::invalid_argument);
+}
+
+TEST_CASE("sampling on --sample-steps S of the T steps: S = T draws what the full chain draws") {
+  using namespace diffusion_tests;
+  auto draw = [](const ModelConfig& c) {
+    auto made = make_model<float>(c, 3);
+    Rng rng(5);
+    Tape<float> tape;
+    std::vector<float> out(4 * 64);
+    made->sample(tape, std::nullopt, 4, rng, out);
+    return out;
+  };
+  ModelConfig all = tiny(), same = tiny(), fewer = tiny();
+  same.settings["sample-steps"] = std::to_string(kSteps);
+  fewer.settings["sample-steps"] = "4";
+  const std::vector<float> a = draw(all), b = draw(same), c = draw(fewer);
+  CHECK(a == b);
+  CHECK(a != c);
+  for (float v : c) CHECK((v >= 0.f && v <= 1.f));
+  fewer.settings["sample-steps"] = std::to_string(kSteps + 1);
+  CHECK_THROWS_WITH_AS(make_model<float>(fewer, 1), doctest::Contains("--sample-steps"), std::invalid_argument);
+}
+
 TEST_CASE("bad settings stop with one line") {
   using namespace diffusion_tests;
   ModelConfig c = tiny();

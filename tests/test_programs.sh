@@ -233,6 +233,9 @@ diffusion_bits=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1])
 check "--model diffusion reports its bound over --bound-images images; vae-eval rebuilds it to the same bits/dim" json_fields \
   "$(cat "$tmp/diffusion/eval.json")" "d['bound_images'] == 4 and d['test_count'] == 4 and math.isfinite(d['bits_per_dim']) and abs(d['bits_per_dim'] - $diffusion_bits) < 1e-9"
 check "vae-sample draws from a diffusion model by its ancestral chain" "$bin/vae-sample" --run "$tmp/diffusion" --n 4 --out "$tmp/diffusion.png"
+check "vae-sample --sample-steps 3 draws on 3 of the 5 steps, respaced" "$bin/vae-sample" --run "$tmp/diffusion" --n 4 \
+  --sample-steps 3 --out "$tmp/diffusion3.png"
+check "--sample-steps changes the draws" bash -c '! cmp -s "$0" "$1"' "$tmp/diffusion.png" "$tmp/diffusion3.png"
 expect_error "--k 0" "--k must be at least 1" "$bin/vae-train" --objective iwae --k 0 --out "$tmp/k0"
 check "a bad flag leaves no run folder" test ! -e "$tmp/k0"
 expect_error "--k with the ELBO" "the ELBO takes one sample" "$bin/vae-train" --k 5 --out "$tmp/x"
@@ -309,6 +312,9 @@ vae-eval|--limit: 'all' is not a whole number| --run $tmp/a --limit all
 vae-sample|--n must be between 1 and 10000| --run $tmp/a --n 0 --out $tmp/bad.png
 vae-sample|--seed: '-2' is not a whole number| --run $tmp/a --seed -2 --out $tmp/bad.png
 vae-sample|the run in $tmp/iwae has none (its likelihood is bernoulli)| --run $tmp/iwae --noise --out $tmp/bad.png
+vae-sample|--sample-steps is a setting of other kinds: the run in $tmp/iwae is --model vae| --run $tmp/iwae --sample-steps 3 --out $tmp/bad.png
+vae-sample|--sample-steps must be 2 to --diffusion-steps (5), not 6| --run $tmp/diffusion --sample-steps 6 --out $tmp/bad.png
+vae-eval|--sample-steps must be 2 to --diffusion-steps (5), not 1| --run $tmp/diffusion --sample-steps 1 --fid 10
 vae-bench|--batch: must be between 1 and 65536| --batch 0
 vae-bench|--seconds: must be between 0.001 and 3600| --seconds 0
 vae-bench|--k must be at least 1| --objective iwae --k 0

@@ -33,6 +33,8 @@ inline BetaSchedule parse_beta_schedule(const std::string& s) {
 struct DiffusionSchedule {
   std::size_t steps = 0;  // T
   std::vector<double> beta, alpha, abar;
+  // The network's step at each index: t itself, except in a respaced schedule.
+  std::vector<std::size_t> time;
 
   DiffusionSchedule(std::size_t t_steps, BetaSchedule kind) : steps(t_steps) {
     if (steps < 2) throw std::invalid_argument(fmt::format("--diffusion-steps must be at least 2, not {}", steps));
@@ -57,6 +59,32 @@ struct DiffusionSchedule {
       alpha[t] = 1 - beta[t];
       abar[t] = abar[t - 1] * alpha[t];
     }
+    time.resize(steps + 1);
+    for (std::size_t t = 0; t <= steps; ++t) time[t] = t;
+  }
+
+  // The chain on S of the T steps (Nichol & Dhariwal 2021, section 4): tau_1 < ... < tau_S evenly
+  // spaced from 1 to T, abar kept at each, beta_i = 1 - abar_{tau_i} / abar_{tau_{i-1}}, so that
+  // q(x_{tau_i} | x_0) is unchanged and a model trained on all T steps samples in S network passes.
+  // S = T gives this schedule itself.
+  DiffusionSchedule respaced(std::size_t s_steps) const {
+    if (s_steps < 2 || s_steps > steps)
+      throw std::invalid_argument(fmt::format("--sample-steps must be 2 to --diffusion-steps ({}), not {}", steps, s_steps));
+    if (s_steps == steps) return *this;
+    DiffusionSchedule r = *this;
+    r.steps = s_steps;
+    r.beta.assign(s_steps + 1, 0.0);
+    r.alpha.assign(s_steps + 1, 1.0);
+    r.abar.assign(s_steps + 1, 1.0);
+    r.time.assign(s_steps + 1, 0);
+    for (std::size_t i = 1; i <= s_steps; ++i) {
+      // Rounded evenly from tau_1 = 1 to tau_S = T: strictly increasing, since S <= T.
+      r.time[i] = 1 + (2 * (i - 1) * (steps - 1) + (s_steps - 1)) / (2 * (s_steps - 1));
+      r.abar[i] = abar[r.time[i]];
+      r.alpha[i] = r.abar[i] / r.abar[i - 1];
+      r.beta[i] = 1 - r.alpha[i];
+    }
+    return r;
   }
 
   // The mean coefficients and variance of q(x_{t-1} | x_t, x_0), t >= 1 (btilde_1 = 0: x_0 is known).

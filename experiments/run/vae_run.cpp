@@ -165,7 +165,7 @@ nlohmann::json run_config(const vae::ModelConfig& model, nlohmann::json training
           {"blas", support::blas_json()}};
 }
 
-LoadedRun load_run(const std::filesystem::path& dir) {
+LoadedRun load_run(const std::filesystem::path& dir, const std::map<std::string, std::string>& settings) {
   nlohmann::json config = read_run_config(dir);
   std::string why;  // what is wrong with checkpoint/ when an earlier one is loaded instead
   const std::filesystem::path checkpoint = find_checkpoint(dir / "checkpoint", &why);
@@ -174,9 +174,22 @@ LoadedRun load_run(const std::filesystem::path& dir) {
   const nlohmann::json manifest = read_checkpoint_manifest(checkpoint);
   if (!manifest.contains("metadata") || !manifest["metadata"].contains("model"))
     throw std::runtime_error(fmt::format("{}: the manifest does not describe the model", checkpoint.string()));
-  auto model = vae::make_model<float>(vae::model_config_from_json(manifest["metadata"]["model"]), 0);
+  vae::ModelConfig mc = vae::model_config_from_json(manifest["metadata"]["model"]);
+  const std::vector<vae::KindSetting> takes = vae::kind_settings(vae::kind_info(mc.kind));
+  for (const auto& [name, value] : settings) {
+    if (std::none_of(takes.begin(), takes.end(), [&](const vae::KindSetting& s) { return s.name == name; }))
+      throw std::invalid_argument(fmt::format("--{} is a setting of other kinds: the run in {} is --model {}", name,
+                                              dir.string(), mc.kind));
+    mc.settings[name] = value;
+  }
+  auto model = vae::make_model<float>(mc, 0);
   load_checkpoint(checkpoint, model->params());
   return {std::move(config), std::move(model)};
+}
+
+std::map<std::string, std::string> sampler_settings(const std::vector<std::string>& given, std::size_t sample_steps) {
+  if (std::find(given.begin(), given.end(), "--sample-steps") == given.end()) return {};
+  return {{"sample-steps", std::to_string(sample_steps)}};
 }
 
 std::unique_ptr<support::Progress> rank_progress(std::string label, std::size_t total, std::string unit) {

@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -78,10 +80,14 @@ nlohmann::json read_run_config(const std::filesystem::path& dir);
 // The model of a run folder: its config.json and checkpoint/ (or the newest whole checkpoint a
 // killed save left beside it, see find_checkpoint). Throws with a clear message when
 // either is missing or they do not match.
+// settings overrides settings of the kind that leave its parameters as they are (--sample-steps
+// of --model diffusion); one the kind does not take is refused in one line.
 struct LoadedRun {
   nlohmann::json config;
   std::unique_ptr<vae::Model<float>> model;
 };
-LoadedRun load_run(const std::filesystem::path& dir);
+LoadedRun load_run(const std::filesystem::path& dir, const std::map<std::string, std::string>& settings = {});
+// The settings a sampling program's --sample-steps S overrides: none unless it is among the flags given.
+std::map<std::string, std::string> sampler_settings(const std::vector<std::string>& given, std::size_t sample_steps);
 
 }  // namespace vk::programs

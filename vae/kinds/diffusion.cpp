@@ -55,6 +55,7 @@ template <class T>
 Diffusion<T>::Diffusion(const ModelConfig& c, std::uint64_t seed)
     : Model<T>(c),
       schedule_(c.count_setting("diffusion-steps", 2), parse_beta_schedule(c.setting("beta-schedule").value_or("linear"))),
+      sampler_(schedule_.respaced(c.count_setting("sample-steps", 0) ? c.count_setting("sample-steps", 0) : schedule_.steps)),
       bound_images_(c.count_setting("bound-images")),
       net_(make_denoiser(c.image_shape())) {
   c.validate();
@@ -145,7 +146,7 @@ std::vector<double> Diffusion<T>::bound_terms(const std::uint8_t* values, std::s
         for (std::size_t j = 0; j < d; ++j)
           x_t.node().value[i * d + j] = T(a * (2.0 * values[(begin + i) * d + j] / 255 - 1) + b * e[j]);
       }
-      std::fill_n(at.begin(), rows, t);
+      std::fill_n(at.begin(), rows, s.time[t]);
       const Var<T> eps_hat = predict_noise(x_t, std::span<const std::size_t>(at.data(), rows));
       const double var = s.model_variance(t), sd = std::sqrt(var), btilde = s.posterior_variance(t);
       for (std::size_t i = 0; i < rows; ++i) {
@@ -171,8 +172,8 @@ std::vector<double> Diffusion<T>::bound_terms(const std::uint8_t* values, std::s
 template <class T>
 Var<T> Diffusion<T>::draw_prior(Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng) {
   if (y) throw std::invalid_argument("--model diffusion is unconditional: it takes no label");
-  const std::size_t d = this->config_.input_dim, steps = schedule_.steps;
-  const DiffusionSchedule& s = schedule_;
+  const DiffusionSchedule& s = sampler_;
+  const std::size_t d = this->config_.input_dim, steps = s.steps;
   std::normal_distribution<double> normal;
   std::vector<T> x(n * d);
   for (T& v : x) v = T(normal(rng));
@@ -183,7 +184,7 @@ Var<T> Diffusion<T>::draw_prior(Tape<T>& tape, std::optional<Var<T>> y, std::siz
       const std::size_t rows = std::min(kChunk, n - begin);
       chain_.reset();
       NoGradGuard guard(chain_);
-      std::fill_n(at.begin(), rows, t);
+      std::fill_n(at.begin(), rows, s.time[t]);
       const Var<T> eps_hat = predict_noise(chain_.constant(x.data() + begin * d, rows, d), std::span<const std::size_t>(at.data(), rows));
       for (std::size_t e = 0; e < rows * d; ++e) {
         T& v = x[begin * d + e];

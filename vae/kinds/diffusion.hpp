@@ -12,7 +12,8 @@
 // log_px is d ln 256 - L_vlb, the density of the uniformly dequantized pixels, so that bits/dim
 // follow as for --model flow. The bound costs T network passes per image: evaluation reads the
 // first --bound-images images only (evaluation_limit). Sampling (draw_prior) is the ancestral
-// chain from x_T ~ N(0, I); decode and encode are the identity on pixels.
+// chain from x_T ~ N(0, I), on all T steps or on --sample-steps S of them (the schedule respaced);
+// decode and encode are the identity on pixels.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +60,7 @@ class Diffusion final : public Model<T> {
 
  private:
   DiffusionSchedule schedule_;
+  DiffusionSchedule sampler_;  // schedule_, or its respacing to --sample-steps for draw_prior
   std::size_t bound_images_;
   Denoisers net_;
   std::vector<std::size_t> steps_;  // of the batch in training: reused, so a step allocates nothing

@@ -16,6 +16,6 @@
   X(hvae, make_hvae, latent, false, true, 100, "100,100", "tanh", "--latents --latent2 --hidden2", "hierarchical VAE: p(z) is a VAE over z2, ... (--latents 100,50,20: three stochastic layers)") \
   X(mog, make_mog, latent, false, false, 20, "400", "relu", "--components=10", "VAE with a learned mixture of Gaussians as p(z)") \
   X(flow, make_flow, exact, false, false, 784, "1024", "relu", "--flow-steps=8", "normalizing flow: exact log p(x) of dequantized pixels (logit, then actnorm, LU linear and affine coupling steps)") \
-  X(diffusion, make_diffusion, exact, false, false, 784, "32", "swish", "--diffusion-steps=1000 --beta-schedule=linear --bound-images=100", "denoising diffusion model (Ho et al. 2020): a U-Net predicts the noise; trains on the simple loss, reports the variational bound in bits/dim over --bound-images test images") \
+  X(diffusion, make_diffusion, exact, false, false, 784, "32", "swish", "--diffusion-steps=1000 --beta-schedule=linear --bound-images=100 --sample-steps=0", "denoising diffusion model (Ho et al. 2020): a U-Net predicts the noise; trains on the simple loss, reports the variational bound in bits/dim over --bound-images test images; samples on all steps or on --sample-steps of them") \
   // (the end of the list: every line above ends with a backslash, so a new kind is one new line)
 // clang-format on
