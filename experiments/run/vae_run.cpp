@@ -176,11 +176,11 @@ LoadedRun load_run(const std::filesystem::path& dir, const std::map<std::string,
     throw std::runtime_error(fmt::format("{}: the manifest does not describe the model", checkpoint.string()));
   vae::ModelConfig mc = vae::model_config_from_json(manifest["metadata"]["model"]);
   const std::vector<vae::KindSetting> takes = vae::kind_settings(vae::kind_info(mc.kind));
-  for (const auto& [name, value] : settings) {
-    if (std::none_of(takes.begin(), takes.end(), [&](const vae::KindSetting& s) { return s.name == name; }))
-      throw std::invalid_argument(fmt::format("--{} is a setting of other kinds: the run in {} is --model {}", name,
+  for (const auto& given : settings) {
+    if (std::none_of(takes.begin(), takes.end(), [&](const vae::KindSetting& s) { return s.name == given.first; }))
+      throw std::invalid_argument(fmt::format("--{} is a setting of other kinds: the run in {} is --model {}", given.first,
                                               dir.string(), mc.kind));
-    mc.settings[name] = value;
+    mc.settings[given.first] = given.second;
   }
   auto model = vae::make_model<float>(mc, 0);
   load_checkpoint(checkpoint, model->params());
