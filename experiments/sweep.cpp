@@ -64,6 +64,17 @@ std::vector<SweepRun> sweep_runs(const ojson& grid) {
     base.push_back(flag);
     base.push_back(flag_value(v, flag));
   }
+  // Counted before any is made: a grid of a few hundred bytes can name millions of runs (the grid
+  // fuzzer's 804-byte grid of 17 axes ran out of memory building them).
+  constexpr std::size_t kMostRuns = 10000;
+  std::size_t count = 1;
+  for (const auto& [flag, values] : axes.items())
+    if (values.is_array() && !values.empty()) {
+      if (values.size() > kMostRuns || count * values.size() > kMostRuns)
+        throw std::invalid_argument(fmt::format("grid: more than {} runs (the product of the lists' lengths): split the sweep",
+                                                kMostRuns));
+      count *= values.size();
+    }
   std::vector<SweepRun> runs = {{"", "", base}};
   for (const auto& [flag, values] : axes.items()) {
     check_flag(flag);

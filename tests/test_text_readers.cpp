@@ -193,6 +193,11 @@ TEST_CASE("sweep grid: runs that would share a folder or leave the sweep's are r
   CHECK(contains(why(R"({"grid": {"--/licelihood": ["gaussian"]}})"), "'--/licelihood' is not a flag"));
   CHECK(contains(why(R"({"flags": {"--..": 1}})"), "is not a flag"));
   CHECK(contains(why(R"({"grid": {"--": [1]}})"), "is not a flag"));
+  // 10,000 runs are a sweep; 10,001 are refused before one is made (the fuzzer's grid named millions).
+  CHECK(runs(R"({"grid": {"--a": [1,2,3,4,5,6,7,8,9,10], "--b": [1,2,3,4,5,6,7,8,9,10], "--c": [1,2,3,4,5,6,7,8,9,10],
+                 "--d": [1,2,3,4,5,6,7,8,9,10]}})").size() == 10000);
+  CHECK(contains(why(R"({"grid": {"--a": [1,2,3,4,5,6,7,8,9,10], "--b": [1,2,3,4,5,6,7,8,9,10], "--c": [1,2,3,4,5,6,7,8,9,10],
+                 "--d": [1,2,3,4,5,6,7,8,9,10], "--e": [1, 2]}})"), "more than 10000 runs"));
 
   // {:g} kept 6 digits: 1.67777e+29 and 0.000123457 went to vae-train instead.
   CHECK(runs(R"({"flags": {"--hidden": 167777777777777777777777777777}})")[0].flags[1] == "1.677777777777778e+29");
