@@ -233,6 +233,9 @@ diffusion_bits=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1])
 check "--model diffusion reports its bound over --bound-images images; vae-eval rebuilds it to the same bits/dim" json_fields \
   "$(cat "$tmp/diffusion/eval.json")" "d['bound_images'] == 4 and d['test_count'] == 4 and math.isfinite(d['bits_per_dim']) and abs(d['bits_per_dim'] - $diffusion_bits) < 1e-9"
 check "vae-sample draws from a diffusion model by its ancestral chain" "$bin/vae-sample" --run "$tmp/diffusion" --n 4 --out "$tmp/diffusion.png"
+cp -r "$tmp/diffusion" "$tmp/diffusion1"
+check "vae-eval --limit 1: every latent's activity is 0, nothing to chart on a log axis, the page written still" \
+  "$bin/vae-eval" --run "$tmp/diffusion1" --limit 1 --threads 1
 check "vae-sample --sample-steps 3 draws on 3 of the 5 steps, respaced" "$bin/vae-sample" --run "$tmp/diffusion" --n 4 \
   --sample-steps 3 --out "$tmp/diffusion3.png"
 check "--sample-steps changes the draws" bash -c '! cmp -s "$0" "$1"' "$tmp/diffusion.png" "$tmp/diffusion3.png"
