@@ -269,6 +269,21 @@ TEST_CASE("the respaced chain keeps abar at its steps, and S = T is the chain it
   CHECK_THROWS_WITH_AS(full.respaced(1001), doctest::Contains("--sample-steps"), std::invalid_argument);
 }
 
+TEST_CASE("the sampler's mean: the noise form where x_0's prediction is in [-1, 1], the clipped x_0's posterior mean where not") {
+  for (const char* kind : {"linear", "cosine"}) {
+    const DiffusionSchedule s(50, parse_beta_schedule(kind));
+    for (std::size_t t : {1, 2, 25, 50}) {
+      const double x_t = 0.3, eps = 0.2;
+      const double x0 = (x_t - std::sqrt(1 - s.abar[t]) * eps) / std::sqrt(s.abar[t]);
+      if (std::abs(x0) <= 1)
+        CHECK(s.sample_mean(t, x_t, eps) == doctest::Approx(s.mean_x_coefficient(t) * x_t - s.mean_eps_coefficient(t) * eps).epsilon(1e-12));
+      // A noise prediction that puts x_0 far outside the data: the mean is the posterior's at x_0 = 1.
+      const double wild = -50;
+      CHECK(s.sample_mean(t, x_t, wild) == doctest::Approx(s.posterior_c0(t) * 1.0 + s.posterior_ct(t) * x_t).epsilon(1e-12));
+    }
+  }
+}
+
 TEST_CASE("sampling on --sample-steps S of the T steps: S = T draws what the full chain draws") {
   using namespace diffusion_tests;
   auto draw = [](const ModelConfig& c) {

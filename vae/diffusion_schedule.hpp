@@ -97,6 +97,14 @@ struct DiffusionSchedule {
   // p(x_{t-1} | x_t)'s mean from the predicted noise: (x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t).
   double mean_x_coefficient(std::size_t t) const { return 1 / std::sqrt(alpha[t]); }
   double mean_eps_coefficient(std::size_t t) const { return beta[t] / (std::sqrt(1 - abar[t]) * std::sqrt(alpha[t])); }
+  // The sampler's mean of x_{t-1}: x_0 predicted from the noise, x0 = (x_t - sqrt(1 - abar_t) eps) /
+  // sqrt(abar_t), clipped to the data's [-1, 1], then q(x_{t-1} | x_t, x0)'s mean, as Ho et al.'s
+  // code samples (clip_denoised). Unclipped it is the mean above; the bound keeps that one, since
+  // clipping is the sampler's, not the model's density.
+  double sample_mean(std::size_t t, double x_t, double eps) const {
+    const double x0 = std::clamp((x_t - std::sqrt(1 - abar[t]) * eps) / std::sqrt(abar[t]), -1.0, 1.0);
+    return posterior_c0(t) * x0 + posterior_ct(t) * x_t;
+  }
 };
 
 }  // namespace vk::vae

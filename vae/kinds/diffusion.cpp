@@ -188,7 +188,7 @@ Var<T> Diffusion<T>::draw_prior(Tape<T>& tape, std::optional<Var<T>> y, std::siz
       const Var<T> eps_hat = predict_noise(chain_.constant(x.data() + begin * d, rows, d), std::span<const std::size_t>(at.data(), rows));
       for (std::size_t e = 0; e < rows * d; ++e) {
         T& v = x[begin * d + e];
-        const double mean = s.mean_x_coefficient(t) * double(v) - s.mean_eps_coefficient(t) * double(eps_hat.node().value[e]);
+        const double mean = s.sample_mean(t, double(v), double(eps_hat.node().value[e]));
         v = T(t > 1 ? mean + sd * normal(rng) : mean);
       }
     }

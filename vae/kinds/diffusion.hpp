@@ -12,7 +12,8 @@
 // log_px is d ln 256 - L_vlb, the density of the uniformly dequantized pixels, so that bits/dim
 // follow as for --model flow. The bound costs T network passes per image: evaluation reads the
 // first --bound-images images only (evaluation_limit). Sampling (draw_prior) is the ancestral
-// chain from x_T ~ N(0, I), on all T steps or on --sample-steps S of them (the schedule respaced);
+// chain from x_T ~ N(0, I), each step's x_0 predicted and clipped to [-1, 1] as Ho et al.'s code does,
+// on all T steps or on --sample-steps S of them (the schedule respaced);
 // decode and encode are the identity on pixels.
 #pragma once
 
