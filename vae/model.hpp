@@ -91,6 +91,19 @@ class Model {
   ParameterStore<T> store_;
 };
 
+// A model with no Gaussian noise model and no per-step state of its own to train (the flow, the
+// diffusion model): the training hooks do nothing.
+template <class T>
+class NoiselessModel : public Model<T> {
+ public:
+  using Model<T>::Model;
+  void begin_training(double) override {}
+  void after_step(std::size_t) override {}
+  void end_epoch() override {}
+  NoiseModel<T>* noise() override { return nullptr; }
+  const NoiseModel<T>* noise() const override { return nullptr; }
+};
+
 // The loss and its parts for a batch under objective o: the one training step of the trainer and
 // the benches, and the evaluation's.
 template <class T>

@@ -53,7 +53,7 @@ double discretized_gaussian_log_mass(int v, double mean, double sd) {
 
 template <class T>
 Diffusion<T>::Diffusion(const ModelConfig& c, std::uint64_t seed)
-    : Model<T>(c),
+    : NoiselessModel<T>(c),
       schedule_(c.count_setting("diffusion-steps", 2), parse_beta_schedule(c.setting("beta-schedule").value_or("linear"))),
       sampler_(schedule_.respaced(c.count_setting("sample-steps", 0) ? c.count_setting("sample-steps", 0) : schedule_.steps)),
       bound_images_(c.count_setting("bound-images")),

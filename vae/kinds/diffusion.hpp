@@ -29,7 +29,7 @@
 namespace vk::vae {
 
 template <class T>
-class Diffusion final : public Model<T> {
+class Diffusion final : public NoiselessModel<T> {
  public:
   Diffusion(const ModelConfig& c, std::uint64_t seed);
 
@@ -53,11 +53,6 @@ class Diffusion final : public Model<T> {
   // x_{t-1} = mu(x_t, t) + sigma_t z (z = 0 at t = 1). Uses the model's own tape, one step at a time.
   Var<T> draw_prior(Tape<T>& tape, std::optional<Var<T>> y, std::size_t n, Rng& rng) override;
 
-  void begin_training(double) override {}
-  void after_step(std::size_t) override {}
-  void end_epoch() override {}
-  NoiseModel<T>* noise() override { return nullptr; }
-  const NoiseModel<T>* noise() const override { return nullptr; }
 
  private:
   DiffusionSchedule schedule_;

@@ -21,9 +21,9 @@ template <class T>
 using GlowStep = Chain<flows::ActNorm<T>, flows::LuLinear<T>, flows::AffineCoupling<T>>;
 
 template <class T>
-class FlowDensity final : public Model<T> {
+class FlowDensity final : public NoiselessModel<T> {
  public:
-  FlowDensity(const ModelConfig& c, std::uint64_t seed) : Model<T>(c) {
+  FlowDensity(const ModelConfig& c, std::uint64_t seed) : NoiselessModel<T>(c) {
     c.validate();
     if (c.architecture != Architecture::mlp) throw std::invalid_argument("--model flow has fully connected couplings: --arch mlp");
     if (c.latent != c.input_dim)
@@ -69,11 +69,6 @@ class FlowDensity final : public Model<T> {
 
   bool initializes_from_data() const override { return true; }
   void initialize(Var<T> x) override { push(x, true); }
-  void begin_training(double) override {}
-  void after_step(std::size_t) override {}
-  void end_epoch() override {}
-  NoiseModel<T>* noise() override { return nullptr; }
-  const NoiseModel<T>* noise() const override { return nullptr; }
 
  private:
   // x through the logit and every step, log-determinants summed; `initializing` sets each
