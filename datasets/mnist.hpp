@@ -34,6 +34,13 @@ struct ImageSet {
   std::size_t dim() const { return height * width * channels; }
   Shape shape() const { return vk::image(channels, height, width); }
   std::span<const std::uint8_t> image(std::size_t i) const { return {pixels.data() + i * dim(), dim()}; }
+  // Images first .. first + n - 1 as values v / 255 in [0, 1].
+  std::vector<float> unit_pixels(std::size_t first, std::size_t n) const {
+    std::vector<float> out(n * dim());
+    const std::uint8_t* p = pixels.data() + first * dim();
+    for (std::size_t e = 0; e < out.size(); ++e) out[e] = float(p[e]) / 255.f;
+    return out;
+  }
 };
 
 // Reads an images file (IDX rank 3) and its labels file (IDX rank 1); each gzip or raw by content.

@@ -258,7 +258,6 @@ TEST_CASE("the respaced chain keeps abar at its steps, and S = T is the chain it
       abar *= r.alpha[i];
       // q(x_{tau_i} | x_0) unchanged: the product of the new alphas is the old abar at tau_i.
       CHECK(abar == doctest::Approx(full.abar[r.time[i]]).epsilon(1e-12));
-      CHECK(r.beta[i] == doctest::Approx(1 - r.alpha[i]));
       CHECK((r.beta[i] > 0 && r.beta[i] < 1));
     }
   }
@@ -270,18 +269,20 @@ TEST_CASE("the respaced chain keeps abar at its steps, and S = T is the chain it
 }
 
 TEST_CASE("the sampler's mean: the noise form where x_0's prediction is in [-1, 1], the clipped x_0's posterior mean where not") {
+  std::size_t in_range = 0;
   for (const char* kind : {"linear", "cosine"}) {
     const DiffusionSchedule s(50, parse_beta_schedule(kind));
     for (std::size_t t : {1, 2, 25, 50}) {
       const double x_t = 0.3, eps = 0.2;
       const double x0 = (x_t - std::sqrt(1 - s.abar[t]) * eps) / std::sqrt(s.abar[t]);
-      if (std::abs(x0) <= 1)
+      if (std::abs(x0) <= 1 && ++in_range)
         CHECK(s.sample_mean(t, x_t, eps) == doctest::Approx(s.mean_x_coefficient(t) * x_t - s.mean_eps_coefficient(t) * eps).epsilon(1e-12));
       // A noise prediction that puts x_0 far outside the data: the mean is the posterior's at x_0 = 1.
       const double wild = -50;
       CHECK(s.sample_mean(t, x_t, wild) == doctest::Approx(s.posterior_c0(t) * 1.0 + s.posterior_ct(t) * x_t).epsilon(1e-12));
     }
   }
+  CHECK(in_range > 0);  // the noise form was compared at least once
 }
 
 TEST_CASE("sampling on --sample-steps S of the T steps: S = T draws what the full chain draws") {

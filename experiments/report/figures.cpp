@@ -54,11 +54,7 @@ std::vector<float> encode_means(vae::Model<float>& model, const data::ImageSet& 
   return {mu.node().value, mu.node().value + n * c.latent};
 }
 
-std::vector<float> pixels_of(const data::ImageSet& set, std::size_t n) {
-  std::vector<float> out(n * set.dim());
-  for (std::size_t e = 0; e < out.size(); ++e) out[e] = set.pixels[e] / 255.f;
-  return out;
-}
+std::vector<float> pixels_of(const data::ImageSet& set, std::size_t n) { return set.unit_pixels(0, n); }
 
 std::vector<float> decode_means(vae::Model<float>& model, const float* z, std::size_t n) {
   return decode_means(model, z, n, label_cycle(model));

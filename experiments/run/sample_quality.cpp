@@ -13,13 +13,6 @@
 namespace vk::programs {
 namespace {
 
-std::vector<float> pixels(const data::ImageSet& set, std::size_t first, std::size_t n) {
-  std::vector<float> out(n * set.dim());
-  const std::uint8_t* p = set.pixels.data() + first * set.dim();
-  for (std::size_t e = 0; e < out.size(); ++e) out[e] = float(p[e]) / 255.f;
-  return out;
-}
-
 std::vector<float> draw_samples(vae::Model<float>& model, std::size_t n, std::uint64_t seed) {
   const vae::ModelConfig& c = model.config();
   const std::size_t classes = std::max<std::size_t>(1, c.classes);
@@ -54,8 +47,8 @@ nlohmann::json sample_quality(vae::Model<float>& model, const data::Dataset& dat
   vae::Classifier& classifier = *fc.classifier;
   const auto start = std::chrono::steady_clock::now();  // the classifier's training, once per data, aside
   const data::ImageSet& test = data.test;
-  const std::vector<float> real = pixels(test, 0, o.n);
-  const std::vector<float> other = pixels(data.train, data.train.count - o.n, o.n);
+  const std::vector<float> real = test.unit_pixels(0, o.n);
+  const std::vector<float> other = data.train.unit_pixels(data.train.count - o.n, o.n);
   const std::vector<float> samples = draw_samples(model, o.n, o.seed);
   const std::size_t w = classifier.feature_width();
   const measure::Moments real_m = measure::moments(classifier.features(real.data(), o.n).data(), o.n, w);
