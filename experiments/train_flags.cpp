@@ -114,7 +114,8 @@ json new_run_config(const TrainFlags& o, const RunData& rd, const std::vector<st
                                    .dequantize = dequantize,
                                    .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
                                    .bound = vae::parse_bound(o.objective), .k = o.k, .free_bits = o.free_bits,
-                                   .lr_schedule = vae::parse_lr_schedule(o.lr_schedule), .schedule_epochs = o.epochs};
+                                   .lr_schedule = vae::parse_lr_schedule(o.lr_schedule), .schedule_epochs = o.epochs,
+                                   .ema = o.ema};
   vae::validate_training(training, mc);
   json training_config = training_json(training, o.epochs, o.threads);
   if (o.batch_per_rank)
@@ -173,6 +174,9 @@ void declare_train_flags(support::Command& cmd, TrainFlags& o) {
              "--lr x sqrt(N) (Adam's square-root rule; --lr is the rate of a batch of B)").range(0, 65536);
   cmd.option("--lr", o.lr, "Adam learning rate");
   cmd.option("--lr-schedule", o.lr_schedule, "constant | cosine (from --lr to 0 over the run's --epochs)");
+  cmd.option("--ema", o.ema,
+             "evaluate and sample with the parameters' exponential moving average of this decay, e.g. 0.999 "
+             "(0: the last step's parameters)");
   cmd.option("--objective", o.objective,
              "elbo | iwae (the importance-weighted bound of Burda et al. with --k samples of z per image)");
   cmd.option("--k", o.k, "samples per image of --objective iwae (1: the ELBO)").range(0, 10000);

@@ -188,7 +188,10 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
     }
     train_seconds += s.seconds;
     trained += train_set.count;
-    vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize));
+    const vae::EvalResult r = [&] {
+      const auto averaged = trainer.averaged();
+      return vae::evaluate(model, rd.test, programs::eval_options(dequantize));
+    }();
     bar->finish(fmt::format("train {:.2f}  test {:.2f} (rec {:.2f} + kl {:.2f}){}", s.loss, r.nelbo, r.rec,
                            r.kl, mc.has_sigma() ? fmt::format("  sigma^2 {:.4g}", r.sigma2) : ""));
     json line = programs::eval_json(r, mc.input_dim, bits);
@@ -201,6 +204,8 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
     if (stop) return stopped();
   }
 
+  // From here on the run is its moving average (with --ema), as vae-eval and vae-sample load it.
+  const auto averaged = trainer.averaged();
   vae::EvalResult r = vae::evaluate(model, rd.test, programs::eval_options(dequantize, settings.iw_samples));
   json final = programs::eval_json(r, mc.input_dim, bits);
   final.update({{"train_seconds", train_seconds}, {"images_per_second", double(trained) / train_seconds},

@@ -208,6 +208,17 @@ check "the iwae run has a finite test NELBO" json_fields "$(cat "$tmp/iwae/final
 check "vae-train --lr-schedule cosine records its schedule and trains" json_fields "$(cat "$tmp/cosine/config.json")" \
   'd["training"]["lr_schedule"] == "cosine" and d["training"]["epochs"] == 2'
 check "the cosine run has a finite test NELBO" json_fields "$(cat "$tmp/cosine/final.json")" 'math.isfinite(d["test_nelbo"])'
+# --ema: the same steps as run a, evaluated with the parameters' average, which vae-eval loads too.
+"$bin/vae-train" "${small[@]}" --ema 0.99 --out "$tmp/ema" >/dev/null 2>&1
+check "vae-train --ema records its decay and keeps the average in the checkpoint" json_fields \
+  "[$(cat "$tmp/ema/config.json"), $(cat "$tmp/ema/checkpoint/manifest.json")]" \
+  'd[0]["training"]["ema"] == 0.99 and any(a["name"] == "ema" for a in d[1]["training_state"]["arrays"])'
+check "final.json describes the average: another checksum and test NELBO than the same steps without --ema" json_fields \
+  "[$(cat "$tmp/a/final.json"), $(cat "$tmp/ema/final.json")]" \
+  'd[0]["parameter_checksum"] != d[1]["parameter_checksum"] and d[0]["test_nelbo"] != d[1]["test_nelbo"]'
+"$bin/vae-eval" --run "$tmp/ema" --threads 1 >/dev/null 2>&1
+check "vae-eval evaluates the average: final.json's test NELBO" close "$tmp/ema/final.json" test_nelbo "$tmp/ema/eval.json" test_nelbo 1e-9
+expect_error "--ema out of range" "--ema must be in .0, 1)" "$bin/vae-train" --ema 1 --out "$tmp/x"
 expect_error "unknown --lr-schedule" "unknown --lr-schedule 'step' (expected constant or cosine)" \
   "$bin/vae-train" --lr-schedule step --out "$tmp/x"
 expect_error "--lr-schedule on --resume" "--lr-schedule" "$bin/vae-train" --resume "$tmp/cosine" --lr-schedule constant

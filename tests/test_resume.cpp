@@ -160,3 +160,76 @@ TEST_CASE("--lr-schedule cosine: from --lr to 0 over the run's epochs, and the s
   CHECK(parse_lr_schedule("cosine") == LrSchedule::cosine);
   CHECK_THROWS_WITH_AS(parse_lr_schedule("step"), "unknown --lr-schedule 'step' (expected constant or cosine)", std::invalid_argument);
 }
+
+TEST_CASE("--ema: the average follows the steps, changes no step, is swapped in and out exactly, and resumes") {
+  const data::ImageSet set = blobs(100, 3);
+  const TrainOptions plain{.batch = 16, .lr = 3e-3, .seed = 4, .dequantize = true};
+  TrainOptions o = plain;
+  o.ema = 0.9;
+  auto a_made = make_model<float>(small_config("vae"), 2);
+  Model<float>& a = *a_made;
+  Trainer<float> ta(a, set, o);
+  // An independent average in double, from the parameters after every step.
+  std::vector<double> mine(a.params().values().begin(), a.params().values().end());
+  std::size_t t = 0;
+  auto follow = [&](std::size_t, std::size_t, double) {
+    ++t;
+    const double keep = std::min(0.9, (1.0 + double(t)) / (10.0 + double(t)));
+    for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = keep * mine[i] + (1 - keep) * a.params().values()[i];
+  };
+  for (int e = 0; e < 2; ++e) ta.run_epoch(follow);
+  REQUIRE(t == 14);  // 7 batches of an epoch of 100 images
+  const std::vector<float> last = values(a.params());
+  {
+    const auto averaged = ta.averaged();
+    double furthest = 0, moved = 0;
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      furthest = std::max(furthest, std::abs(a.params().values()[i] - mine[i]));
+      moved = std::max(moved, std::abs(double(last[i]) - mine[i]));
+    }
+    CHECK(furthest < 1e-5);
+    CHECK(moved > 100 * furthest);  // the average is not the last step's parameters
+  }
+  CHECK(values(a.params()) == last);
+
+  // The same steps without an average: the average changes no step.
+  auto b_made = make_model<float>(small_config("vae"), 2);
+  Trainer<float> tb(*b_made, set, plain);
+  for (int e = 0; e < 2; ++e) tb.run_epoch();
+  CHECK(values(b_made->params()) == last);
+  {
+    const auto averaged = tb.averaged();  // nothing to swap in
+    CHECK(values(b_made->params()) == last);
+  }
+
+  // Stopped in the second epoch and restored into another trainer: the same average to the bit.
+  auto c_made = make_model<float>(small_config("vae"), 2);
+  Trainer<float> tc(*c_made, set, o);
+  tc.run_epoch();
+  std::atomic<bool> stop{false};
+  std::size_t steps = 0;
+  tc.run_epoch([&](std::size_t, std::size_t, double) { stop = ++steps == 3; }, &stop);
+  const TrainingState state = tc.state();
+  auto d_made = make_model<float>(small_config("vae"), 7);
+  Trainer<float> td(*d_made, set, o);
+  std::copy(c_made->params().values().begin(), c_made->params().values().end(), d_made->params().values().begin());
+  td.restore(state);
+  td.run_epoch();
+  CHECK(values(d_made->params()) == last);
+  std::vector<float> averaged_a, averaged_d;
+  {
+    const auto averaged = ta.averaged();
+    averaged_a = values(a.params());
+  }
+  {
+    const auto averaged = td.averaged();
+    averaged_d = values(d_made->params());
+  }
+  CHECK(averaged_d == averaged_a);
+
+  // A state with an average and a trainer without one (or the other way round) do not fit.
+  CHECK_THROWS_WITH_AS(tb.restore(state), doctest::Contains("which the run's settings do not ask for"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(td.restore(tb.state()), doctest::Contains("which the run's --ema asks for"), std::invalid_argument);
+  o.ema = 1;
+  CHECK_THROWS_WITH_AS(validate_training(o, small_config("vae")), "--ema must be in [0, 1) (0: no average)", std::invalid_argument);
+}

@@ -1,7 +1,8 @@
 #include "vae/train.hpp"
 
-#include <chrono>
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
@@ -47,6 +48,7 @@ void validate_training(const TrainOptions& o, const ModelConfig& model) {
     throw std::invalid_argument(fmt::format("--model {} is a density over dequantized pixels: it takes --dequantize uniform, "
                                             "not binarized or raw pixels", model.kind));
   if (!(o.free_bits >= 0)) throw std::invalid_argument("--free-bits must be non-negative");
+  if (!(o.ema >= 0 && o.ema < 1)) throw std::invalid_argument("--ema must be in [0, 1) (0: no average)");
   if (o.lr_schedule == LrSchedule::cosine && o.schedule_epochs == 0)
     throw std::invalid_argument("--lr-schedule cosine spans the run's epochs: --epochs must be at least 1");
   if (o.free_bits > 0 && (o.bound != Bound::elbo || !model.variational() || model.hierarchical() || model.learned_prior()))
@@ -108,6 +110,29 @@ Trainer<T>::Trainer(Model<T>& model, const data::ImageSet& train, const TrainOpt
   }
   // The same start on every rank (a seed gives it already; this makes it so by construction).
   dist::broadcast(model.params().values());
+  if (options.ema > 0) average_.assign(model.params().values().begin(), model.params().values().end());
+}
+
+// The decay rises as (1 + t) / (10 + t) to --ema over the first steps (as TensorFlow's
+// ExponentialMovingAverage with num_updates), so the random start is forgotten within a few
+// hundred steps rather than 1 / (1 - decay).
+template <class T>
+void Trainer<T>::update_average() {
+  const double t = double(step_ + 1);
+  const T keep = T(std::min(options_.ema, (1 + t) / (10 + t)));
+  const std::span<const T> p = model_.params().values();
+  T* a = average_.data();
+  auto blend = [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) a[i] = keep * a[i] + (1 - keep) * p[i];
+  };
+  parallel::for_range(p.size(), blend);
+}
+
+template <class T>
+void Trainer<T>::swap_average() {
+  if (average_.empty()) return;
+  const std::span<T> p = model_.params().values();
+  std::swap_ranges(p.begin(), p.end(), average_.begin());
 }
 
 template <class T>
@@ -200,6 +225,7 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
     // From the step count, which a checkpoint keeps: a resumed run takes the same rates.
     if (options_.lr_schedule != LrSchedule::constant) adam_.options().lr = T(scheduled_lr(options_, step_, per_epoch));
     adam_.step();
+    if (!average_.empty()) update_average();
     model_.after_step(m);
     ++step_;
 
@@ -267,6 +293,7 @@ TrainingState Trainer<T>::state() const {
   TrainingState state{std::move(info), {}};
   state.arrays.emplace_back("adam.m", as_floats(adam_.first_moments()));
   state.arrays.emplace_back("adam.v", as_floats(adam_.second_moments()));
+  if (!average_.empty()) state.arrays.emplace_back("ema", as_floats(average_));
   return state;
 }
 
@@ -274,8 +301,17 @@ template <class T>
 void Trainer<T>::restore(const TrainingState& state) {
   try {
     const nlohmann::json& i = state.info;
-    if (state.arrays.size() != 2 || state.arrays[0].first != "adam.m" || state.arrays[1].first != "adam.v")
+    if (state.arrays.size() < 2 || state.arrays[0].first != "adam.m" || state.arrays[1].first != "adam.v")
       throw std::invalid_argument("it has no Adam moments (adam.m, adam.v)");
+    const bool has_average = state.arrays.size() == 3 && state.arrays[2].first == "ema";
+    if (state.arrays.size() != (has_average ? 3 : 2))
+      throw std::invalid_argument("it has arrays other than adam.m, adam.v and ema");
+    if (has_average != !average_.empty())
+      throw std::invalid_argument(has_average ? "it has a moving average of the parameters (ema), which the run's settings do not ask for"
+                                              : "it has no moving average of the parameters (ema), which the run's --ema asks for");
+    if (has_average && state.arrays[2].second.size() != average_.size())
+      throw std::invalid_argument(fmt::format("its moving average has {} values, the model {} parameters",
+                                              state.arrays[2].second.size(), average_.size()));
     const std::vector<T> m(state.arrays[0].second.begin(), state.arrays[0].second.end());
     const std::vector<T> v(state.arrays[1].second.begin(), state.arrays[1].second.end());
     const nlohmann::json& b = i.at("batches");
@@ -283,6 +319,7 @@ void Trainer<T>::restore(const TrainingState& state) {
     batches_.restore({whole_number<std::size_t>(b.at("start"), "start"), whole_number<std::size_t>(b.at("size"), "size"),
                       whole_number<std::size_t>(b.at("epoch"), "epoch"), b.at("in_epoch")});
     adam_.restore(m, v, whole_number<std::size_t>(i.at("adam_steps"), "adam_steps"));
+    if (has_average) average_.assign(state.arrays[2].second.begin(), state.arrays[2].second.end());
     epoch_ = whole_number<std::size_t>(i.at("epoch"), "epoch");
     eps_key_ = key_of(options_.seed ^ kGolden, epoch_);
     step_ = whole_number<std::size_t>(i.at("step"), "step");

@@ -44,6 +44,9 @@ struct TrainOptions {
   double free_bits = 0;             // --free-bits: nats per latent dimension of the ELBO's KL that are free
   LrSchedule lr_schedule = LrSchedule::constant;
   std::size_t schedule_epochs = 0;  // the epochs a cosine schedule spans: the run's --epochs
+  // --ema: the decay of the parameters' exponential moving average (Polyak averaging; 0: none),
+  // which a run's evaluation and samples use in place of the last step's parameters.
+  double ema = 0;
 };
 
 // The learning rate of step `step` (0-based) of a run with `per_epoch` steps an epoch.
@@ -96,6 +99,20 @@ class Trainer {
   // apart). Throws std::invalid_argument saying what does not fit.
   void restore(const TrainingState& state);
 
+  // While it lives, the model holds the parameters' moving average (with --ema; without, it
+  // changes nothing): what evaluation and pictures use. The next step needs it gone.
+  class Averaged {
+   public:
+    explicit Averaged(Trainer& t) : t_(t) { t_.swap_average(); }
+    ~Averaged() { t_.swap_average(); }
+    Averaged(const Averaged&) = delete;
+    Averaged& operator=(const Averaged&) = delete;
+
+   private:
+    Trainer& t_;
+  };
+  [[nodiscard]] Averaged averaged() { return Averaged(*this); }
+
  private:
   // The loss of the next step catches a gradient that was not finite within an epoch; at its
   // end, or where it stops, this does, so that no checkpoint keeps such parameters.
@@ -105,12 +122,15 @@ class Trainer {
   // The gradients of this shard's mean loss, weighted by its share of the batch and summed over
   // the ranks, and the step's sums over the ranks in place.
   void reduce_step(std::size_t rows, std::size_t global_rows, std::span<double> sums);
+  void update_average();
+  void swap_average();
 
   Model<T>& model_;
   TrainOptions options_;
   data::Batcher<T> batches_;
   Adam<T> adam_;
   Tape<T> tape_;
+  std::vector<T> average_;     // of the parameters, with --ema
   std::uint64_t eps_key_ = 0;  // of this epoch's eps
   std::size_t epoch_ = 0, step_ = 0;
   // The epoch in progress: what its EpochStats sums so far.

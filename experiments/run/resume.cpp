@@ -18,7 +18,7 @@ nlohmann::json training_json(const vae::TrainOptions& o, std::size_t epochs, int
   return {{"epochs", epochs}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed}, {"binarize", name(o.binarize)},
           {"beta", o.beta}, {"warmup_epochs", o.warmup_epochs}, {"max_grad_norm", o.clip},
           {"objective", vae::name(o.bound)}, {"k", o.k}, {"free_bits", o.free_bits}, {"dequantize", o.dequantize ? "uniform" : "none"},
-          {"lr_schedule", vae::name(o.lr_schedule)},
+          {"lr_schedule", vae::name(o.lr_schedule)}, {"ema", o.ema},
           {"threads", threads}};
 }
 
@@ -37,6 +37,7 @@ vae::TrainOptions training_options(const nlohmann::json& t) {
   o.free_bits = t.value("free_bits", o.free_bits);
   o.lr_schedule = vae::parse_lr_schedule(t.value("lr_schedule", std::string("constant")));
   o.schedule_epochs = whole_number_or(t, "epochs", std::size_t(0));
+  o.ema = t.value("ema", 0.0);
   return o;
 }
 

@@ -184,6 +184,16 @@ LoadedRun load_run(const std::filesystem::path& dir, const std::map<std::string,
   }
   auto model = vae::make_model<float>(mc, 0);
   load_checkpoint(checkpoint, model->params());
+  // A run trained with --ema is its parameters' moving average, which the training state keeps.
+  if (config.at("training").value("ema", 0.0) > 0) {
+    const TrainingState state = load_training_state(checkpoint);
+    const auto average = std::find_if(state.arrays.begin(), state.arrays.end(), [](const auto& a) { return a.first == "ema"; });
+    const std::span<float> p = model->params().values();
+    if (average == state.arrays.end() || average->second.size() != p.size())
+      throw std::runtime_error(fmt::format("{}: the run has --ema, but its training state holds no moving average of its {} parameters",
+                                           checkpoint.string(), p.size()));
+    std::copy(average->second.begin(), average->second.end(), p.begin());
+  }
   return {std::move(config), std::move(model)};
 }
 
