@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lecture-claims --quick end to end: claims.json holds all eleven claims with every field, finite
+# lecture-claims --quick end to end: claims.json holds all twelve claims with every field, finite
 # figures with one value per seed, and verdicts that follow from those figures; report.md and
 # report.html are there; bad input gives one clear line.
 set -uo pipefail
@@ -23,7 +23,7 @@ doc = json.load(open(sys.argv[1]))
 bad = []
 claims = doc.get("claims", [])
 seeds = doc["settings"]["seeds"]
-if sorted(c.get("id") for c in claims) != list(range(1, 12)): bad.append("ids are not 1..11 once each")
+if sorted(c.get("id") for c in claims) != list(range(1, 13)): bad.append("ids are not 1..12 once each")
 for c in claims:
     cid = c.get("id")
     for key in ("slug", "statement", "rule", "summary"):
@@ -53,11 +53,25 @@ want8 = by_seeds([s < r and c < r for r, c, s in zip(real, rec, samp)])
 cp, ce = fig(2, "classifier confidence, z ~ N(0, I)"), fig(2, "classifier confidence, z = μ(x)")
 dp, de = fig(2, "nearest training image distance, z ~ N(0, I)"), fig(2, "nearest training image distance, z = μ(x)")
 want2 = both(by_seeds([p < e for p, e in zip(cp, ce)]), by_seeds([p > e for p, e in zip(dp, de)]))
-for cid, want in ((8, want8), (2, want2)):
+# Claim 12: every model's bound, Fréchet distance and sharpness, and the verdict from the diffusion
+# model against the 1-layer VAE (sharper: Laplacian ratio closer to 1; lower Fréchet distance).
+models = ("VAE (1 layer)", "HVAE (2 layers)", "HVAE (3 layers)", "diffusion")
+c12 = next((c for c in claims if c["id"] == 12), {"figures": []})
+names12 = {f["name"] for f in c12["figures"]}
+k = c12.get("settings", {}).get("iw_samples")
+need12 = [f"{what}, {m}" for m in models for what in ("bound (bits/dim, NELBO)", "Fréchet distance", "Laplacian-variance ratio")]
+need12 += [f"IW NLL (bits/dim, K = {k}), {m}" for m in models[:3]] + ["Fréchet distance, held-out test images (floor)"]
+missing12 = [n for n in need12 if n not in names12]
+if missing12: bad.append(f"claim 12: figures missing: {missing12}")
+else:
+    rv, rd = fig(12, "Laplacian-variance ratio, " + models[0]), fig(12, "Laplacian-variance ratio, diffusion")
+    fv, fd = fig(12, "Fréchet distance, " + models[0]), fig(12, "Fréchet distance, diffusion")
+    want12 = both(by_seeds([abs(1 - d) < abs(1 - v) for v, d in zip(rv, rd)]), by_seeds([d < v for v, d in zip(fv, fd)]))
+for cid, want in ((8, want8), (2, want2)) + (((12, want12),) if not missing12 else ()):
     got = next(c["verdict"] for c in claims if c["id"] == cid)
     if got != want: bad.append(f"claim {cid}: verdict {got}, its figures give {want}")
 for b in bad: print("FAILED:", b)
-if not bad: print(f"ok: claims.json has 11 claims, every field, finite figures over {seeds} seeds, verdicts from the figures")
+if not bad: print(f"ok: claims.json has 12 claims, every field, finite figures over {seeds} seeds, verdicts from the figures")
 sys.exit(1 if bad else 0)
 PY
 
@@ -65,7 +79,7 @@ for f in report.md report.html; do
   if [ -s "$dir/$f" ]; then echo "ok: $f written"; else echo "FAILED: no $f"; fails=$((fails + 1)); fi
 done
 sections=$(grep -c '^## [1-9][0-9]*\. ' "$dir/report.md")
-if [ "$sections" -eq 11 ]; then echo "ok: report.md has a section per claim"
+if [ "$sections" -eq 12 ]; then echo "ok: report.md has a section per claim"
 else echo "FAILED: report.md has $sections claim sections"; fails=$((fails + 1)); fi
 # An SVG's xmlns names a namespace and fetches nothing; a src, href or url() would fetch.
 if grep -Eq '(src|href)="https?://|url\(https?://' "$dir/report.html"; then echo "FAILED: report.html refers to the network"; fails=$((fails + 1))
@@ -81,6 +95,8 @@ expect_error() {
 }
 expect_error "--seeds 0 is refused" "seeds must be at least 1" --quick --seeds 0 --out "$tmp/x"
 expect_error "--out is required" "out" --quick
+expect_error "--only 13 is refused" "only takes claim numbers 1 to 12" --quick --only 13 --out "$tmp/z"
+expect_error "--only 2,,3 is refused" "only takes claim numbers" --quick --only 2,,3 --out "$tmp/z"
 expect_error "a missing data folder is named" "$tmp/none" --quick --data "$tmp/none" --out "$tmp/y"
 
 if [ $fails -eq 0 ]; then echo "claims: all checks passed"; exit 0; fi

@@ -85,13 +85,14 @@ struct Context {
   Settings settings;
   data::Dataset data;  // train cut to settings.train_limit
   data::ImageSet test; // the first settings.eval_images test images
-  std::vector<SeedModels> seeds;
+  std::vector<SeedModels> seeds;  // empty when no claim that reads them runs
   std::unique_ptr<vae::Classifier> classifier;
-  std::vector<std::uint64_t> seed_list() const;
+  std::vector<std::uint64_t> seed_list() const;  // 1, 2, ..., settings.seeds
 };
 
-// Loads the data, trains the classifier and the AE, regularized AE and VAE of every seed.
-Context make_context(const Settings& s);
+// Loads the data and trains the classifier; with seed_models, also the AE, regularized AE and VAE
+// of every seed.
+Context make_context(const Settings& s, bool seed_models = true);
 
 // The claims, by group.
 std::vector<Claim> geometry_claims(Context& ctx);    // 1 decoder rank, 3 RAE latent, 4 manifold
@@ -101,6 +102,7 @@ Claim slab_claim(const Settings& s);                 // 5 conditioning on slabs
 Claim cvae_claim(Context& ctx);                      // 9 CVAE accuracy
 Claim posterior_gap_claim(Context& ctx);             // 10 the posterior's share of the gap (IAF)
 Claim exact_density_claim(Context& ctx);             // 11 a flow's closed-form density
+Claim depth_claim(Context& ctx);                     // 12 a deeper chain of latents, sharper samples
 
 // claims.json, report.md and report.html in dir, each written atomically.
 void write_outputs(const std::filesystem::path& dir, const std::vector<Claim>& claims, const Settings& s,

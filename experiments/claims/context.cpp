@@ -69,11 +69,11 @@ Verdict both(Verdict a, Verdict b) { return a == b ? a : Verdict::mixed; }
 
 std::vector<std::uint64_t> Context::seed_list() const {
   std::vector<std::uint64_t> out;
-  for (const SeedModels& m : seeds) out.push_back(m.seed);
+  for (std::size_t i = 0; i < settings.seeds; ++i) out.push_back(i + 1);
   return out;
 }
 
-Context make_context(const Settings& s) {
+Context make_context(const Settings& s, bool seed_models) {
   Context ctx{s, data::load_dataset(s.data), {}, {}, {}};
   // The blur claim's Laplacian and the lecture's figures are of grey images.
   if (ctx.data.train.channels != 1)
@@ -89,8 +89,8 @@ Context make_context(const Settings& s) {
   data::Batcher<float> held_out(ctx.test, {.batch = 500, .shuffle = false});
   fmt::print(stderr, "  classifier: test accuracy {:.3f}\n", ctx.classifier->accuracy(held_out));
 
-  for (std::size_t i = 0; i < s.seeds; ++i) {
-    const std::uint64_t seed = i + 1;
+  if (!seed_models) return ctx;
+  for (const std::uint64_t seed : ctx.seed_list()) {
     vae::ModelConfig mc;
     mc.hidden = s.hidden;
     mc.latent = s.latent;

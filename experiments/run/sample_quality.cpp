@@ -11,7 +11,6 @@
 #include "experiments/run/classifier_cache.hpp"
 
 namespace vk::programs {
-namespace {
 
 std::vector<float> draw_samples(vae::Model<float>& model, std::size_t n, std::uint64_t seed) {
   const vae::ModelConfig& c = model.config();
@@ -33,7 +32,11 @@ std::vector<float> draw_samples(vae::Model<float>& model, std::size_t n, std::ui
   return out;
 }
 
-}  // namespace
+double feature_frechet(vae::Classifier& classifier, const float* a, const float* b, std::size_t n) {
+  const std::size_t w = classifier.feature_width();
+  return measure::frechet_distance(measure::moments(classifier.features(a, n).data(), n, w),
+                                   measure::moments(classifier.features(b, n).data(), n, w));
+}
 
 void check_fid_count(std::size_t n, const data::Dataset& data) {
   if (n == 0 || n > data.test.count)
@@ -50,21 +53,17 @@ nlohmann::json sample_quality(vae::Model<float>& model, const data::Dataset& dat
   const std::vector<float> real = test.unit_pixels(0, o.n);
   const std::vector<float> other = data.train.unit_pixels(data.train.count - o.n, o.n);
   const std::vector<float> samples = draw_samples(model, o.n, o.seed);
-  const std::size_t w = classifier.feature_width();
-  const measure::Moments real_m = measure::moments(classifier.features(real.data(), o.n).data(), o.n, w);
-  const measure::Moments other_m = measure::moments(classifier.features(other.data(), o.n).data(), o.n, w);
-  const measure::Moments sample_m = measure::moments(classifier.features(samples.data(), o.n).data(), o.n, w);
   const double sharp_real = measure::mean_laplacian_variance(real.data(), o.n, test.height, test.width, test.channels);
   const double sharp_samples =
       measure::mean_laplacian_variance(samples.data(), o.n, test.height, test.width, test.channels);
-  return {{"fid", measure::frechet_distance(sample_m, real_m)},
-          {"fid_real", measure::frechet_distance(other_m, real_m)},
+  return {{"fid", feature_frechet(classifier, samples.data(), real.data(), o.n)},
+          {"fid_real", feature_frechet(classifier, other.data(), real.data(), o.n)},
           {"n", o.n},
           {"laplacian_variance_ratio", sharp_samples / sharp_real},
           {"laplacian_variance_samples", sharp_samples},
           {"laplacian_variance_real", sharp_real},
           {"features", fmt::format("the project's classifier, hidden layer of width {}, standing in for Inception "
-                                   "(not comparable with published FIDs)", w)},
+                                   "(not comparable with published FIDs)", classifier.feature_width())},
           {"samples", "as vae-sample draws them: mean images E[x|z] of z ~ p(z) (a flow's x = f^-1(z)), clamped to [0, 1]"},
           {"classifier", fc.info},
           {"seed", o.seed},
