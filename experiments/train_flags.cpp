@@ -115,7 +115,7 @@ json new_run_config(const TrainFlags& o, const RunData& rd, const std::vector<st
                                    .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
                                    .bound = vae::parse_bound(o.objective), .k = o.k, .free_bits = o.free_bits,
                                    .lr_schedule = vae::parse_lr_schedule(o.lr_schedule), .schedule_epochs = o.epochs,
-                                   .ema = o.ema};
+                                   .ema = o.ema, .split = vae::parse_split(o.split)};
   vae::validate_training(training, mc);
   json training_config = training_json(training, o.epochs, o.threads);
   if (o.batch_per_rank)
@@ -185,6 +185,9 @@ void declare_train_flags(support::Command& cmd, TrainFlags& o) {
   cmd.option("--max-grad-norm,--clip", o.clip, "clip gradients to this global norm (0: none)");
   cmd.option("--seed", o.seed, "seed of initialisation, batch order, noise");
   cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
+  cmd.option("--split", o.split,
+             "how a step uses --threads: ops (each op over the threads) | batch (a shard of the batch per thread, "
+             "each on a copy of the model; the gradients summed in shard order)");
   cmd.option("--data", o.data, data::data_help);
   cmd.option("--limit", o.limit, "use the first N training images (0: all)");
   cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)").range(0, 100000);

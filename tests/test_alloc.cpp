@@ -206,23 +206,26 @@ TEST_CASE("training epochs of the VAE models allocate nothing after the first") 
   }
   configs.emplace_back().kind = "diffusion";  // its U-Net on the 8x8 images, T = 4
   configs.back().settings = {{"diffusion-steps", "4"}};
-  for (const int threads : {1, 2})  // the pool's split loops and products allocate nothing either
+  // The pool's split loops and products allocate nothing either, nor the shards of --split batch.
+  for (const auto& [threads, split] : {std::pair{1, vk::vae::Split::ops}, {2, vk::vae::Split::ops}, {2, vk::vae::Split::batch}})
     for (auto& c : configs) {
       const bool conv = c.architecture == vk::vae::Architecture::conv;
       c.input_dim = conv ? 784 : 64;
       c.hidden = {32};
       c.latent = c.kind == "diffusion" ? c.input_dim : 4;
       CAPTURE(threads);
+      CAPTURE(std::string(name(split)));
       CAPTURE(c.kind);
       CAPTURE(int(c.condition));
       const auto model_made = vk::vae::make_model<float>(c, 1);
       vk::vae::Model<float>& model = *model_made;
       const bool logistic = c.likelihood == LikelihoodKind::logistic, dequantized = c.exact_density();
+      vk::blas::set_threads(threads);  // before the trainer, which makes a shard per thread
       vk::vae::Trainer<float> trainer(model, conv ? images28 : set,
                                       {.batch = 32,
                                        .binarize = logistic || dequantized ? vk::data::Binarize::none : vk::data::Binarize::dynamic,
-                                       .dequantize = dequantized});
-      vk::blas::set_threads(threads);
+                                       .dequantize = dequantized,
+                                       .split = split});
       // The pool's threads have started before the count: under AddressSanitizer a thread's start
       // allocates (pthread_getattr_np), and on a busy machine it may come an epoch late.
       vk::parallel::for_parts(std::size_t(threads), [](void*, std::size_t, std::size_t) {}, nullptr);

@@ -218,6 +218,10 @@ check "final.json describes the average: another checksum and test NELBO than th
   'd[0]["parameter_checksum"] != d[1]["parameter_checksum"] and d[0]["test_nelbo"] != d[1]["test_nelbo"]'
 "$bin/vae-eval" --run "$tmp/ema" --threads 1 >/dev/null 2>&1
 check "vae-eval evaluates the average: final.json's test NELBO" close "$tmp/ema/final.json" test_nelbo "$tmp/ema/eval.json" test_nelbo 1e-9
+"$bin/vae-train" --limit 2000 --epochs 1 --hidden 64 --latent 4 --seed 3 --threads 2 --split batch --out "$tmp/split" >/dev/null 2>&1
+check "vae-train --split batch records the split and trains" json_fields "[$(cat "$tmp/split/config.json"), $(cat "$tmp/split/final.json")]" \
+  'd[0]["training"]["split"] == "batch" and d[0]["training"]["threads"] == 2 and math.isfinite(d[1]["test_nelbo"])'
+expect_error "unknown --split" "unknown --split 'rows' (expected ops or batch)" "$bin/vae-train" --split rows --out "$tmp/x"
 expect_error "--ema out of range" "--ema must be in .0, 1)" "$bin/vae-train" --ema 1 --out "$tmp/x"
 expect_error "unknown --lr-schedule" "unknown --lr-schedule 'step' (expected constant or cosine)" \
   "$bin/vae-train" --lr-schedule step --out "$tmp/x"

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <numbers>
 #include <stdexcept>
 
@@ -12,6 +13,7 @@
 #include "autodiff/ops.hpp"
 #include "distributed/comm.hpp"
 #include "io/json_number.hpp"
+#include "vae/registry.hpp"
 
 namespace vk::vae {
 
@@ -22,6 +24,14 @@ LrSchedule parse_lr_schedule(const std::string& s) {
 }
 
 const char* name(LrSchedule s) { return s == LrSchedule::cosine ? "cosine" : "constant"; }
+
+Split parse_split(const std::string& s) {
+  if (s == "ops") return Split::ops;
+  if (s == "batch") return Split::batch;
+  throw std::invalid_argument(fmt::format("unknown --split '{}' (expected ops or batch)", s));
+}
+
+const char* name(Split s) { return s == Split::batch ? "batch" : "ops"; }
 
 double scheduled_lr(const TrainOptions& o, std::size_t step, std::size_t per_epoch) {
   if (o.lr_schedule == LrSchedule::constant) return o.lr;
@@ -51,6 +61,12 @@ void validate_training(const TrainOptions& o, const ModelConfig& model) {
   if (!(o.ema >= 0 && o.ema < 1)) throw std::invalid_argument("--ema must be in [0, 1) (0: no average)");
   if (o.lr_schedule == LrSchedule::cosine && o.schedule_epochs == 0)
     throw std::invalid_argument("--lr-schedule cosine spans the run's epochs: --epochs must be at least 1");
+  // Both take figures of the whole batch (the mean KL per dimension, the batch's squared error as
+  // sigma^2), which a shard's rows would change.
+  if (o.split == Split::batch && o.free_bits > 0)
+    throw std::invalid_argument("--split batch takes each shard's mean: not with --free-bits, whose KL floor is the whole batch's");
+  if (o.split == Split::batch && model.has_sigma() && model.sigma == Sigma::optimal)
+    throw std::invalid_argument("--split batch takes each shard's mean: not with --sigma optimal, whose sigma^2 is the whole batch's squared error");
   if (o.free_bits > 0 && (o.bound != Bound::elbo || !model.variational() || model.hierarchical() || model.learned_prior()))
     throw std::invalid_argument("--free-bits is for the ELBO of a VAE with the prior N(0, I) (its KL per dimension in closed form)");
 }
@@ -111,6 +127,12 @@ Trainer<T>::Trainer(Model<T>& model, const data::ImageSet& train, const TrainOpt
   // The same start on every rank (a seed gives it already; this makes it so by construction).
   dist::broadcast(model.params().values());
   if (options.ema > 0) average_.assign(model.params().values().begin(), model.params().values().end());
+  if (options.split == Split::batch)
+    for (int s = 1; s < parallel::threads(); ++s) {
+      Shard& shard = shards_.emplace_back(Shard{make_model<T>(model.config(), options.seed), std::make_unique<Tape<T>>()});
+      if (shard.model->params().size() != model.params().size())
+        throw std::logic_error("a copy of the model has other parameters than the model");
+    }
 }
 
 // The decay rises as (1 + t) / (10 + t) to --ema over the first steps (as TensorFlow's
@@ -136,12 +158,80 @@ void Trainer<T>::swap_average() {
 }
 
 template <class T>
-void Trainer<T>::fill_eps(Var<T> eps, std::size_t k) {
-  const std::span<const std::size_t> examples = batches_.indices();
+void Trainer<T>::fill_eps(Var<T> eps, std::size_t k, std::size_t first, std::size_t rows) {
+  const std::span<const std::size_t> examples = batches_.indices().subspan(first, rows);
   const std::size_t m = examples.size(), w = eps.cols();
   for (std::size_t s = 0; s < k; ++s)
     for (std::size_t i = 0; i < m; ++i)
       keyed_normal(key_of(key_of(eps_key_, examples[i]), s), std::span<T>(eps.node().value + (s * m + i) * w, w));
+}
+
+template <class T>
+void Trainer<T>::shard_step(Model<T>& model, Tape<T>& tape, std::size_t first, std::size_t rows,
+                            const Objective& objective, std::span<double, 3> sums) {
+  const Matrix<T>& xs = batches_.x();
+  const std::size_t d = xs.shape(1);
+  Var<T> x = tape.constant(xs.data() + first * d, rows, d);
+  std::optional<Var<T>> y;
+  if (model.config().conditional()) {
+    const Matrix<T>& ys = batches_.y_onehot();
+    y = tape.constant(ys.data() + first * ys.shape(1), rows, ys.shape(1));
+  }
+  const std::size_t k = objective.request(true).k;
+  Var<T> eps = tape.constant_uninitialized(k * rows, model.noise_width());
+  fill_eps(eps, k, first, rows);
+  const Terms<T> terms = vae::terms(model, x, y, eps, objective, true);
+  sums[0] = terms.loss.item() * double(rows);
+  for (std::size_t i = 0; i < rows; ++i) {
+    sums[1] += terms.rec.node().value[i];
+    if (terms.has_kl) sums[2] += terms.kl.node().value[i];
+  }
+  tape.backward(terms.loss);
+}
+
+template <class T>
+void Trainer<T>::sharded_step(std::size_t m, const Objective& objective, std::span<double, 3> sums) {
+  const std::size_t count = shards_.size() + 1;
+  std::array<std::array<double, 3>, 64> part{};  // per shard: loss x rows, rec, kl
+  std::array<std::exception_ptr, 64> failed{};
+  if (count > part.size()) throw std::invalid_argument(fmt::format("--split batch: at most {} threads", part.size()));
+  const std::span<const T> values = model_.params().values();
+  auto shard = [&](std::size_t s, std::size_t) {
+    try {
+      const std::size_t first = m * s / count, rows = m * (s + 1) / count - first;
+      Model<T>& model = s == 0 ? model_ : *shards_[s - 1].model;
+      Tape<T>& tape = s == 0 ? tape_ : *shards_[s - 1].tape;
+      if (s > 0) {
+        tape.reset();
+        std::copy(values.begin(), values.end(), model.params().values().begin());
+        model.params().zero_grad();
+      }
+      if (rows > 0) shard_step(model, tape, first, rows, objective, part[s]);
+    } catch (...) {
+      failed[s] = std::current_exception();
+    }
+  };
+  parallel::for_tasks(count, shard);
+  for (std::size_t s = 0; s < count; ++s)
+    if (failed[s]) std::rethrow_exception(failed[s]);
+  // Each shard's gradient is of its rows' mean: weighted by its share of the batch, summed in
+  // shard order, the same arithmetic for every element however for_range splits them.
+  std::array<T, 64> share{};
+  std::array<const T*, 64> grads{};
+  for (std::size_t s = 0; s < count; ++s) {
+    share[s] = T(double(m * (s + 1) / count - m * s / count) / double(m));
+    grads[s] = s == 0 ? model_.params().grads().data() : shards_[s - 1].model->params().grads().data();
+    for (std::size_t j = 0; j < 3; ++j) sums[j] += part[s][j];
+  }
+  T* g = model_.params().grads().data();
+  auto combine = [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i) {
+      T total = share[0] * g[i];
+      for (std::size_t s = 1; s < count; ++s) total += share[s] * grads[s][i];
+      g[i] = total;
+    }
+  };
+  parallel::for_range(model_.params().size(), combine);
 }
 
 template <class T>
@@ -199,20 +289,10 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
     tape_.reset();
     adam_.zero_grad();
     if (m > 0) {  // a rank's share of a last batch smaller than the ranks can be empty
-      Var<T> x = tape_.constant(batches_.x());
-      std::optional<Var<T>> y;
-      if (c.conditional()) y = tape_.constant(batches_.y_onehot());
       const Objective objective{options_.bound, options_.k, kl_weight, options_.free_bits};
-      const std::size_t k = objective.request(true).k;
-      Var<T> eps = tape_.constant_uninitialized(k * m, model_.noise_width());
-      fill_eps(eps, k);
-      const Terms<T> terms = vae::terms(model_, x, y, eps, objective, true);
-      sums[0] = terms.loss.item() * double(m);
-      for (std::size_t i = 0; i < m; ++i) {
-        sums[1] += terms.rec.node().value[i];
-        if (terms.has_kl) sums[2] += terms.kl.node().value[i];
-      }
-      tape_.backward(terms.loss);
+      const std::span<double, 3> step_sums(sums.data(), 3);
+      if (shards_.empty()) shard_step(model_, tape_, 0, m, objective, step_sums);
+      else sharded_step(m, objective, step_sums);
     }
     reduce_step(m, global, sums);
     if (!std::isfinite(sums[0])) {  // fmt prints a NaN with its sign bit as "-nan": say plainly nan

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <random>
 #include <string>
@@ -29,6 +30,13 @@ namespace vk::vae {
 enum class LrSchedule { constant, cosine };
 LrSchedule parse_lr_schedule(const std::string& s);
 const char* name(LrSchedule s);
+
+// How a step uses the pool's threads: every op split over them (ops), or the batch split into
+// one shard per thread, each on a tape and a copy of the model of its own, the shards' gradients
+// summed in shard order (batch): two hand-overs a step instead of one or more per op.
+enum class Split { ops, batch };
+Split parse_split(const std::string& s);
+const char* name(Split s);
 
 struct TrainOptions {
   std::size_t batch = 128;
@@ -47,6 +55,7 @@ struct TrainOptions {
   // --ema: the decay of the parameters' exponential moving average (Polyak averaging; 0: none),
   // which a run's evaluation and samples use in place of the last step's parameters.
   double ema = 0;
+  Split split = Split::ops;
 };
 
 // The learning rate of step `step` (0-based) of a run with `per_epoch` steps an epoch.
@@ -118,7 +127,13 @@ class Trainer {
   // end, or where it stops, this does, so that no checkpoint keeps such parameters.
   void require_finite_parameters(std::size_t batches_per_epoch) const;
   // eps of sample s of the example in row i of the shard: a function of (seed, epoch, example, s).
-  void fill_eps(Var<T> eps, std::size_t k);
+  void fill_eps(Var<T> eps, std::size_t k, std::size_t first, std::size_t rows);
+  // The loss of the batch's rows [first, first + rows) on `model` recorded on `tape` and its
+  // gradient added into the model's; sums gets loss x rows, rec and kl summed over the rows.
+  void shard_step(Model<T>& model, Tape<T>& tape, std::size_t first, std::size_t rows, const Objective& objective,
+                  std::span<double, 3> sums);
+  // The batch in shards, one per thread (--split batch); the gradient of the batch's mean into model_'s.
+  void sharded_step(std::size_t m, const Objective& objective, std::span<double, 3> sums);
   // The gradients of this shard's mean loss, weighted by its share of the batch and summed over
   // the ranks, and the step's sums over the ranks in place.
   void reduce_step(std::size_t rows, std::size_t global_rows, std::span<double> sums);
@@ -131,6 +146,13 @@ class Trainer {
   Adam<T> adam_;
   Tape<T> tape_;
   std::vector<T> average_;     // of the parameters, with --ema
+  // --split batch: shards 1.. of each step (shard 0 is model_ on tape_); each model's parameter
+  // values are model_'s, copied before its shard's step.
+  struct Shard {
+    std::unique_ptr<Model<T>> model;
+    std::unique_ptr<Tape<T>> tape;
+  };
+  std::vector<Shard> shards_;
   std::uint64_t eps_key_ = 0;  // of this epoch's eps
   std::size_t epoch_ = 0, step_ = 0;
   // The epoch in progress: what its EpochStats sums so far.

@@ -18,7 +18,7 @@ nlohmann::json training_json(const vae::TrainOptions& o, std::size_t epochs, int
   return {{"epochs", epochs}, {"batch", o.batch}, {"lr", o.lr}, {"seed", o.seed}, {"binarize", name(o.binarize)},
           {"beta", o.beta}, {"warmup_epochs", o.warmup_epochs}, {"max_grad_norm", o.clip},
           {"objective", vae::name(o.bound)}, {"k", o.k}, {"free_bits", o.free_bits}, {"dequantize", o.dequantize ? "uniform" : "none"},
-          {"lr_schedule", vae::name(o.lr_schedule)}, {"ema", o.ema},
+          {"lr_schedule", vae::name(o.lr_schedule)}, {"ema", o.ema}, {"split", vae::name(o.split)},
           {"threads", threads}};
 }
 
@@ -38,6 +38,7 @@ vae::TrainOptions training_options(const nlohmann::json& t) {
   o.lr_schedule = vae::parse_lr_schedule(t.value("lr_schedule", std::string("constant")));
   o.schedule_epochs = whole_number_or(t, "epochs", std::size_t(0));
   o.ema = t.value("ema", 0.0);
+  o.split = vae::parse_split(t.value("split", std::string("ops")));
   return o;
 }
 
