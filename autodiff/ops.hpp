@@ -75,11 +75,22 @@ template <class T> Var<T> concat_channels(Var<T> a, Var<T> b, std::size_t pixels
 // --- convolutions (ops_conv.cpp); images are rows of a batch, channels last (index (h W + w) C + c),
 // weights [in, out] as for linear: conv2d's w is [kernel^2 channels, out_channels] with rows in
 // (kh, kw, c) order, b [1, out_channels]; conv_transpose2d's w is [out_channels, kernel^2 channels]
-// and b [1, channels]. Each is one im2col (or col2im) and one GEMM over the whole batch. ---
+// and b [1, channels]. Each is one im2col (or col2im) and one GEMM over the whole batch, or in
+// single precision oneDNN's primitives (ConvPath::onednn). ---
 // x [batch, large_size] -> [batch, small_size]
 template <class T> Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& geometry);
 // x [batch, small_size] -> [batch, large_size]
 template <class T> Var<T> conv_transpose2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& geometry);
+
+// What runs single-precision convolutions: im2col + GEMM (allocates nothing after the first step),
+// or oneDNN's convolution primitives (autodiff/conv_onednn.hpp: faster, but each execution
+// allocates; only where vaekit was built with libdnnl-dev). The environment's VAEKIT_CONV
+// (im2col or onednn) sets it at start; set_conv_path throws for onednn where it is not built in.
+// Double precision always runs im2col. Set it between steps, not while a tape holds convolutions.
+enum class ConvPath { im2col, onednn };
+bool onednn_convolutions_built();
+void set_conv_path(ConvPath path);
+ConvPath conv_path();
 
 // --- normalizations (ops_norm.cpp) ---
 // Group normalization of channels-last images x [m, pixels * channels]: per image and group of

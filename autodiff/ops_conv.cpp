@@ -3,17 +3,42 @@
 // weights are [in, out] as for linear: no transposed or permuted copy is ever made. The im2col
 // buffer of conv2d is kept on the tape (a constant input of the node) for the weight gradient;
 // the other column buffers are arena scratch, so a step still allocates nothing after the first.
+// In single precision oneDNN's primitives may run them instead (ConvPath, conv_onednn.hpp).
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 #include <fmt/format.h>
 
 #include "autodiff/blas.hpp"
+#include "autodiff/conv_onednn.hpp"
 #include "autodiff/ops.hpp"
 #include "autodiff/ops_backward.hpp"
 
 namespace vk {
 namespace {
+
+#if defined(VK_CONV_ONEDNN)
+constexpr bool kOnednnBuilt = true;
+#else
+constexpr bool kOnednnBuilt = false;
+#endif
+// Where the blocks guarded by it are discarded, nothing of conv_onednn.cpp is linked.
+template <class T>
+constexpr bool kOnednnType = kOnednnBuilt && std::is_same_v<T, float>;
+
+ConvPath& path() {
+  static ConvPath p = [] {
+    const char* v = std::getenv("VAEKIT_CONV");
+    if (!v || !*v || !std::strcmp(v, "im2col")) return ConvPath::im2col;
+    if (!std::strcmp(v, "onednn") && kOnednnBuilt) return ConvPath::onednn;
+    throw std::invalid_argument(fmt::format("VAEKIT_CONV={}: im2col{} expected", v,
+                                            kOnednnBuilt ? " or onednn" : " (built without oneDNN)"));
+  }();
+  return p;
+}
 
 // Visits every (im2col row, patch slot) pair: f(col_offset, image_offset) where the slot reads
 // `channels` contiguous values inside the large image, zero_padding(col_offset) where it falls on
@@ -96,11 +121,25 @@ void check_arguments(bool transposed, Var<T> x, Var<T> w, Var<T> b, const ConvPa
 
 }  // namespace
 
+bool onednn_convolutions_built() { return kOnednnBuilt; }
+ConvPath conv_path() { return path(); }
+void set_conv_path(ConvPath p) {
+  if (p == ConvPath::onednn && !kOnednnBuilt)
+    throw std::invalid_argument("oneDNN's convolutions are not built in (libdnnl-dev was missing at meson setup)");
+  path() = p;
+}
+
 template <class T>
 Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
   check_arguments(false, x, w, b, g);
   const std::size_t batch = x.rows(), rows = batch * g.positions(), patch = g.patch(), n = g.out_channels;
   Tape<T>& tape = *x.tape;
+  if constexpr (kOnednnType<T>)
+    if (path() == ConvPath::onednn) {  // no im2col buffer: backward reads x, and knows by the 3 inputs
+      Var<T> y = tape.template push<Op::conv2d>({x, w, b}, batch, g.small_size(), g);
+      onednn::conv_forward(false, g, batch, x.node().value, w.node().value, b.node().value, y.node().value);
+      return y;
+    }
   Var<T> col = tape.constant_uninitialized(rows, patch);
   im2col(g, batch, x.node().value, col.node().value);
   Var<T> y = tape.template push<Op::conv2d>({x, w, b, col}, batch, g.small_size(), g);
@@ -117,6 +156,12 @@ Var<T> conv_transpose2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
   const std::size_t batch = x.rows(), rows = batch * g.positions(), patch = g.patch(), n = g.out_channels;
   Tape<T>& tape = *x.tape;
   Var<T> y = tape.template push<Op::conv_transpose2d>({x, w, b}, batch, g.large_size(), g);
+  if constexpr (kOnednnType<T>)
+    // Into a 1-channel image oneDNN's deconvolution lost to im2col (bench/conv-bench: 0.32-0.38x).
+    if (path() == ConvPath::onednn && g.channels > 1) {
+      onednn::conv_forward(true, g, batch, x.node().value, w.node().value, b.node().value, y.node().value);
+      return y;
+    }
   T* col = tape.scratch(rows * patch);
   blas::gemm<T>(false, false, rows, patch, n, T(1), x.node().value, n, w.node().value, patch, T(0), col, patch);
   T* out = y.node().value;
@@ -136,9 +181,15 @@ void backward_conv2d(Tape<T>& t, const Node<T>& y) {
   const Node<T>& x = t.node(y.in[0]);
   const Node<T>& w = t.node(y.in[1]);
   const Node<T>& b = t.node(y.in[2]);
-  const Node<T>& col = t.node(y.in[3]);
   const ConvParams& g = params<Op::conv2d>(y);
   const std::size_t batch = y.rows, rows = batch * g.positions(), patch = g.patch(), n = g.out_channels;
+  if constexpr (kOnednnType<T>)
+    if (y.n_in == 3) {
+      if (x.grad) onednn::conv_backward_data(false, g, batch, y.grad, w.value, x.grad, t.scratch(batch * g.large_size()));
+      if (w.grad || b.grad) onednn::conv_backward_weights(false, g, batch, x.value, y.grad, w.grad, b.grad);
+      return;
+    }
+  const Node<T>& col = t.node(y.in[3]);
   if (w.grad) blas::gemm<T>(true, false, patch, n, rows, T(1), col.value, patch, y.grad, n, T(1), w.grad, n);
   if (b.grad) add_column_sums(y.grad, rows, n, b.grad);
   if (x.grad) {
@@ -155,6 +206,12 @@ void backward_conv_transpose2d(Tape<T>& t, const Node<T>& y) {
   const Node<T>& b = t.node(y.in[2]);
   const ConvParams& g = params<Op::conv_transpose2d>(y);
   const std::size_t batch = y.rows, rows = batch * g.positions(), patch = g.patch(), n = g.out_channels;
+  if constexpr (kOnednnType<T>)
+    if (path() == ConvPath::onednn) {
+      if (x.grad) onednn::conv_backward_data(true, g, batch, y.grad, w.value, x.grad, t.scratch(batch * g.small_size()));
+      if (w.grad || b.grad) onednn::conv_backward_weights(true, g, batch, x.value, y.grad, w.grad, b.grad);
+      return;
+    }
   if (b.grad) add_column_sums(y.grad, batch * g.height * g.width, g.channels, b.grad);
   if (!x.grad && !w.grad) return;
   T* gcol = t.scratch(rows * patch);

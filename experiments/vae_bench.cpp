@@ -124,7 +124,8 @@ nlohmann::json report(const Options& o, const char* mode, std::size_t images, do
           {"images_per_second", double(images) / s},
           {"roofline_images_per_second", double(images) / r.seconds},
           {"roofline_fraction", r.seconds / s}, {"gemms", gemm_count}, {"gflops", r.flops / s * 1e-9},
-          {"kernels", blas::core_name()}};
+          {"kernels", blas::core_name()},
+          {"conv", conv_path() == ConvPath::onednn ? "onednn" : "im2col"}};  // VAEKIT_CONV
 }
 
 // Uniform pixels in [0, 1] as the likelihood reads them: binary ones, or 8-bit values v / 255 for

@@ -1,7 +1,9 @@
 // conv2d and conv_transpose2d: forward against a direct convolution, the transpose as the adjoint
-// of the convolution, and gradients against central differences for several geometries.
+// of the convolution, gradients against central differences for several geometries, and the
+// single-precision oneDNN path against the double im2col one.
 #include <doctest/doctest.h>
 
+#include "autodiff/blas.hpp"
 #include "tests/gradcheck.hpp"
 
 using namespace vk;
@@ -103,6 +105,68 @@ TEST_CASE("conv2d and conv_transpose2d gradients") {
     CHECK(rt.checked > 0);
     CHECK(rt.max_error <= 1e-6);
   }
+}
+
+namespace {
+
+// y = the op on random x, w, b and the gradients of <y, r> for x, w and b, on a tape of T.
+template <class T>
+std::vector<Matrix<double>> conv_results(bool transposed, const ConvParams& g, const std::vector<Matrix<double>>& in) {
+  Tape<T> t;
+  std::vector<Matrix<T>> values, grads;
+  for (const Matrix<double>& m : in) {
+    values.push_back(xt::cast<T>(m));
+    grads.push_back(xt::zeros<T>(m.shape()));
+  }
+  auto var = [&](std::size_t i) {
+    return t.variable(values[i].data(), grads[i].data(), values[i].shape(0), values[i].shape(1));
+  };
+  const Var<T> y = transposed ? conv_transpose2d(var(0), var(1), var(2), g) : conv2d(var(0), var(1), var(2), g);
+  t.backward(sum(mul(y, t.constant(values[3]))));
+  std::vector<Matrix<double>> out{xt::cast<double>(Matrix<T>(y.value()))};
+  for (std::size_t i = 0; i < 3; ++i) out.push_back(xt::cast<double>(grads[i]));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("oneDNN's float convolutions match the double im2col path") {
+  if (!onednn_convolutions_built()) {
+    MESSAGE("skipped: built without oneDNN's convolutions (libdnnl-dev)");
+    return;
+  }
+  // kCases, and a 1-channel image as the models' first convolution and last transposed one have.
+  std::vector<Case> cases(std::begin(kCases), std::end(kCases));
+  cases.push_back({8, 8, 1, 4, 4, 2, 1});
+  cases.push_back({4, 4, 4, 1, 4, 2, 1});
+  const ConvPath before = conv_path();
+  for (const int threads : {1, 2})  // two: the batch split over the pool
+    for (const Case& k : cases)
+      for (const bool transposed : {false, true}) {
+        CAPTURE(threads); CAPTURE(k.h); CAPTURE(k.w); CAPTURE(k.c); CAPTURE(k.k); CAPTURE(k.s); CAPTURE(k.p);
+        CAPTURE(transposed);
+        const ConvParams g = transposed ? conv_transpose_geometry(k.h, k.w, k.c, k.oc, k.k, k.s, k.p)
+                                        : conv_geometry(k.h, k.w, k.c, k.oc, k.k, k.s, k.p);
+        const std::size_t batch = 5, in = transposed ? g.small_size() : g.large_size();
+        const std::size_t out = transposed ? g.large_size() : g.small_size();
+        const std::vector<Matrix<double>> inputs{
+            random_matrix(conv_rng(), batch, in),
+            transposed ? random_matrix(conv_rng(), g.out_channels, g.patch()) : random_matrix(conv_rng(), g.patch(), g.out_channels),
+            random_matrix(conv_rng(), 1, transposed ? g.channels : g.out_channels), random_matrix(conv_rng(), batch, out)};
+        set_conv_path(ConvPath::im2col);
+        const auto want = conv_results<double>(transposed, g, inputs);
+        set_conv_path(ConvPath::onednn);
+        blas::set_threads(threads);
+        const auto got = conv_results<float>(transposed, g, inputs);
+        blas::set_threads(1);
+        for (std::size_t r = 0; r < want.size(); ++r) {
+          CAPTURE(r);  // y, then the gradients of x, w, b
+          REQUIRE(got[r].shape() == want[r].shape());
+          const double scale = xt::amax(xt::abs(want[r]))(), error = xt::amax(xt::abs(got[r] - want[r]))();
+          CHECK(error <= 1e-5 * scale);
+        }
+      }
+  set_conv_path(before);
 }
 
 TEST_CASE("convolution shapes are checked") {

@@ -18,6 +18,7 @@
 
 #include "autodiff/blas.hpp"
 #include "autodiff/blas_core.hpp"
+#include "autodiff/ops.hpp"
 #include "autodiff/parallel.hpp"
 #include "bench/step_shapes.hpp"
 
@@ -191,7 +192,8 @@ nlohmann::json blas_json() {
   std::string library, version;
   words >> library >> version;
   nlohmann::json j = {{"library", library}, {"version", version}, {"config", config}, {"core", blas::core_name()},
-                      {"threads", parallel::threads()}};
+                      {"threads", parallel::threads()},
+                      {"conv", conv_path() == ConvPath::onednn ? "onednn" : "im2col"}};  // VAEKIT_CONV
   const std::string by = !chosen_by.empty() ? chosen_by : std::getenv("OPENBLAS_CORETYPE") ? "environment" : "library";
   j["core_chosen_by"] = by;
   if (!restart_reason.empty()) j["restart"] = restart_reason;

@@ -40,9 +40,10 @@ KernelCheck check_blas_kernels(std::string_view running);
 // misreads its CPU.
 void choose_blas_kernels(std::string_view program, char** argv);
 
-// {"library", "version", "config", "core", "threads", "core_chosen_by", "check"} (and "restart",
+// {"library", "version", "config", "core", "threads", "conv", "core_chosen_by", "check"} (and "restart",
 // why vaekit set the kernels): what config.json records of the BLAS, with the threads the products
-// split over (blas::set_threads, which must come first). core_chosen_by is "library",
+// split over (blas::set_threads, which must come first), conv what runs single-precision
+// convolutions ("im2col" or "onednn", set_conv_path). core_chosen_by is "library",
 // "environment" or "vaekit"; check is {"ran": false, "why"} or {"ran": true, "passed", "products",
 // "max_relative_error", "worst_product", "ms"}.
 nlohmann::json blas_json();
