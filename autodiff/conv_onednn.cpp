@@ -168,13 +168,22 @@ std::unique_ptr<Entry> create(bool transposed, const ConvParams& g, std::size_t 
   return e;
 }
 
-// Created on first use and kept: a process trains a handful of shapes. A part of a batch split
-// over the pool has entries of its own (first), since an entry's buffers serve one call at a time.
+// The calling thread's number: two tasks of parallel::for_tasks (IW evaluation) may convolve the
+// same shape at once.
+std::uint64_t thread_slot() {
+  static std::atomic<std::uint64_t> next{0};
+  thread_local const std::uint64_t slot = next++;
+  return slot;
+}
+
+// Created on first use and kept: a process trains a handful of shapes. An entry's buffers serve one
+// call at a time, so each thread, and each part of a batch split over the pool (first), has its own.
 Entry& entry(bool transposed, const ConvParams& g, std::size_t batch, std::size_t first) {
   static std::mutex mutex;
-  static std::map<std::array<std::uint64_t, 12>, std::unique_ptr<Entry>> cache;
-  const std::array<std::uint64_t, 12> key{transposed, batch, first, g.height, g.width, g.channels, g.out_height,
-                                          g.out_width, g.out_channels, g.kernel, g.stride, g.padding};
+  static std::map<std::array<std::uint64_t, 13>, std::unique_ptr<Entry>> cache;
+  const std::array<std::uint64_t, 13> key{transposed,   batch,         first,      thread_slot(), g.height,
+                                          g.width,      g.channels,    g.out_height, g.out_width, g.out_channels,
+                                          g.kernel,     g.stride,      g.padding};
   std::lock_guard lock(mutex);
   auto found = cache.find(key);
   if (found != cache.end()) return *found->second;
