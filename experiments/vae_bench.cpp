@@ -2,6 +2,7 @@
 // roofline a step could reach if everything but the matrix products were free), and both as a share
 // of the threads' float FMA peak (bench/fma_peak.hpp).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <numeric>
@@ -107,7 +108,8 @@ Roofline time_gemms(const std::vector<Gemm>& gemms, double seconds) {
 }
 
 struct Options {
-  std::string arch = "784-400-20", likelihood = "bernoulli", model = "vae", objective = "elbo", posterior = "gaussian";
+  std::string arch = "784-400-20", likelihood = "bernoulli", model = "vae", objective = "elbo", posterior = "gaussian",
+              split = "ops";
   std::size_t batch = 128, iw = 0, k = 1, flow_steps = 0;
   int threads = 1;
   double seconds = 2;
@@ -137,33 +139,58 @@ void pixels_for(const vae::ModelConfig& mc, Matrix<float>& x, bool binary) {
     for (float& v : x) v = std::round(v * 255.f) / 255.f;
 }
 
-// Training steps (encode, sample, decode, loss, backward, Adam) on one fixed batch.
-nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
+// The GEMMs of one step on the whole batch, recorded on a tape of their own: the roofline's work.
+std::vector<Gemm> step_gemms(vae::Model<float>& model, const Options& o, const vae::Objective& objective) {
   const vae::ModelConfig& mc = model.config();
-  Adam<float> adam(model.params(), {});
-  Rng rng(2);
   Matrix<float> x = Matrix<float>::from_shape({o.batch, mc.input_dim});
+  Rng rng(2);
   fill_uniform<float>(rng, std::span(x.data(), x.size()), 0.f, 1.f);
   pixels_for(mc, x, mc.likelihood == vae::LikelihoodKind::bernoulli && !mc.exact_density());
   Tape<float> tape;
-  std::normal_distribution<float> normal;
+  Var<float> eps = tape.constant_uninitialized(objective.request(true).k * o.batch, model.noise_width());
+  std::fill(eps.node().value, eps.node().value + eps.rows() * eps.cols(), 0.f);
+  tape.backward(vae::terms(model, tape.constant(x), std::optional<Var<float>>(), eps, objective, true).loss);
+  model.params().zero_grad();
+  return gemms_of(tape);
+}
+
+// Training steps as vae-train takes them (the trainer's batches, noise, step, Adam and --split) on
+// 16 batches of random pixels, each timed from the end of the step before within an epoch.
+nlohmann::json bench_step(vae::Model<float>& model, const Options& o) {
+  const vae::ModelConfig& mc = model.config();
   const vae::Objective objective{vae::parse_bound(o.objective), o.k};
-  const std::size_t k = objective.request(true).k;
-  std::vector<Gemm> gemms;
-  auto step = [&] {
-    tape.reset();
-    Var<float> eps = tape.constant_uninitialized(k * o.batch, model.noise_width());
-    for (float& e : eps.value()) e = normal(rng);
-    const vae::Terms<float> terms = vae::terms(model, tape.constant(x), std::optional<Var<float>>(), eps, objective, true);
-    adam.zero_grad();
-    tape.backward(terms.loss);
-    adam.step();
-    model.after_step(o.batch);
-    if (gemms.empty()) gemms = gemms_of(tape);
+  const std::vector<Gemm> gemms = step_gemms(model, o, objective);
+  data::ImageSet set;
+  set.count = o.batch * 16;
+  set.height = 1;
+  set.width = mc.input_dim;
+  Rng rng(2);
+  std::uniform_int_distribution<int> byte(0, 255);
+  set.pixels.resize(set.count * mc.input_dim);
+  for (std::uint8_t& v : set.pixels) v = std::uint8_t(byte(rng));
+  set.labels.assign(set.count, 0);
+  const bool binary = mc.likelihood == vae::LikelihoodKind::bernoulli && !mc.exact_density();
+  vae::Trainer<float> trainer(model, set,
+                              {.batch = o.batch, .binarize = binary ? data::Binarize::dynamic : data::Binarize::none,
+                               .dequantize = !binary && !mc.discrete_pixels(), .bound = objective.bound, .k = o.k,
+                               .split = vae::parse_split(o.split)});
+  std::vector<double> times;
+  std::atomic<bool> stop{false};
+  std::size_t steps = 0;
+  Clock::time_point last;
+  const auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
+  auto on_batch = [&](std::size_t done, std::size_t, double) {
+    const Clock::time_point now = Clock::now();
+    // Not the first three steps (the tapes' arenas grow), nor an epoch's first (its shuffle and
+    // the last epoch's end are in it).
+    if (++steps > 3 && done > o.batch) times.push_back(std::chrono::duration<double>(now - last).count());
+    last = now;
+    if (now >= end && times.size() >= 5) stop = true;
   };
-  const double s = median(time_repeatedly(step, o.seconds));
+  while (!stop) trainer.run_epoch(on_batch, &stop);
+  const double s = median(times);
   nlohmann::json out = report(o, "step", o.batch, s, time_gemms(gemms, o.seconds), gemms.size());
-  out.update({{"batch", o.batch}, {"model", o.model}, {"objective", o.objective}, {"k", o.k}});
+  out.update({{"batch", o.batch}, {"model", o.model}, {"objective", o.objective}, {"k", o.k}, {"split", o.split}});
   if (o.flow_steps) out.update({{"posterior", o.posterior}, {"flow_steps", o.flow_steps}});
   return out;
 }
@@ -215,6 +242,7 @@ int main(int argc, char** argv) {
   cmd.option("--k", o.k, "samples per image of --objective iwae").range(0, 10000);
   cmd.option("--iw", o.iw, "time importance-weighted evaluation with K samples instead of training (0: train)").range(0, 100000);
   cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
+  cmd.option("--split", o.split, "ops | batch: how a step uses the threads (vae-train --split)");
   cmd.option("--seconds", o.seconds, "time spent on each measurement").range(1e-3, 3600);
   return support::run_main(cmd, argc, argv, [&] {
     if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
@@ -229,7 +257,8 @@ int main(int argc, char** argv) {
     if (kind.stacked) mc.latents_above = {50};
     if (o.posterior != "gaussian") mc.settings["posterior"] = o.posterior;
     if (o.flow_steps) mc.settings["flow-steps"] = std::to_string(o.flow_steps);
-    vae::validate_training({.dequantize = mc.exact_density(), .bound = vae::parse_bound(o.objective), .k = o.k}, mc);
+    vae::validate_training({.dequantize = mc.exact_density(), .bound = vae::parse_bound(o.objective), .k = o.k,
+                            .split = vae::parse_split(o.split)}, mc);
     if (o.arch == "conv") {
       mc.architecture = vae::Architecture::conv;
       mc.activation = Op::relu;
