@@ -21,9 +21,11 @@ namespace vk::claims {
 
 namespace {
 
-// How big the experiment is. The full size fits ~25 minutes on 2 cores for 3 seeds, nearly all of
-// it the diffusion model's training, bound and sampling (the MLP models take seconds); --quick
-// keeps every step of the code path at a few seconds per seed on one thread.
+// How big the experiment is. The full size was planned for ~25 minutes on 2 idle cores for 3 seeds
+// from the diffusion step's 141 images/s, nearly all of it the diffusion model's training, bound
+// and sampling (the MLP models take seconds); measured beside other jobs it took 50 min of CPU
+// (README), so an idle run is likely somewhat over. --quick keeps every step of the code path at a
+// few seconds per seed on one thread.
 struct DepthSizes {
   std::size_t diffusion_steps, sample_steps, bound_images, diffusion_images, diffusion_epochs;
   std::size_t fd_images, iw_samples, latent_epochs;
