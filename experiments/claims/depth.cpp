@@ -21,9 +21,11 @@ namespace vk::claims {
 
 namespace {
 
-// How big the experiment is. The full size fits ~25 minutes on 2 cores for 3 seeds, nearly all of
-// it the diffusion model's training, bound and sampling (the MLP models take seconds); --quick
-// keeps every step of the code path at a few seconds per seed on one thread.
+// How big the experiment is. The full size was planned for ~25 minutes on 2 idle cores for 3 seeds
+// from the diffusion step's 141 images/s, nearly all of it the diffusion model's training, bound
+// and sampling (the MLP models take seconds); measured beside other jobs it took 50 min of CPU
+// (README), so an idle run is likely somewhat over. --quick keeps every step of the code path at a
+// few seconds per seed on one thread.
 struct DepthSizes {
   std::size_t diffusion_steps, sample_steps, bound_images, diffusion_images, diffusion_epochs;
   std::size_t fd_images, iw_samples, latent_epochs;
@@ -69,10 +71,19 @@ vae::ModelConfig diffusion_config(const data::ImageSet& train, const DepthSizes&
   return mc;
 }
 
+// What every model is measured against: the first fd_images test images and their sharpness.
+struct Judge {
+  Context& ctx;
+  const DepthSizes& z;
+  std::vector<float> real;
+  double real_sharpness;
+};
+
 // Trains, evaluates on the dequantized test images and draws the samples of one model.
-Row measure_model(Context& ctx, const vae::ModelConfig& mc, const data::ImageSet& train, const vae::TrainOptions& to,
-                  std::size_t epochs, std::size_t iw_samples, const DepthSizes& z, const std::string& what,
-                  const std::vector<float>& real, double real_sharpness) {
+Row measure_model(const Judge& j, const vae::ModelConfig& mc, const data::ImageSet& train, const vae::TrainOptions& to,
+                  std::size_t epochs, std::size_t iw_samples, const std::string& what) {
+  Context& ctx = j.ctx;
+  const DepthSizes& z = j.z;
   Row r;
   auto clock = std::chrono::steady_clock::now();
   auto lap = [&clock] {
@@ -88,9 +99,9 @@ Row measure_model(Context& ctx, const vae::ModelConfig& mc, const data::ImageSet
   if (iw_samples) r.iw_bits = vae::bits_per_dim(e.iw_nll, d);
   const double bound_seconds = lap();
   r.samples = programs::draw_samples(*model, z.fd_images, to.seed + 1200);
-  r.fd = programs::feature_frechet(*ctx.classifier, r.samples.data(), real.data(), z.fd_images);
+  r.fd = programs::feature_frechet(*ctx.classifier, r.samples.data(), j.real.data(), z.fd_images);
   r.sharpness = measure::mean_laplacian_variance(r.samples.data(), z.fd_images, ctx.test.height, ctx.test.width) /
-                real_sharpness;
+                j.real_sharpness;
   fmt::print(stderr, "  {}: bound {:.3f} bits/dim, Fréchet distance {:.2f}, Laplacian ratio {:.3f} (seconds: {:.1f} "
              "training, {:.1f} bound, {:.1f} samples)\n", what, r.bound_bits, r.fd, r.sharpness, r.seconds, bound_seconds, lap());
   return r;
@@ -129,23 +140,22 @@ Claim depth_claim(Context& ctx) {
                 {"bound", "bits/dim of the 8-bit test images, dequantized: the NELBO (the diffusion model's L_vlb over "
                           "its first bound_images test images) and for the VAE and HVAEs the IW NLL"}};
 
-  const std::vector<float> real = ctx.test.unit_pixels(0, z.fd_images);
-  const double real_sharpness = measure::mean_laplacian_variance(real.data(), z.fd_images, ctx.test.height, ctx.test.width);
-  // The floor: test images the classifier never saw against the same ones.
+  Judge judge{ctx, z, ctx.test.unit_pixels(0, z.fd_images), 0};
+  judge.real_sharpness = measure::mean_laplacian_variance(judge.real.data(), z.fd_images, ctx.test.height, ctx.test.width);
+  // The floor: other test images, which the classifier never saw either, against the same ones.
   const std::vector<float> other = ctx.data.test.unit_pixels(ctx.test.count, z.fd_images);
-  const double floor = programs::feature_frechet(*ctx.classifier, other.data(), real.data(), z.fd_images);
+  const double floor = programs::feature_frechet(*ctx.classifier, other.data(), judge.real.data(), z.fd_images);
 
   std::vector<std::vector<Row>> rows(kModels.size());  // [model][seed]
   std::vector<bool> sharper, closer;
   for (const std::uint64_t seed : ctx.seed_list()) {
     for (std::size_t layers = 1; layers <= 3; ++layers)
-      rows[layers - 1].push_back(measure_model(ctx, latent_config(train, layers), train, {.seed = seed, .dequantize = true},
-                                               z.latent_epochs, z.iw_samples, z,
-                                               fmt::format("seed {} {}", seed, kModels[layers - 1]), real, real_sharpness));
-    rows[3].push_back(measure_model(ctx, diffusion_config(train, z), diffusion_train,
+      rows[layers - 1].push_back(measure_model(judge, latent_config(train, layers), train, {.seed = seed, .dequantize = true},
+                                               z.latent_epochs, z.iw_samples,
+                                               fmt::format("seed {} {}", seed, kModels[layers - 1])));
+    rows[3].push_back(measure_model(judge, diffusion_config(train, z), diffusion_train,
                                     {.batch = 64, .lr = 5e-4, .seed = seed, .dequantize = true, .clip = 1},
-                                    z.diffusion_epochs, 0, z, fmt::format("seed {} diffusion", seed), real,
-                                    real_sharpness));
+                                    z.diffusion_epochs, 0, fmt::format("seed {} diffusion", seed)));
     const Row &vae = rows[0].back(), &diff = rows[3].back();
     sharper.push_back(std::abs(1 - diff.sharpness) < std::abs(1 - vae.sharpness));
     closer.push_back(diff.fd < vae.fd);
