@@ -111,6 +111,19 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::f
 
 using namespace vk;
 
+namespace {
+// count random 8-bit images of side x side, labelled i % 10.
+vk::data::ImageSet random_images(Rng& rng, std::size_t count, std::size_t side) {
+  vk::data::ImageSet set;
+  set.count = count;
+  set.height = set.width = side;
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (std::size_t e = 0; e < count * side * side; ++e) set.pixels.push_back(std::uint8_t(byte(rng)));
+  for (std::size_t i = 0; i < count; ++i) set.labels.push_back(std::uint8_t(i % 10));
+  return set;
+}
+}  // namespace
+
 TEST_CASE("the count sees what C libraries allocate, not only operator new") {
   REQUIRE(g_hooked);
   // Through pointers the compiler cannot see through, so that no call is elided.
@@ -181,17 +194,9 @@ TEST_CASE("training epochs of the VAE models allocate nothing after the first") 
   using vk::vae::LikelihoodKind;
   using vk::vae::Objective;
   // 100 images of 8x8 in 10 classes: with batch 32 the last batch of an epoch is a partial one.
-  vk::data::ImageSet set;
-  set.count = 100;
-  set.height = set.width = 8;
   Rng rng(2);
-  std::uniform_int_distribution<int> byte(0, 255);
-  for (std::size_t e = 0; e < 100 * 64; ++e) set.pixels.push_back(std::uint8_t(byte(rng)));
-  for (std::size_t i = 0; i < 100; ++i) set.labels.push_back(std::uint8_t(i % 10));
-  vk::data::ImageSet images28 = set;  // for the conv VAE
-  images28.height = images28.width = 28;
-  images28.pixels.clear();
-  for (std::size_t e = 0; e < 100 * 784; ++e) images28.pixels.push_back(std::uint8_t(byte(rng)));
+  const vk::data::ImageSet set = random_images(rng, 100, 8);
+  const vk::data::ImageSet images28 = random_images(rng, 100, 28);  // for the conv VAE
 
   std::vector<vk::vae::ModelConfig> configs(7);
   configs[1].likelihood = LikelihoodKind::bernoulli;
@@ -251,13 +256,8 @@ TEST_CASE("bf16 products allocate inside oneDNN; float products after them alloc
   struct BackToFloat {
     ~BackToFloat() { vk::blas::set_precision(vk::blas::Precision::f32); }
   } back_to_float;  // for the suite's later cases, whatever happens here
-  vk::data::ImageSet set;
-  set.count = 64;
-  set.height = set.width = 28;
   Rng rng(3);
-  std::uniform_int_distribution<int> byte(0, 255);
-  for (std::size_t e = 0; e < 64 * 784; ++e) set.pixels.push_back(std::uint8_t(byte(rng)));
-  set.labels.assign(64, 0);
+  const vk::data::ImageSet set = random_images(rng, 64, 28);
   for (const auto arch : {vk::vae::Architecture::mlp, vk::vae::Architecture::conv}) {
     vk::vae::ModelConfig c;
     c.architecture = arch;
