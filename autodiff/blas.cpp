@@ -4,6 +4,12 @@
 
 #include "autodiff/parallel.hpp"
 
+#include <stdexcept>
+
+#if defined(VK_GEMM_BF16)
+#include "autodiff/gemm_bf16.hpp"
+#endif
+
 // -Dblas=blis|onednn (meson_options.txt): single precision through that library, double precision
 // (the gradient checks) through OpenBLAS still, since oneDNN has no dgemm.
 #if defined(VK_BLAS_BLIS)
@@ -11,8 +17,6 @@
 #elif defined(VK_BLAS_ONEDNN)
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
-
-#include <stdexcept>
 #endif
 
 namespace vk::blas {
@@ -23,9 +27,13 @@ CBLAS_TRANSPOSE flag(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
 // From this many multiply-adds on (about 10 us of one core) a product is cut into blocks.
 constexpr double kSplitWork = double(1 << 20);
 Split mode = Split::blocks;
+Precision current = Precision::f32;
 
 void one(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a,
          std::size_t lda, const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+#if defined(VK_GEMM_BF16)
+  if (current == Precision::bf16) return onednn::gemm_bf16(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
 #if defined(VK_BLAS_BLIS)
   // Strides (row ld, column 1) of the stored, row-major matrices; BLIS applies the flags to them.
   bli_sgemm(ta ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, tb ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE, dim_t(m), dim_t(n),
@@ -135,6 +143,34 @@ std::string config() {
          " (double precision: " + openblas_get_config() + ")";
 #else
   return openblas_get_config();
+#endif
+}
+
+void set_precision(Precision p) {
+  if (p == Precision::bf16) {
+#if defined(VK_GEMM_BF16)
+    if (const std::string why = onednn::bf16_unavailable(); !why.empty())
+      throw std::invalid_argument("--precision bf16: " + why);
+#else
+    throw std::invalid_argument("--precision bf16: vaekit was built without oneDNN (libdnnl-dev, meson's conv_onednn)");
+#endif
+  }
+  current = p;
+}
+Precision precision() { return current; }
+
+Precision parse_precision(const std::string& name) {
+  if (name == "float") return Precision::f32;
+  if (name == "bf16") return Precision::bf16;
+  throw std::invalid_argument("--precision " + name + ": float or bf16 expected");
+}
+const char* name(Precision p) { return p == Precision::bf16 ? "bf16" : "float"; }
+
+std::string bf16_implementations() {
+#if defined(VK_GEMM_BF16)
+  return onednn::bf16_implementations();
+#else
+  return "";
 #endif
 }
 

@@ -26,6 +26,20 @@ void set_threads(int threads);
 enum class Split { blocks, openblas };
 void set_split(Split s);
 
+// What single-precision products multiply: float, or bfloat16 operands with float accumulation
+// (oneDNN's matmul; C, and everything outside the products, stays float). Process-wide, for the
+// products of linear layers and im2col convolutions alike; double precision is always double.
+// bf16 is opt-in because each of its products allocates a little inside oneDNN 2.6 (gemm_bf16.hpp).
+// set_precision(bf16) throws std::invalid_argument in one line where vaekit was built without
+// oneDNN or the CPU has no bf16 instructions. Set it between steps.
+enum class Precision { f32, bf16 };
+void set_precision(Precision p);
+Precision precision();
+Precision parse_precision(const std::string& name);  // "float" | "bf16"; throws naming --precision
+const char* name(Precision p);                        // "float" | "bf16"
+// The implementations oneDNN chose for the bf16 products run so far ("" if none).
+std::string bf16_implementations();
+
 // The kernels OpenBLAS runs (openblas_get_corename, e.g. "Haswell") and its build
 // (openblas_get_config, e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... MAX_THREADS=64").
 std::string core_name();

@@ -16,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "autodiff/onednn_call.hpp"
 #include "autodiff/parallel.hpp"
 
 namespace vk::onednn {
@@ -23,43 +24,6 @@ namespace {
 
 using dnnl::memory;
 using Tag = memory::format_tag;
-
-dnnl::engine& engine() {
-  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
-dnnl::stream& stream() {
-  thread_local dnnl::stream s(engine());
-  return s;
-}
-
-struct FreeAligned {
-  void operator()(char* p) const { ::operator delete[](p, std::align_val_t(64)); }
-};
-using Buffer = std::unique_ptr<char[], FreeAligned>;
-Buffer buffer(std::size_t bytes) {
-  return Buffer(static_cast<char*>(::operator new[](std::max<std::size_t>(bytes, 64), std::align_val_t(64))));
-}
-
-// A primitive and its arguments, whose memories point where the next call says; the C API runs
-// it, since the C++ one builds an std::unordered_map of the arguments on every call.
-struct Call {
-  dnnl::primitive primitive;
-  std::array<dnnl_exec_arg_t, 6> args{};
-  int count = 0;
-  std::array<memory, 6> keep;  // owns the memories of args
-
-  void add(int arg, const memory::desc& md, void* at = nullptr) {
-    keep[count] = memory(md, engine(), at);
-    args[count] = {arg, keep[count].get()};
-    ++count;
-  }
-  void point(int i, const void* at) { keep[i].set_data_handle(const_cast<void*>(at)); }
-  void run() {
-    if (dnnl_primitive_execute(primitive.get(), stream().get(), count, args.data()) != dnnl_success)
-      throw std::runtime_error("a oneDNN primitive failed");
-  }
-};
 
 // The three passes of one geometry and batch size with the weight reorders between our layout
 // and the formats the passes chose, the buffers of reordered weights and one scratchpad.
@@ -166,14 +130,6 @@ std::unique_ptr<Entry> create(bool transposed, const ConvParams& g, std::size_t 
   e->implementations = std::string(fwd.impl_info_str()) + ", " + bwd_data.impl_info_str() + ", " +
                        bwd_weights.impl_info_str();
   return e;
-}
-
-// The calling thread's number: two tasks of parallel::for_tasks (IW evaluation) may convolve the
-// same shape at once.
-std::uint64_t thread_slot() {
-  static std::atomic<std::uint64_t> next{0};
-  thread_local const std::uint64_t slot = next++;
-  return slot;
 }
 
 // Created on first use and kept: a process trains a handful of shapes. An entry's buffers serve one

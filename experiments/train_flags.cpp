@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "autodiff/blas.hpp"
 #include "autodiff/layers.hpp"
 #include "datasets/load.hpp"
 #include "distributed/comm.hpp"
@@ -118,6 +119,7 @@ json new_run_config(const TrainFlags& o, const RunData& rd, const std::vector<st
                                    .ema = o.ema, .split = vae::parse_split(o.split)};
   vae::validate_training(training, mc);
   json training_config = training_json(training, o.epochs, o.threads);
+  training_config["precision"] = blas::name(blas::parse_precision(o.precision));
   if (o.batch_per_rank)
     training_config.update({{"batch_per_rank", o.batch_per_rank}, {"ranks", ranks}, {"lr_per_rank", o.lr}});
   json config = run_config(mc, training_config, o.data, rd, o.limit, o.iw);
@@ -188,6 +190,10 @@ void declare_train_flags(support::Command& cmd, TrainFlags& o) {
   cmd.option("--split", o.split,
              "how a step uses --threads: ops (each op over the threads) | batch (a shard of the batch per thread, "
              "each on a copy of the model; the gradients summed in shard order)");
+  cmd.option("--precision", o.precision,
+             "float | bf16: the products of linear layers and im2col convolutions on bfloat16 operands with float "
+             "sums, through oneDNN (weights, Adam and densities stay float; on CPUs with bf16 instructions; each "
+             "product then allocates inside oneDNN, so not the default)");
   cmd.option("--data", o.data, data::data_help);
   cmd.option("--limit", o.limit, "use the first N training images (0: all)");
   cmd.option("--iw", o.iw, "importance samples K for the final -log p(x) estimate (0: skip)").range(0, 100000);

@@ -23,6 +23,7 @@ struct TrainFlags {
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0, free_bits = 0, ema = 0;
   std::size_t k = 1, latent = 0, latent2 = 50, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
   std::size_t checkpoint_every = 1, batch_per_rank = 0, keep_checkpoints = 2, logistic_mixture = 1;
+  std::string precision = "float";  // of the products: float | bf16 (blas::Precision)
   std::map<std::string, std::string> settings;  // of the kinds' own flags (vae/kinds/kind_list.hpp)
   std::uint64_t seed = 1;
   int threads = 2;

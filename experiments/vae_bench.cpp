@@ -110,6 +110,7 @@ Roofline time_gemms(const std::vector<Gemm>& gemms, double seconds) {
 struct Options {
   std::string arch = "784-400-20", likelihood = "bernoulli", model = "vae", objective = "elbo", posterior = "gaussian",
               split = "ops";
+  std::string precision = "float";
   std::size_t batch = 128, iw = 0, k = 1, flow_steps = 0;
   int threads = 1;
   double seconds = 2;
@@ -127,7 +128,8 @@ nlohmann::json report(const Options& o, const char* mode, std::size_t images, do
           {"roofline_images_per_second", double(images) / r.seconds},
           {"roofline_fraction", r.seconds / s}, {"gemms", gemm_count}, {"gflops", r.flops / s * 1e-9},
           {"kernels", blas::core_name()},
-          {"conv", conv_path() == ConvPath::onednn ? "onednn" : "im2col"}};  // VAEKIT_CONV
+          {"conv", conv_path() == ConvPath::onednn ? "onednn" : "im2col"},  // VAEKIT_CONV
+          {"precision", blas::name(blas::precision())}, {"bf16_implementations", blas::bf16_implementations()}};
 }
 
 // Uniform pixels in [0, 1] as the likelihood reads them: binary ones, or 8-bit values v / 255 for
@@ -244,9 +246,13 @@ int main(int argc, char** argv) {
   cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
   cmd.option("--split", o.split, "ops | batch: how a step uses the threads (vae-train --split)");
   cmd.option("--seconds", o.seconds, "time spent on each measurement").range(1e-3, 3600);
+  cmd.option("--precision", o.precision,
+             "float | bf16 (as vae-train's --precision: bfloat16 operands, float sums, through oneDNN; the roofline's "
+             "GEMMs too)");
   return support::run_main(cmd, argc, argv, [&] {
     if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
     blas::set_threads(o.threads);
+    blas::set_precision(blas::parse_precision(o.precision));
     vae::ModelConfig mc;
     mc.likelihood = vae::parse_likelihood(o.likelihood);
     mc.kind = o.model;

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
                        "         vae-eval --run runs/vae --fid 10000 --classifier runs/classifier\n"
                        "Prints the results (and the seconds the evaluation took), writes them to RUN/eval.json and adds\n"
                        "them to RUN/report.html.");
-  std::string run, data, write_test, classifier;
+  std::string run, data, write_test, classifier, precision = "float";
   std::size_t iw = 0, limit = 0, fid = 0, sample_steps = 0;
   std::uint64_t seed = programs::kEvalSeed;
   int threads = 2;
@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   cmd.option("--seed", seed, "seed of the Monte Carlo samples");
   cmd.option("--data", data, "the images (default: what the run was trained on; the forms of vae-train --data)");
   cmd.option("--threads", threads, "OpenBLAS threads").range(1, 256);
+  cmd.option("--precision", precision,
+             "float | bf16: the products on bfloat16 operands with float sums, through oneDNN (as vae-train's "
+             "--precision; the default is float whatever the run trained in)");
   cmd.option("--write-test", write_test,
              "also write the test images evaluated, as evaluated (binarized or dequantized with the fixed seed; "
              "the first --limit), to this folder: images.npy, labels.npy, info.json");
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
              "2021; default: the run's setting, all T)");
   return support::run_main(cmd, argc, argv, [&] {
     blas::set_threads(threads);
+    blas::set_precision(blas::parse_precision(precision));
     programs::LoadedRun loaded = programs::load_run(run, programs::sampler_settings(cmd.given(), sample_steps));
     const json& cfg = loaded.config;
     const std::string dir = data.empty() ? cfg.at("data").at("dir").get<std::string>() : data;
@@ -78,7 +82,7 @@ int main(int argc, char** argv) {
     bar->finish("done");
     json out = programs::eval_json(r, loaded.model->config().input_dim,
                                    programs::pixel_bits(loaded.model->config(), dequantized));
-    out.update({{"seed", seed}, {"seconds", seconds}, {"threads", threads}});
+    out.update({{"seed", seed}, {"seconds", seconds}, {"threads", threads}, {"precision", blas::name(blas::precision())}});
     if (!root) return;
     if (with_fid) {
       std::filesystem::path folder = std::filesystem::absolute(run).lexically_normal();

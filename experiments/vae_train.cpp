@@ -94,6 +94,7 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   if (settings.train_count && train_set.count != *settings.train_count)
     throw std::invalid_argument(fmt::format("{}: the data folder has other training images than the run's", dir.string()));
   blas::set_threads(settings.threads);
+  blas::set_precision(settings.precision);
 
   const std::unique_ptr<vae::Model<float>> made = vae::make_model<float>(mc, training.seed);
   vae::Model<float>& model = *made;

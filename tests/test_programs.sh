@@ -27,6 +27,10 @@ check "vae-bench times hvae steps" json_fields "$hvae" 'd["model"] == "hvae" and
 expect_error "vae-bench --k with the ELBO" "the ELBO takes one sample" "$bin/vae-bench" --k 3
 expect_error "bad --arch" "--arch is not" "$bin/vae-bench" --arch 784-x
 expect_error "unknown flag" "bogus" "$bin/vae-bench" --bogus
+expect_error "unknown --precision" "--precision half: float or bf16 expected" "$bin/vae-bench" --precision half
+# A CPU without bf16 instructions as oneDNN sees one when told to stop below them.
+expect_error "--precision bf16 refused without bf16 instructions" "no bf16 instructions\|built without oneDNN" \
+  env ONEDNN_MAX_CPU_ISA=AVX512_CORE "$bin/vae-bench" --precision bf16 --seconds 0.01
 
 if [ ! -d "$data" ]; then
   echo "skipped: $data is missing (scripts/test installs dataset-fashion-mnist)"
@@ -226,6 +230,15 @@ expect_error "--ema out of range" "--ema must be in .0, 1)" "$bin/vae-train" --e
 expect_error "unknown --lr-schedule" "unknown --lr-schedule 'step' (expected constant or cosine)" \
   "$bin/vae-train" --lr-schedule step --out "$tmp/x"
 expect_error "--lr-schedule on --resume" "--lr-schedule" "$bin/vae-train" --resume "$tmp/cosine" --lr-schedule constant
+if "$bin/vae-bench" --arch 16-8-2 --batch 4 --seconds 0.01 --precision bf16 >/dev/null 2>&1; then
+  "$bin/vae-train" --limit 2000 --epochs 1 --hidden 64 --latent 4 --seed 3 --threads 2 --precision bf16 --out "$tmp/bf16" >/dev/null 2>&1
+  "$bin/vae-train" --resume "$tmp/bf16" --epochs 2 >/dev/null 2>&1
+  check "vae-train --precision bf16 records it, trains and resumes" json_fields "[$(cat "$tmp/bf16/config.json"), $(cat "$tmp/bf16/final.json")]" \
+    'd[0]["training"]["precision"] == "bf16" and d[0]["training"]["epochs"] == 2 and math.isfinite(d[1]["test_nelbo"])'
+  expect_error "--precision on --resume" "--precision cannot be given with --resume" "$bin/vae-train" --resume "$tmp/bf16" --precision float
+else
+  echo "skipped: --precision bf16 (this build or CPU has no bf16 products)"
+fi
 "$bin/vae-eval" --run "$tmp/iwae" --threads 1 --limit 20 --write-test "$tmp/test-b" >/dev/null 2>&1
 check "--write-test of a Bernoulli run writes the binarized images" npy_fields "$tmp/test-b/images.npy" \
   'shape == (20, 784) and set(x) == {0.0, 1.0}'

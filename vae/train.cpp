@@ -265,7 +265,6 @@ EpochStats Trainer<T>::run_epoch(const std::function<void(std::size_t, std::size
                                  const std::atomic<bool>* stop) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
-  const ModelConfig& c = model_.config();
   const std::size_t total = batches_.count(), per_epoch = batches_.batches_per_epoch();
   if (!in_epoch_) {
     ++epoch_;

@@ -49,6 +49,7 @@ RunSettings run_settings(const nlohmann::json& config, const std::filesystem::pa
   s.training = training_options(t);
   s.epochs = whole_number<std::size_t>(t.at("epochs"), "epochs");
   s.threads = whole_number_or(t, "threads", 1);
+  s.precision = blas::parse_precision(t.value("precision", std::string("float")));
   s.checkpoint_every = whole_number_or(config, "checkpoint_every", s.checkpoint_every);
   s.keep_checkpoints = whole_number_or(config, "keep_checkpoints", s.keep_checkpoints);
   s.iw_samples = whole_number_or(config.at("eval"), "iw_samples", s.iw_samples);

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "autodiff/blas.hpp"
 #include "vae/train.hpp"
 
 namespace vk::programs {
@@ -32,6 +33,7 @@ struct RunSettings {
   std::size_t limit = 0;
   std::optional<std::size_t> train_count;  // of runs that recorded it
   int threads = 1;
+  blas::Precision precision = blas::Precision::f32;  // of runs that recorded it
 };
 RunSettings run_settings(const nlohmann::json& config, const std::filesystem::path& file);
 
