@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
-#include <numbers>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -16,60 +15,6 @@
 #include "vae/registry.hpp"
 
 namespace vk::vae {
-
-LrSchedule parse_lr_schedule(const std::string& s) {
-  if (s == "constant") return LrSchedule::constant;
-  if (s == "cosine") return LrSchedule::cosine;
-  throw std::invalid_argument(fmt::format("unknown --lr-schedule '{}' (expected constant or cosine)", s));
-}
-
-const char* name(LrSchedule s) { return s == LrSchedule::cosine ? "cosine" : "constant"; }
-
-Split parse_split(const std::string& s) {
-  if (s == "ops") return Split::ops;
-  if (s == "batch") return Split::batch;
-  throw std::invalid_argument(fmt::format("unknown --split '{}' (expected ops or batch)", s));
-}
-
-const char* name(Split s) { return s == Split::batch ? "batch" : "ops"; }
-
-double scheduled_lr(const TrainOptions& o, std::size_t step, std::size_t per_epoch) {
-  if (o.lr_schedule == LrSchedule::constant) return o.lr;
-  const double steps = double(o.schedule_epochs * per_epoch);
-  const double t = std::min(1.0, double(step) / steps);
-  return o.lr * 0.5 * (1 + std::cos(std::numbers::pi * t));
-}
-
-void validate_training(const TrainOptions& o, const ModelConfig& model) {
-  if (o.batch == 0) throw std::invalid_argument("--batch must be at least 1");
-  if (o.k == 0) throw std::invalid_argument("--k must be at least 1");
-  if (o.dequantize && o.binarize != data::Binarize::none)
-    throw std::invalid_argument("--dequantize uniform is for greyscale images, not with --binarize");
-  if (o.bound == Bound::elbo && o.k != 1)
-    throw std::invalid_argument("--k is the sample count of --objective iwae; the ELBO takes one sample");
-  if (o.bound == Bound::iwae && !model.variational())
-    throw std::invalid_argument("--objective iwae needs a variational model (--model vae, cvae or hvae)");
-  if (model.discrete_pixels() && o.binarize != data::Binarize::none)
-    throw std::invalid_argument("--likelihood logistic is a distribution over the 8-bit pixels: not with --binarize");
-  if (model.discrete_pixels() && o.dequantize)
-    throw std::invalid_argument("--likelihood logistic is a distribution over the 8-bit pixels themselves: not with "
-                                "--dequantize uniform (its bins are the 256 values)");
-  if (model.exact_density() && !o.dequantize)
-    throw std::invalid_argument(fmt::format("--model {} is a density over dequantized pixels: it takes --dequantize uniform, "
-                                            "not binarized or raw pixels", model.kind));
-  if (!(o.free_bits >= 0)) throw std::invalid_argument("--free-bits must be non-negative");
-  if (!(o.ema >= 0 && o.ema < 1)) throw std::invalid_argument("--ema must be in [0, 1) (0: no average)");
-  if (o.lr_schedule == LrSchedule::cosine && o.schedule_epochs == 0)
-    throw std::invalid_argument("--lr-schedule cosine spans the run's epochs: --epochs must be at least 1");
-  // Both take figures of the whole batch (the mean KL per dimension, the batch's squared error as
-  // sigma^2), which a shard's rows would change.
-  if (o.split == Split::batch && o.free_bits > 0)
-    throw std::invalid_argument("--split batch takes each shard's mean: not with --free-bits, whose KL floor is the whole batch's");
-  if (o.split == Split::batch && model.has_sigma() && model.sigma == Sigma::optimal)
-    throw std::invalid_argument("--split batch takes each shard's mean: not with --sigma optimal, whose sigma^2 is the whole batch's squared error");
-  if (o.free_bits > 0 && (o.bound != Bound::elbo || !model.variational() || model.hierarchical() || model.learned_prior()))
-    throw std::invalid_argument("--free-bits is for the ELBO of a VAE with the prior N(0, I) (its KL per dimension in closed form)");
-}
 
 double pixel_variance(const data::ImageSet& set) {
   const std::size_t d = set.dim();
@@ -127,6 +72,8 @@ Trainer<T>::Trainer(Model<T>& model, const data::ImageSet& train, const TrainOpt
   // The same start on every rank (a seed gives it already; this makes it so by construction).
   dist::broadcast(model.params().values());
   if (options.ema > 0) average_.assign(model.params().values().begin(), model.params().values().end());
+  if (options.split == Split::batch && parallel::threads() > int(kMaxShards))
+    throw std::invalid_argument(fmt::format("--split batch: at most {} threads", kMaxShards));
   if (options.split == Split::batch)
     for (int s = 1; s < parallel::threads(); ++s) {
       Shard& shard = shards_.emplace_back(Shard{make_model<T>(model.config(), options.seed), std::make_unique<Tape<T>>()});
@@ -192,9 +139,8 @@ void Trainer<T>::shard_step(Model<T>& model, Tape<T>& tape, std::size_t first, s
 template <class T>
 void Trainer<T>::sharded_step(std::size_t m, const Objective& objective, std::span<double, 3> sums) {
   const std::size_t count = shards_.size() + 1;
-  std::array<std::array<double, 3>, 64> part{};  // per shard: loss x rows, rec, kl
-  std::array<std::exception_ptr, 64> failed{};
-  if (count > part.size()) throw std::invalid_argument(fmt::format("--split batch: at most {} threads", part.size()));
+  std::array<std::array<double, 3>, kMaxShards> part{};  // per shard: loss x rows, rec, kl
+  std::array<std::exception_ptr, kMaxShards> failed{};
   const std::span<const T> values = model_.params().values();
   auto shard = [&](std::size_t s, std::size_t) {
     try {
@@ -216,8 +162,8 @@ void Trainer<T>::sharded_step(std::size_t m, const Objective& objective, std::sp
     if (failed[s]) std::rethrow_exception(failed[s]);
   // Each shard's gradient is of its rows' mean: weighted by its share of the batch, summed in
   // shard order, the same arithmetic for every element however for_range splits them.
-  std::array<T, 64> share{};
-  std::array<const T*, 64> grads{};
+  std::array<T, kMaxShards> share{};
+  std::array<const T*, kMaxShards> grads{};
   for (std::size_t s = 0; s < count; ++s) {
     share[s] = T(double(m * (s + 1) / count - m * s / count) / double(m));
     grads[s] = s == 0 ? model_.params().grads().data() : shards_[s - 1].model->params().grads().data();

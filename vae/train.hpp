@@ -148,6 +148,7 @@ class Trainer {
   std::vector<T> average_;     // of the parameters, with --ema
   // --split batch: shards 1.. of each step (shard 0 is model_ on tape_); each model's parameter
   // values are model_'s, copied before its shard's step.
+  static constexpr std::size_t kMaxShards = 64;  // the sharded step's per-shard sums live on the stack
   struct Shard {
     std::unique_ptr<Model<T>> model;
     std::unique_ptr<Tape<T>> tape;
