@@ -111,12 +111,13 @@ json new_run_config(const TrainFlags& o, const RunData& rd, const std::vector<st
   const std::size_t batch = o.batch_per_rank ? o.batch_per_rank * ranks : o.batch;
   const double lr = o.batch_per_rank ? o.lr * std::sqrt(double(ranks)) : o.lr;
   if (batch > 65536) throw std::invalid_argument(fmt::format("--batch-per-rank {} on {} ranks is a global batch over 65536", o.batch_per_rank, ranks));
-  const vae::TrainOptions training{.batch = batch, .lr = lr, .seed = o.seed, .binarize = binarize,
+  vae::TrainOptions training{.batch = batch, .lr = lr, .seed = o.seed, .binarize = binarize,
                                    .dequantize = dequantize,
                                    .beta = o.beta, .warmup_epochs = o.warmup, .clip = o.clip,
                                    .bound = vae::parse_bound(o.objective), .k = o.k, .free_bits = o.free_bits,
                                    .lr_schedule = vae::parse_lr_schedule(o.lr_schedule), .schedule_epochs = o.epochs,
-                                   .ema = o.ema, .split = vae::parse_split(o.split)};
+                                   .ema = o.ema};
+  training.split = o.split == "auto" ? vae::auto_split(training, mc, o.threads) : vae::parse_split(o.split);
   vae::validate_training(training, mc);
   json training_config = training_json(training, o.epochs, o.threads);
   training_config["precision"] = blas::name(blas::parse_precision(o.precision));
@@ -189,7 +190,8 @@ void declare_train_flags(support::Command& cmd, TrainFlags& o) {
   cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
   cmd.option("--split", o.split,
              "how a step uses --threads: ops (each op over the threads) | batch (a shard of the batch per thread, "
-             "each on a copy of the model; the gradients summed in shard order)");
+             "each on a copy of the model; the gradients summed in shard order) | auto (batch on 2 or more threads, "
+             "ops with --free-bits or --sigma optimal; config.json records which)");
   cmd.option("--precision", o.precision,
              "float | bf16: the products of linear layers and im2col convolutions on bfloat16 operands with float "
              "sums, through oneDNN (weights, Adam and densities stay float; on CPUs with bf16 instructions; each "

@@ -19,7 +19,7 @@ namespace vk::programs {
 
 struct TrainFlags {
   std::string model = "vae", likelihood = "gaussian", sigma = "learned", binarize = "none";
-  std::string arch = "mlp", objective = "elbo", lr_schedule = "constant", split = "ops", dequantize, hidden, hidden2 = "50,50", latents, activation, condition = "encoder-decoder", data = data::default_data_dir, out, resume;
+  std::string arch = "mlp", objective = "elbo", lr_schedule = "constant", split = "auto", dequantize, hidden, hidden2 = "50,50", latents, activation, condition = "encoder-decoder", data = data::default_data_dir, out, resume;
   double sigma2 = 0.01, lambda = 1e-3, lr = 1e-3, beta = 1, clip = 0, free_bits = 0, ema = 0;
   std::size_t k = 1, latent = 0, latent2 = 50, embedding = 16, epochs = 10, batch = 128, limit = 0, warmup = 0, iw = 0;
   std::size_t checkpoint_every = 1, batch_per_rank = 0, keep_checkpoints = 2, logistic_mixture = 1;

@@ -109,7 +109,7 @@ Roofline time_gemms(const std::vector<Gemm>& gemms, double seconds) {
 
 struct Options {
   std::string arch = "784-400-20", likelihood = "bernoulli", model = "vae", objective = "elbo", posterior = "gaussian",
-              split = "ops";
+              split = "auto";
   std::string precision = "float";
   std::size_t batch = 128, iw = 0, k = 1, flow_steps = 0;
   int threads = 1;
@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
   cmd.option("--k", o.k, "samples per image of --objective iwae").range(0, 10000);
   cmd.option("--iw", o.iw, "time importance-weighted evaluation with K samples instead of training (0: train)").range(0, 100000);
   cmd.option("--threads", o.threads, "OpenBLAS threads").range(1, 256);
-  cmd.option("--split", o.split, "ops | batch: how a step uses the threads (vae-train --split)");
+  cmd.option("--split", o.split, "ops | batch | auto: how a step uses the threads (vae-train --split)");
   cmd.option("--seconds", o.seconds, "time spent on each measurement").range(1e-3, 3600);
   cmd.option("--precision", o.precision,
              "float | bf16 (as vae-train's --precision: bfloat16 operands, float sums, through oneDNN; the roofline's "
@@ -263,8 +263,10 @@ int main(int argc, char** argv) {
     if (kind.stacked) mc.latents_above = {50};
     if (o.posterior != "gaussian") mc.settings["posterior"] = o.posterior;
     if (o.flow_steps) mc.settings["flow-steps"] = std::to_string(o.flow_steps);
-    vae::validate_training({.dequantize = mc.exact_density(), .bound = vae::parse_bound(o.objective), .k = o.k,
-                            .split = vae::parse_split(o.split)}, mc);
+    vae::TrainOptions training{.dequantize = mc.exact_density(), .bound = vae::parse_bound(o.objective), .k = o.k};
+    training.split = o.split == "auto" ? vae::auto_split(training, mc, o.threads) : vae::parse_split(o.split);
+    o.split = vae::name(training.split);
+    vae::validate_training(training, mc);
     if (o.arch == "conv") {
       mc.architecture = vae::Architecture::conv;
       mc.activation = Op::relu;

@@ -226,6 +226,16 @@ check "vae-eval evaluates the average: final.json's test NELBO" close "$tmp/ema/
 check "vae-train --split batch records the split and trains" json_fields "[$(cat "$tmp/split/config.json"), $(cat "$tmp/split/final.json")]" \
   'd[0]["training"]["split"] == "batch" and d[0]["training"]["threads"] == 2 and math.isfinite(d[1]["test_nelbo"])'
 expect_error "unknown --split" "unknown --split 'rows' (expected ops or batch)" "$bin/vae-train" --split rows --out "$tmp/x"
+# --split auto, the default: shards on two threads, the op split where a figure of the whole batch
+# enters the step or where one thread runs it; an explicit --split batch there is refused.
+"$bin/vae-train" --limit 300 --epochs 1 --hidden 16 --latent 2 --threads 2 --out "$tmp/auto2" >/dev/null 2>&1
+"$bin/vae-train" --limit 300 --epochs 1 --hidden 16 --latent 2 --threads 2 --free-bits 0.1 --out "$tmp/auto-fb" >/dev/null 2>&1
+"$bin/vae-train" --limit 300 --epochs 1 --hidden 16 --latent 2 --threads 1 --out "$tmp/auto1" >/dev/null 2>&1
+check "--split auto: batch on 2 threads, ops with --free-bits and on 1 thread" json_fields \
+  "[$(cat "$tmp/auto2/config.json"), $(cat "$tmp/auto-fb/config.json"), $(cat "$tmp/auto1/config.json")]" \
+  '[r["training"]["split"] for r in d] == ["batch", "ops", "ops"]'
+expect_error "--split batch with --free-bits" "not with --free-bits" \
+  "$bin/vae-train" --limit 300 --epochs 1 --hidden 16 --latent 2 --threads 2 --free-bits 0.1 --split batch --out "$tmp/x"
 expect_error "--ema out of range" "--ema must be in .0, 1)" "$bin/vae-train" --ema 1 --out "$tmp/x"
 expect_error "unknown --lr-schedule" "unknown --lr-schedule 'step' (expected constant or cosine)" \
   "$bin/vae-train" --lr-schedule step --out "$tmp/x"

@@ -35,7 +35,8 @@ const char* name(LrSchedule s);
 // one shard per thread, each on a tape and a copy of the model of its own, the shards' gradients
 // summed in shard order (batch): two hand-overs a step instead of one or more per op.
 enum class Split { ops, batch };
-Split parse_split(const std::string& s);
+inline constexpr std::size_t kMaxShards = 64;  // the sharded step's per-shard sums live on the stack
+Split parse_split(const std::string& s);  // "ops" | "batch" (--split auto: auto_split)
 const char* name(Split s);
 
 struct TrainOptions {
@@ -63,6 +64,10 @@ double scheduled_lr(const TrainOptions& o, std::size_t step, std::size_t per_epo
 
 // Throws std::invalid_argument naming the flag when the options do not fit the model.
 void validate_training(const TrainOptions& options, const ModelConfig& model);
+// --split auto, the programs' default: the batch in shards on more than one thread (1.4-1.7x the op
+// split on 2 threads here), every op split where a figure of the whole batch enters the step
+// (--free-bits, --sigma optimal) or where there is one thread (the two are then the same step).
+Split auto_split(const TrainOptions& options, const ModelConfig& model, int threads);
 
 struct EpochStats {
   std::size_t epoch = 0;     // 1-based
@@ -148,7 +153,6 @@ class Trainer {
   std::vector<T> average_;     // of the parameters, with --ema
   // --split batch: shards 1.. of each step (shard 0 is model_ on tape_); each model's parameter
   // values are model_'s, copied before its shard's step.
-  static constexpr std::size_t kMaxShards = 64;  // the sharded step's per-shard sums live on the stack
   struct Shard {
     std::unique_ptr<Model<T>> model;
     std::unique_ptr<Tape<T>> tape;

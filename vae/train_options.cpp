@@ -27,6 +27,11 @@ Split parse_split(const std::string& s) {
 
 const char* name(Split s) { return s == Split::batch ? "batch" : "ops"; }
 
+Split auto_split(const TrainOptions& o, const ModelConfig& model, int threads) {
+  const bool whole_batch = o.free_bits > 0 || (model.has_sigma() && model.sigma == Sigma::optimal);
+  return threads > 1 && std::size_t(threads) <= kMaxShards && !whole_batch ? Split::batch : Split::ops;
+}
+
 double scheduled_lr(const TrainOptions& o, std::size_t step, std::size_t per_epoch) {
   if (o.lr_schedule == LrSchedule::constant) return o.lr;
   const double steps = double(o.schedule_epochs * per_epoch);
