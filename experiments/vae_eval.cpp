@@ -1,6 +1,7 @@
 // vae-eval: rebuilds a run's model from its folder and evaluates it on the test set.
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
                        "Prints the results (and the seconds the evaluation took), writes them to RUN/eval.json and adds\n"
                        "them to RUN/report.html.");
   std::string run, data, write_test, classifier, precision = "float";
-  std::size_t iw = 0, limit = 0, fid = 0, sample_steps = 0;
+  std::size_t iw = 0, limit = 0, fid = 0, sample_steps = 0, bound_images = 0;
   std::uint64_t seed = programs::kEvalSeed;
   int threads = 2;
   cmd.option("--run", run, "run folder written by vae-train").required();
@@ -52,10 +53,15 @@ int main(int argc, char** argv) {
   cmd.option("--sample-steps", sample_steps,
              "--model diffusion: --fid's samples from the chain on S of its T steps, respaced (Nichol & Dhariwal "
              "2021; default: the run's setting, all T)");
+  cmd.option("--bound-images", bound_images,
+             "--model diffusion: the variational bound over the first N test images (within --limit) instead of the "
+             "run's setting (each image costs T network evaluations; 0: all)");
   return support::run_main(cmd, argc, argv, [&] {
     blas::set_threads(threads);
     blas::set_precision(blas::parse_precision(precision));
-    programs::LoadedRun loaded = programs::load_run(run, programs::sampler_settings(cmd.given(), sample_steps));
+    std::map<std::string, std::string> overrides = programs::sampler_settings(cmd.given(), sample_steps);
+    if (std::ranges::count(cmd.given(), std::string("--bound-images"))) overrides["bound-images"] = std::to_string(bound_images);
+    programs::LoadedRun loaded = programs::load_run(run, overrides);
     const json& cfg = loaded.config;
     const std::string dir = data.empty() ? cfg.at("data").at("dir").get<std::string>() : data;
     const auto binarize = programs::parse_binarize(cfg.at("training").at("binarize").get<std::string>());

@@ -277,6 +277,10 @@ check "vae-eval --limit 1: every latent's activity is 0, nothing to chart on a l
 check "vae-sample --sample-steps 3 draws on 3 of the 5 steps, respaced" "$bin/vae-sample" --run "$tmp/diffusion" --n 4 \
   --sample-steps 3 --out "$tmp/diffusion3.png"
 check "--sample-steps changes the draws" bash -c '! cmp -s "$0" "$1"' "$tmp/diffusion.png" "$tmp/diffusion3.png"
+cp -r "$tmp/diffusion" "$tmp/diffusion6"
+"$bin/vae-eval" --run "$tmp/diffusion6" --bound-images 6 --threads 1 >/dev/null 2>&1
+check "vae-eval --bound-images 6 takes the bound over 6 test images, not the run's 4" json_fields \
+  "$(cat "$tmp/diffusion6/eval.json")" "d['bound_images'] == 6 and d['test_count'] == 6 and math.isfinite(d['bits_per_dim'])"
 expect_error "--k 0" "--k must be at least 1" "$bin/vae-train" --objective iwae --k 0 --out "$tmp/k0"
 check "a bad flag leaves no run folder" test ! -e "$tmp/k0"
 expect_error "--k with the ELBO" "the ELBO takes one sample" "$bin/vae-train" --k 5 --out "$tmp/x"
@@ -356,6 +360,7 @@ vae-sample|the run in $tmp/iwae has none (its likelihood is bernoulli)| --run $t
 vae-sample|--sample-steps is a setting of other kinds: the run in $tmp/iwae is --model vae| --run $tmp/iwae --sample-steps 3 --out $tmp/bad.png
 vae-sample|--sample-steps must be 2 to --diffusion-steps (5), not 6| --run $tmp/diffusion --sample-steps 6 --out $tmp/bad.png
 vae-eval|--sample-steps must be 2 to --diffusion-steps (5), not 1| --run $tmp/diffusion --sample-steps 1 --fid 10
+vae-eval|--bound-images is a setting of other kinds: the run in $tmp/iwae is --model vae| --run $tmp/iwae --bound-images 3
 vae-bench|--batch: must be between 1 and 65536| --batch 0
 vae-bench|--seconds: must be between 0.001 and 3600| --seconds 0
 vae-bench|--k must be at least 1| --objective iwae --k 0
