@@ -71,19 +71,23 @@ def main():
     print("\nWhole training epochs of the pytorch/examples protocol (Bernoulli, dynamic binarization, "
           "batch 128, Adam), images/s; roofline = the batch-128 step's GEMMs alone (vae-bench) / the epoch; "
           "peak = the epoch's GEMM flops per second (the step's per image) over the threads' float FMA peak:\n")
-    print("| threads | vaekit | torch | roofline | peak | vaekit peak RSS |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    for t in ("1", "2"):
-        v = one(rows, "vaekit", mode="epoch", threads=t)
-        tt = best(rows, "torch", mode="epoch", threads=t)
-        step = one(rows, "vaekit", mode="step", arch="784-400-20", likelihood="bernoulli", batch="128", threads=t)
-        roof = f"{rate(v) / step['roofline_images_per_second']:.2f}" if v and step else "–"
-        share = (f"{rate(v) / rate(step) * step['peak_fraction']:.2f}"
-                 if v and step and "peak_fraction" in step else "–")
-        rss = f"{v['peak_rss_mb']:.0f} MB" if v and "peak_rss_mb" in v else "–"
-        print(f"| {t} | {fmt(v and rate(v))} | {fmt(tt)} | {roof} | {share} | {rss} |")
-    print(f"\nvaekit's best over torch's best: "
-          f"{ratio(best(rows, 'vaekit', mode='epoch'), best(rows, 'torch', mode='epoch'))}")
+    print("| model | threads | vaekit | torch | roofline | peak | vaekit peak RSS | best vs best |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for m in rows:  # the MLP epochs of older logs carry no arch
+        if m.get("mode") == "epoch":
+            m.setdefault("arch", "784-400-20")
+    for arch in dict.fromkeys(m["arch"] for m in rows if m.get("mode") == "epoch"):
+        both = ratio(best(rows, "vaekit", mode="epoch", arch=arch), best(rows, "torch", mode="epoch", arch=arch))
+        for t in ("1", "2"):
+            v = one(rows, "vaekit", mode="epoch", arch=arch, threads=t)
+            tt = best(rows, "torch", mode="epoch", arch=arch, threads=t)
+            step = one(rows, "vaekit", mode="step", arch=arch, likelihood="bernoulli", batch="128", threads=t)
+            roof = f"{rate(v) / step['roofline_images_per_second']:.2f}" if v and step else "–"
+            share = (f"{rate(v) / rate(step) * step['peak_fraction']:.2f}"
+                     if v and step and "peak_fraction" in step else "–")
+            rss = f"{v['peak_rss_mb']:.0f} MB" if v and "peak_rss_mb" in v else "–"
+            print(f"| {arch} | {t} | {fmt(v and rate(v))} | {fmt(tt)} | {roof} | {share} | {rss} "
+                  f"| {both if t == '2' else ''} |")
 
     for k in dict.fromkeys(str(m.get("iw")) for m in rows if m.get("mode") == "iw" and m["who"] == "vaekit"):
         count = one(rows, "vaekit", mode="iw", iw=k)["test_count"]
