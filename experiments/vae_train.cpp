@@ -170,6 +170,7 @@ int train(const fs::path& dir, const json& config, const programs::RunData& rd, 
   while (trainer.epochs_done() < epochs) {
     const std::size_t e = trainer.epochs_done() + 1;
     const auto bar = programs::rank_progress(fmt::format("epoch {}/{}", e, epochs), train_set.count, "img");
+    bar->start_at(trainer.seen_in_epoch());
     vae::EpochStats s;
     try {
       s = trainer.run_epoch([&](std::size_t done, std::size_t, double loss) {

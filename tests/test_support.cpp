@@ -111,6 +111,10 @@ TEST_CASE("progress formatting") {
         "eval [..................] 0% 0/10 batch  - batch/s  ETA --:--");
   CHECK(sp::format_progress("e", 10, 10, "img", 125, "done", true, 4) ==
         "e [####] 100% 10/10 img  0.08 img/s  time 2:05  done");
+  // A resumed epoch: 30000 of the 36000 done before this process; 6000 in 0.5 s is 12k img/s, and
+  // the 24000 left take 2 s.
+  CHECK(sp::format_progress("epoch 2/5", 36000, 60000, "img", 0.5, "", false, 18, 30000) ==
+        "epoch 2/5 [##########........] 60% 36000/60000 img  12.0k img/s  ETA 0:02");
 }
 
 TEST_CASE("Progress prints plain lines every 10% when not on a terminal") {

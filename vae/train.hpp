@@ -102,6 +102,8 @@ class Trainer {
                        const std::atomic<bool>* stop = nullptr);
 
   std::size_t epochs_done() const { return in_epoch_ ? epoch_ - 1 : epoch_; }
+  // Images of the epoch under way already trained (by a run this one resumed); 0 between epochs.
+  std::size_t seen_in_epoch() const { return in_epoch_ ? seen_ : 0; }
   std::size_t batches_per_epoch() const { return batches_.batches_per_epoch(); }
 
   // Everything but the parameters that makes the rest of a run the same as if it had not

@@ -39,10 +39,10 @@ std::string format_rate(double per_second, std::string_view unit) {
 
 std::string format_progress(std::string_view label, std::size_t done, std::size_t total,
                             std::string_view unit, double elapsed_seconds, std::string_view extra,
-                            bool finished, int bar_width) {
+                            bool finished, int bar_width, std::size_t already) {
   const double fraction = total == 0 ? 1.0 : std::min(1.0, double(done) / double(total));
   const int filled = int(fraction * bar_width);
-  const double rate = elapsed_seconds > 0 ? double(done) / elapsed_seconds : NAN;
+  const double rate = elapsed_seconds > 0 ? double(done > already ? done - already : 0) / elapsed_seconds : NAN;
 
   std::string line(label);
   line += " [";
@@ -91,14 +91,14 @@ void Progress::update(std::size_t done, std::string_view extra) {
   if (interactive_) {
     if (printed_ && seconds_since(last_print_) < 0.1) return;
     // "\x1b[K" clears what a longer previous line left behind.
-    out_ << '\r' << format_progress(label_, done, total_, unit_, seconds_since(start_), extra)
+    out_ << '\r' << format_progress(label_, done, total_, unit_, seconds_since(start_), extra, false, 18, already_)
          << "\x1b[K" << std::flush;
     line_open_ = true;
   } else {
     const std::size_t tenth = total_ == 0 ? 10 : std::min<std::size_t>(10, done * 10 / total_);
     if (tenth <= last_tenth_ && seconds_since(last_print_) < 5.0) return;
     last_tenth_ = std::max(last_tenth_, tenth);
-    out_ << format_progress(label_, done, total_, unit_, seconds_since(start_), extra) << '\n'
+    out_ << format_progress(label_, done, total_, unit_, seconds_since(start_), extra, false, 18, already_) << '\n'
          << std::flush;
   }
   printed_ = true;
@@ -107,7 +107,7 @@ void Progress::update(std::size_t done, std::string_view extra) {
 
 void Progress::finish(std::string_view summary) {
   const std::string line =
-      format_progress(label_, done_, total_, unit_, seconds_since(start_), summary, true);
+      format_progress(label_, done_, total_, unit_, seconds_since(start_), summary, true, 18, already_);
   if (interactive_) out_ << '\r' << line << "\x1b[K\n" << std::flush;
   else out_ << line << '\n' << std::flush;
   line_open_ = false;

@@ -16,10 +16,11 @@ std::string format_duration(double seconds);
 // when unknown.
 std::string format_rate(double per_second, std::string_view unit);
 // The whole line for done of total after elapsed seconds; finished shows the elapsed time instead
-// of the ETA. extra is appended as is.
+// of the ETA. extra is appended as is. The rate and ETA count from `already`, what was done
+// before the elapsed time began (a resumed epoch's first half).
 std::string format_progress(std::string_view label, std::size_t done, std::size_t total,
                             std::string_view unit, double elapsed_seconds, std::string_view extra,
-                            bool finished = false, int bar_width = 18);
+                            bool finished = false, int bar_width = 18, std::size_t already = 0);
 
 class Progress {
  public:
@@ -34,6 +35,8 @@ class Progress {
   ~Progress();  // ends a line left open by an unfinished redraw
 
   void update(std::size_t done, std::string_view extra = "");
+  // done counts from already: what another process did before this bar began.
+  void start_at(std::size_t already) { already_ = already; }
   void finish(std::string_view summary);
 
  private:
@@ -49,6 +52,7 @@ class Progress {
   Clock::time_point last_print_;
   std::size_t last_tenth_ = 0;  // the last multiple of 10% reported by a plain line
   std::size_t done_ = 0;
+  std::size_t already_ = 0;
   bool printed_ = false;
   bool line_open_ = false;  // a '\r' line is on screen without its newline
 };
