@@ -1,4 +1,5 @@
-// Convolutions as im2col (or col2im) plus one GEMM over the whole batch. Images are channels
+// Convolutions as im2col (or col2im) plus one GEMM over the whole batch (conv_gemm, which reads
+// the large operand where it lies: gemm_conv.hpp). Images are channels
 // last, so the rows (b, oh, ow) of the GEMM's output are already the output image's memory, and
 // weights are [in, out] as for linear: no transposed or permuted copy is ever made. The im2col
 // buffer of conv2d is kept on the tape (a constant input of the node) for the weight gradient;
@@ -11,11 +12,14 @@
 #include <type_traits>
 
 #include <fmt/format.h>
+#include <xsimd/xsimd.hpp>
 
 #include "autodiff/blas.hpp"
 #include "autodiff/conv_onednn.hpp"
+#include "autodiff/gemm_conv.hpp"
 #include "autodiff/ops.hpp"
 #include "autodiff/ops_backward.hpp"
+#include "autodiff/parallel.hpp"
 
 namespace vk {
 namespace {
@@ -40,49 +44,72 @@ ConvPath& path() {
   return p;
 }
 
-// Visits every (im2col row, patch slot) pair: f(col_offset, image_offset) where the slot reads
-// `channels` contiguous values inside the large image, zero_padding(col_offset) where it falls on
-// the padding.
+// Visits every (im2col row, kernel row) pair: run(col_offset, image_offset, length) for the
+// kernel columns inside the image, which read one contiguous run of the channels-last image
+// (consecutive kernel columns are consecutive pixels whatever the stride), pad(col_offset, length)
+// for those on the padding. Images [b0, b1) of the batch.
 template <class F, class Z>
-void for_each_patch(const ConvParams& g, std::size_t batch, F f, Z zero_padding) {
+void for_each_run(const ConvParams& g, std::size_t b0, std::size_t b1, F run, Z pad) {
   const std::ptrdiff_t h = g.height, w = g.width, k = g.kernel, s = g.stride, p = g.padding;
-  const std::size_t c = g.channels, patch = g.patch(), image = g.large_size();
-  std::size_t row = 0;
-  for (std::size_t b = 0; b < batch; ++b)
+  const std::size_t c = g.channels, patch = g.patch(), image = g.large_size(), kc = std::size_t(k) * c;
+  std::size_t row = b0 * g.positions();
+  for (std::size_t b = b0; b < b1; ++b)
     for (std::ptrdiff_t oh = 0; oh < std::ptrdiff_t(g.out_height); ++oh)
-      for (std::ptrdiff_t ow = 0; ow < std::ptrdiff_t(g.out_width); ++ow, ++row)
+      for (std::ptrdiff_t ow = 0; ow < std::ptrdiff_t(g.out_width); ++ow, ++row) {
+        const std::ptrdiff_t iw = ow * s - p;  // of kernel column 0
+        const std::size_t kw0 = std::size_t(std::clamp<std::ptrdiff_t>(-iw, 0, k));
+        const std::size_t kw1 = std::size_t(std::clamp<std::ptrdiff_t>(w - iw, std::ptrdiff_t(kw0), k));
         for (std::ptrdiff_t kh = 0; kh < k; ++kh) {
           const std::ptrdiff_t ih = oh * s + kh - p;
-          for (std::ptrdiff_t kw = 0; kw < k; ++kw) {
-            const std::ptrdiff_t iw = ow * s + kw - p;
-            const std::size_t at = row * patch + std::size_t(kh * k + kw) * c;
-            if (ih < 0 || ih >= h || iw < 0 || iw >= w)
-              zero_padding(at);
-            else
-              f(at, b * image + std::size_t(ih * w + iw) * c);
+          const std::size_t at = row * patch + std::size_t(kh) * kc;
+          if (ih < 0 || ih >= h) {
+            pad(at, kc);
+            continue;
           }
+          if (kw0 > 0) pad(at, kw0 * c);
+          if (kw1 > kw0) run(at + kw0 * c, b * image + std::size_t(ih * w + iw + std::ptrdiff_t(kw0)) * c, (kw1 - kw0) * c);
+          if (kw1 < std::size_t(k)) pad(at + kw1 * c, (std::size_t(k) - kw1) * c);
         }
+      }
+}
+
+// f(b0, b1) over the images of the batch, split over the pool when the work is large: images
+// share no pixel, and each image's sums run in one order whatever the split.
+template <class F>
+void by_images(const ConvParams& g, std::size_t batch, F f) {
+  if (parallel::threads() > 1 && batch > 1 && batch * g.positions() * g.patch() >= (std::size_t(1) << 18))
+    parallel::for_parts(batch, [](void* c, std::size_t b0, std::size_t b1) { (*static_cast<F*>(c))(b0, b1); }, &f);
+  else
+    f(std::size_t(0), batch);
 }
 
 // col [batch * positions, patch] = the patches of x [batch, large_size].
 template <class T>
 void im2col(const ConvParams& g, std::size_t batch, const T* x, T* col) {
-  const std::size_t c = g.channels;
-  for_each_patch(
-      g, batch, [&](std::size_t at, std::size_t from) { std::copy(x + from, x + from + c, col + at); },
-      [&](std::size_t at) { std::fill(col + at, col + at + c, T(0)); });
+  by_images(g, batch, [&](std::size_t b0, std::size_t b1) {
+    for_each_run(
+        g, b0, b1, [&](std::size_t at, std::size_t from, std::size_t n) { std::memcpy(col + at, x + from, n * sizeof(T)); },
+        [&](std::size_t at, std::size_t n) { std::memset(col + at, 0, n * sizeof(T)); });
+  });
 }
 
 // x += the patches of col put back where im2col took them (overlaps add up): im2col's adjoint.
 template <class T>
 void col2im_add(const ConvParams& g, std::size_t batch, const T* col, T* x) {
-  const std::size_t c = g.channels;
-  for_each_patch(
-      g, batch,
-      [&](std::size_t at, std::size_t to) {
-        for (std::size_t e = 0; e < c; ++e) x[to + e] += col[at + e];
-      },
-      [](std::size_t) {});
+  by_images(g, batch, [&](std::size_t b0, std::size_t b1) {
+    for_each_run(
+        g, b0, b1,
+        [&](std::size_t at, std::size_t to, std::size_t n) {
+          using B = xsimd::batch<T>;
+          const T* from = col + at;
+          T* into = x + to;
+          std::size_t e = 0;
+          for (; e + B::size <= n; e += B::size)
+            (B::load_unaligned(into + e) + B::load_unaligned(from + e)).store_unaligned(into + e);
+          for (; e < n; ++e) into[e] += from[e];
+        },
+        [](std::size_t, std::size_t) {});
+  });
 }
 
 // bias [1, n] summed over the rows of g [rows, n] into grad.
@@ -146,7 +173,7 @@ Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
   T* out = y.node().value;
   const T* bias = b.node().value;
   for (std::size_t r = 0; r < rows; ++r) std::copy(bias, bias + n, out + r * n);
-  blas::gemm<T>(false, false, rows, n, patch, T(1), col.node().value, patch, w.node().value, n, T(1), out, n);
+  conv_gemm::gemm<T>(false, false, rows, n, patch, col.node().value, patch, w.node().value, n, true, out, n);
   return y;
 }
 
@@ -163,7 +190,7 @@ Var<T> conv_transpose2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
       return y;
     }
   T* col = tape.scratch(rows * patch);
-  blas::gemm<T>(false, false, rows, patch, n, T(1), x.node().value, n, w.node().value, patch, T(0), col, patch);
+  conv_gemm::gemm<T>(false, false, rows, patch, n, x.node().value, n, w.node().value, patch, false, col, patch);
   T* out = y.node().value;
   std::fill(out, out + y.node().size(), T(0));
   col2im_add(g, batch, col, out);
@@ -190,11 +217,11 @@ void backward_conv2d(Tape<T>& t, const Node<T>& y) {
       return;
     }
   const Node<T>& col = t.node(y.in[3]);
-  if (w.grad) blas::gemm<T>(true, false, patch, n, rows, T(1), col.value, patch, y.grad, n, T(1), w.grad, n);
+  if (w.grad) conv_gemm::gemm<T>(true, false, patch, n, rows, col.value, patch, y.grad, n, true, w.grad, n);
   if (b.grad) add_column_sums(y.grad, rows, n, b.grad);
   if (x.grad) {
     T* dcol = t.scratch(rows * patch);
-    blas::gemm<T>(false, true, rows, patch, n, T(1), y.grad, n, w.value, n, T(0), dcol, patch);
+    conv_gemm::gemm<T>(false, true, rows, patch, n, y.grad, n, w.value, n, false, dcol, patch);
     col2im_add(g, batch, dcol, x.grad);
   }
 }
@@ -216,8 +243,8 @@ void backward_conv_transpose2d(Tape<T>& t, const Node<T>& y) {
   if (!x.grad && !w.grad) return;
   T* gcol = t.scratch(rows * patch);
   im2col(g, batch, y.grad, gcol);
-  if (x.grad) blas::gemm<T>(false, true, rows, n, patch, T(1), gcol, patch, w.value, patch, T(1), x.grad, n);
-  if (w.grad) blas::gemm<T>(true, false, n, patch, rows, T(1), x.value, n, gcol, patch, T(1), w.grad, patch);
+  if (x.grad) conv_gemm::gemm<T>(false, true, rows, n, patch, gcol, patch, w.value, patch, true, x.grad, n);
+  if (w.grad) conv_gemm::gemm<T>(true, false, n, patch, rows, x.value, n, gcol, patch, true, w.grad, patch);
 }
 
 }  // namespace detail

@@ -1,0 +1,130 @@
+// conv_gemm::gemm, the convolutions' products, against a plain double product for the three
+// kinds the convolutions make (A B, A B^T, A^T B) over shapes with every kind of tail, writing or
+// adding to C and leaving C's padding alone; then the same bits on 1, 2 and 3 threads.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "autodiff/blas.hpp"
+#include "autodiff/gemm_conv.hpp"
+
+using namespace vk;
+
+namespace {
+
+template <class T>
+struct Case {
+  bool ta, tb;
+  std::size_t m, n, k, lda, ldb, ldc;
+  std::vector<T> a, b, c;
+
+  Case(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, unsigned seed)
+      : ta(ta), tb(tb), m(m), n(n), k(k), lda((ta ? m : k) + 3), ldb((tb ? k : n) + 1), ldc(n + 2) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> u(-1, 1);
+    a.resize((ta ? k : m) * lda);
+    b.resize((tb ? n : k) * ldb);
+    c.resize(m * ldc);
+    for (auto* v : {&a, &b, &c})
+      for (T& e : *v) e = T(u(rng));
+  }
+  double at_a(std::size_t i, std::size_t q) const { return ta ? a[q * lda + i] : a[i * lda + q]; }
+  double at_b(std::size_t q, std::size_t j) const { return tb ? b[j * ldb + q] : b[q * ldb + j]; }
+  std::vector<T> run(bool accumulate) const {
+    std::vector<T> out = c;
+    conv_gemm::gemm<T>(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, accumulate, out.data(), ldc);
+    return out;
+  }
+};
+
+template <class T>
+void check(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, bool accumulate) {
+  CAPTURE(ta);
+  CAPTURE(tb);
+  CAPTURE(m);
+  CAPTURE(n);
+  CAPTURE(k);
+  CAPTURE(accumulate);
+  const Case<T> s(ta, tb, m, n, k, unsigned(m * 7919 + n * 31 + k));
+  const std::vector<T> got = s.run(accumulate);
+  const double eps = std::numeric_limits<T>::epsilon();
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      double want = accumulate ? double(s.c[i * s.ldc + j]) : 0, size = std::abs(want);
+      for (std::size_t q = 0; q < k; ++q) {
+        want += s.at_a(i, q) * s.at_b(q, j);
+        size += std::abs(s.at_a(i, q) * s.at_b(q, j));
+      }
+      if (!(std::abs(got[i * s.ldc + j] - want) <= 2 * double(k + 2) * eps * size)) ++wrong;
+    }
+    for (std::size_t j = n; j < s.ldc; ++j)  // the padding between C's rows
+      if (got[i * s.ldc + j] != s.c[i * s.ldc + j]) ++wrong;
+  }
+  CHECK(wrong == 0);
+}
+
+template <class T>
+void check_shapes() {
+  for (const auto& [ta, tb] : {std::pair{false, false}, {false, true}, {true, false}})
+    for (const std::size_t m : {1, 2, 5, 13, 37, 130})
+      for (const std::size_t n : {1, 3, 16, 32, 33, 64, 100, 1024})
+        for (const std::size_t k : {1, 7, 64, 300})
+          if (m * n * k <= 3'000'000)
+            for (const bool accumulate : {false, true}) check<T>(ta, tb, m, n, k, accumulate);
+  // Past the blocks of the outer product's reduction (256) and chunks of C (384 rows, 256 columns).
+  for (const bool accumulate : {false, true}) {
+    check<T>(true, false, 400, 300, 600, accumulate);
+    check<T>(true, false, 9, 33, 1000, accumulate);
+    check<T>(true, false, 291, 1, 700, accumulate);
+    check<T>(false, false, 500, 70, 300, accumulate);
+    check<T>(false, true, 300, 290, 40, accumulate);
+  }
+  check<T>(false, false, 4, 5, 0, false);  // an empty reduction writes zeros
+  check<T>(true, false, 4, 5, 0, false);
+}
+
+template <class T>
+void check_threads() {
+  struct Shape {
+    bool ta, tb;
+    std::size_t m, n, k;
+  };
+  // The convolutions' kinds at sizes that split, and the outer product split by rows, by
+  // columns and with its operands swapped.
+  for (const Shape& p : {Shape{false, false, 5000, 32, 288}, Shape{false, false, 2001, 100, 99},
+                         Shape{false, true, 3000, 288, 32}, Shape{false, true, 3001, 64, 1024},
+                         Shape{true, false, 288, 32, 5000}, Shape{true, false, 64, 1024, 600},
+                         Shape{true, false, 288, 1, 9000}, Shape{true, false, 37, 33, 3000}}) {
+    CAPTURE(p.ta);
+    CAPTURE(p.m);
+    CAPTURE(p.n);
+    CAPTURE(p.k);
+    const Case<T> s(p.ta, p.tb, p.m, p.n, p.k, 5);
+    for (const bool accumulate : {false, true}) {
+      const std::vector<T> one = s.run(accumulate);
+      for (const int threads : {2, 3}) {
+        blas::set_threads(threads);
+        const std::vector<T> many = s.run(accumulate);
+        blas::set_threads(1);
+        CHECK(std::memcmp(one.data(), many.data(), one.size() * sizeof(T)) == 0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("conv_gemm::gemm equals the double product, float and double") {
+  check_shapes<float>();
+  check_shapes<double>();
+}
+
+TEST_CASE("conv_gemm::gemm gives the same bits on 1, 2 and 3 threads") {
+  check_threads<float>();
+  check_threads<double>();
+}
