@@ -187,8 +187,13 @@ struct RowsProduct {
 };
 
 template <class T>
-void rows_product(bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
-                  std::size_t ldb, bool add, T* c, std::size_t ldc) {
+int rows_of_tile(std::size_t n) {
+  const std::size_t vectors = (n + Vec<T>::size - 1) / Vec<T>::size;
+  return max_rows<T>(int(std::clamp<std::size_t>(vectors, 1, kMaxVectors)));
+}
+
+template <class T>
+const T* pack_panels(bool tb, std::size_t n, std::size_t k, const T* b, std::size_t ldb) {
   constexpr std::size_t L = Vec<T>::size, W = kMaxVectors * L;
   const std::size_t vectors = (n + L - 1) / L;
   T* packed = buffer<T>(0, vectors * L * k);
@@ -202,7 +207,13 @@ void rows_product(bool tb, std::size_t m, std::size_t n, std::size_t k, const T*
         to[e] = j < n ? (tb ? b[j * ldb + q] : b[q * ldb + j]) : T(0);
       }
   }
-  RowsProduct<T> s{m, n, k, a, lda, packed, c, ldc, add, max_rows<T>(int(std::min<std::size_t>(kMaxVectors, vectors)))};
+  return packed;
+}
+
+template <class T>
+void rows_product(bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
+                  std::size_t ldb, bool add, T* c, std::size_t ldc) {
+  RowsProduct<T> s{m, n, k, a, lda, pack_panels(tb, n, k, b, ldb), c, ldc, add, rows_of_tile<T>(n)};
   run<T>(m, n, k, (m + s.rows - 1) / s.rows, &RowsProduct<T>::part, &s);
 }
 
@@ -301,7 +312,7 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda,
           const T* b, std::size_t ldb, bool accumulate, T* c, std::size_t ldc) {
   constexpr std::size_t L = Vec<T>::size;
-  const bool bf16 = std::is_same_v<T, float> && blas::precision() == blas::Precision::bf16;
+  const bool bf16 = !own<T>();
   // Both transposed (no convolution asks for it), or a C of very few columns (a dot product per
   // element would serve it; the U-Net's last convolution only): BLAS.
   if (bf16 || (trans_a && trans_b) || (!trans_a && 2 * n < L)) {
@@ -317,6 +328,38 @@ void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t 
   if (trans_a) outer_product(m, n, k, a, lda, b, ldb, accumulate, c, ldc);
   else rows_product(trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
 }
+
+template <class T>
+bool own() {
+  return !(std::is_same_v<T, float> && blas::precision() == blas::Precision::bf16);
+}
+
+template <class T>
+const T* pack(bool trans_b, std::size_t n, std::size_t k, const T* b, std::size_t ldb) {
+  return pack_panels(trans_b, n, k, b, ldb);
+}
+
+template <class T>
+void rows(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* packed, T* c,
+          std::size_t ldc) {
+  const int r = rows_of_tile<T>(n);
+  RowsProduct<T> s{m, n, k, a, lda, packed, c, ldc, false, r};
+  RowsProduct<T>::part(&s, 0, (m + std::size_t(r) - 1) / std::size_t(r));
+}
+
+template <class T>
+std::size_t block_rows(std::size_t n) {
+  return std::size_t(rows_of_tile<T>(n));
+}
+
+#define VK_CONV_GEMM(T)                                                                                          \
+  template bool own<T>();                                                                                        \
+  template const T* pack<T>(bool, std::size_t, std::size_t, const T*, std::size_t);                              \
+  template void rows<T>(std::size_t, std::size_t, std::size_t, const T*, std::size_t, const T*, T*, std::size_t); \
+  template std::size_t block_rows<T>(std::size_t);
+VK_CONV_GEMM(float)
+VK_CONV_GEMM(double)
+#undef VK_CONV_GEMM
 
 template void gemm<float>(bool, bool, std::size_t, std::size_t, std::size_t, const float*, std::size_t, const float*,
                           std::size_t, bool, float*, std::size_t);

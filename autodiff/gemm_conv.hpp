@@ -17,4 +17,21 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda,
           const T* b, std::size_t ldb, bool accumulate, T* c, std::size_t ldc);
 
+// Whether gemm runs the products itself (false for float under --precision bf16).
+template <class T>
+bool own();
+
+// For a product whose rows are consumed a block at a time (ops_conv.cpp's col2im, which then
+// never needs the whole wide C in memory): op(B) [k, n] packed into the calling thread's buffer
+// (valid until its next pack), then C [m, n] = A [m, k] * op(B) for any rows of A, on the
+// calling thread, each element as gemm computes it. Blocks of a multiple of block_rows(n) rows
+// waste no tile.
+template <class T>
+const T* pack(bool trans_b, std::size_t n, std::size_t k, const T* b, std::size_t ldb);
+template <class T>
+void rows(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* packed, T* c,
+          std::size_t ldc);
+template <class T>
+std::size_t block_rows(std::size_t n);
+
 }  // namespace vk::conv_gemm

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 #include <xsimd/xsimd.hpp>
@@ -44,33 +45,33 @@ ConvPath& path() {
   return p;
 }
 
-// Visits every (im2col row, kernel row) pair: run(col_offset, image_offset, length) for the
-// kernel columns inside the image, which read one contiguous run of the channels-last image
-// (consecutive kernel columns are consecutive pixels whatever the stride), pad(col_offset, length)
-// for those on the padding. Images [b0, b1) of the batch.
+// Visits every (im2col row, kernel row) pair of rows [r0, r1): run(col_offset, image_offset,
+// length) for the kernel columns inside the image, which read one contiguous run of the
+// channels-last image (consecutive kernel columns are consecutive pixels whatever the stride),
+// pad(col_offset, length) for those on the padding. Column offsets count from row `first`.
 template <class F, class Z>
-void for_each_run(const ConvParams& g, std::size_t b0, std::size_t b1, F run, Z pad) {
+void for_each_run(const ConvParams& g, std::size_t r0, std::size_t r1, std::size_t first, F run, Z pad) {
   const std::ptrdiff_t h = g.height, w = g.width, k = g.kernel, s = g.stride, p = g.padding;
   const std::size_t c = g.channels, patch = g.patch(), image = g.large_size(), kc = std::size_t(k) * c;
-  std::size_t row = b0 * g.positions();
-  for (std::size_t b = b0; b < b1; ++b)
-    for (std::ptrdiff_t oh = 0; oh < std::ptrdiff_t(g.out_height); ++oh)
-      for (std::ptrdiff_t ow = 0; ow < std::ptrdiff_t(g.out_width); ++ow, ++row) {
-        const std::ptrdiff_t iw = ow * s - p;  // of kernel column 0
-        const std::size_t kw0 = std::size_t(std::clamp<std::ptrdiff_t>(-iw, 0, k));
-        const std::size_t kw1 = std::size_t(std::clamp<std::ptrdiff_t>(w - iw, std::ptrdiff_t(kw0), k));
-        for (std::ptrdiff_t kh = 0; kh < k; ++kh) {
-          const std::ptrdiff_t ih = oh * s + kh - p;
-          const std::size_t at = row * patch + std::size_t(kh) * kc;
-          if (ih < 0 || ih >= h) {
-            pad(at, kc);
-            continue;
-          }
-          if (kw0 > 0) pad(at, kw0 * c);
-          if (kw1 > kw0) run(at + kw0 * c, b * image + std::size_t(ih * w + iw + std::ptrdiff_t(kw0)) * c, (kw1 - kw0) * c);
-          if (kw1 < std::size_t(k)) pad(at + kw1 * c, (std::size_t(k) - kw1) * c);
-        }
+  const std::size_t positions = g.positions(), ow_count = g.out_width;
+  for (std::size_t row = r0; row < r1; ++row) {
+    const std::size_t b = row / positions, at_row = (row - first) * patch;
+    const std::ptrdiff_t oh = std::ptrdiff_t(row % positions / ow_count), ow = std::ptrdiff_t(row % ow_count);
+    const std::ptrdiff_t iw = ow * s - p;  // of kernel column 0
+    const std::size_t kw0 = std::size_t(std::clamp<std::ptrdiff_t>(-iw, 0, k));
+    const std::size_t kw1 = std::size_t(std::clamp<std::ptrdiff_t>(w - iw, std::ptrdiff_t(kw0), k));
+    for (std::ptrdiff_t kh = 0; kh < k; ++kh) {
+      const std::ptrdiff_t ih = oh * s + kh - p;
+      const std::size_t at = at_row + std::size_t(kh) * kc;
+      if (ih < 0 || ih >= h) {
+        pad(at, kc);
+        continue;
       }
+      if (kw0 > 0) pad(at, kw0 * c);
+      if (kw1 > kw0) run(at + kw0 * c, b * image + std::size_t(ih * w + iw + std::ptrdiff_t(kw0)) * c, (kw1 - kw0) * c);
+      if (kw1 < std::size_t(k)) pad(at + kw1 * c, (std::size_t(k) - kw1) * c);
+    }
+  }
 }
 
 // f(b0, b1) over the images of the batch, split over the pool when the work is large: images
@@ -88,27 +89,61 @@ template <class T>
 void im2col(const ConvParams& g, std::size_t batch, const T* x, T* col) {
   by_images(g, batch, [&](std::size_t b0, std::size_t b1) {
     for_each_run(
-        g, b0, b1, [&](std::size_t at, std::size_t from, std::size_t n) { std::memcpy(col + at, x + from, n * sizeof(T)); },
+        g, b0 * g.positions(), b1 * g.positions(), 0,
+        [&](std::size_t at, std::size_t from, std::size_t n) { std::memcpy(col + at, x + from, n * sizeof(T)); },
         [&](std::size_t at, std::size_t n) { std::memset(col + at, 0, n * sizeof(T)); });
   });
+}
+
+// x += rows [r0, r1) of col (col pointing at row r0) put back where im2col took them.
+template <class T>
+void col2im_rows_add(const ConvParams& g, std::size_t r0, std::size_t r1, const T* col, T* x) {
+  for_each_run(
+      g, r0, r1, r0,
+      [&](std::size_t at, std::size_t to, std::size_t n) {
+        using B = xsimd::batch<T>;
+        const T* from = col + at;
+        T* into = x + to;
+        std::size_t e = 0;
+        for (; e + B::size <= n; e += B::size)
+          (B::load_unaligned(into + e) + B::load_unaligned(from + e)).store_unaligned(into + e);
+        for (; e < n; ++e) into[e] += from[e];
+      },
+      [](std::size_t, std::size_t) {});
 }
 
 // x += the patches of col put back where im2col took them (overlaps add up): im2col's adjoint.
 template <class T>
 void col2im_add(const ConvParams& g, std::size_t batch, const T* col, T* x) {
   by_images(g, batch, [&](std::size_t b0, std::size_t b1) {
-    for_each_run(
-        g, b0, b1,
-        [&](std::size_t at, std::size_t to, std::size_t n) {
-          using B = xsimd::batch<T>;
-          const T* from = col + at;
-          T* into = x + to;
-          std::size_t e = 0;
-          for (; e + B::size <= n; e += B::size)
-            (B::load_unaligned(into + e) + B::load_unaligned(from + e)).store_unaligned(into + e);
-          for (; e < n; ++e) into[e] += from[e];
-        },
-        [](std::size_t, std::size_t) {});
+    col2im_rows_add(g, b0 * g.positions(), b1 * g.positions(), col + b0 * g.positions() * g.patch(), x);
+  });
+}
+
+template <class T>
+T* thread_buffer(std::size_t n) {
+  thread_local std::vector<T> held;  // grown only when too small: no allocation after a first step
+  if (held.size() < n) held.resize(n);
+  return held.data();
+}
+
+// col2im_add(a [rows, k] * op(w) [k, patch]) without the column matrix (rows x patch, 115 MB for
+// the U-Net's widest, written and read back from memory): its rows are computed a block at a
+// time into a buffer of the thread's and put back at once, in row order as col2im_add adds them.
+template <class T>
+void product_col2im_add(const ConvParams& g, std::size_t batch, const T* a, std::size_t k, bool trans_w, const T* w,
+                        std::size_t ldw, T* x) {
+  const std::size_t patch = g.patch(), positions = g.positions();
+  const T* packed = conv_gemm::pack<T>(trans_w, patch, k, w, ldw);
+  const std::size_t tile = conv_gemm::block_rows<T>(patch);
+  const std::size_t block = std::max<std::size_t>(1, 8192 / (patch * tile)) * tile;
+  by_images(g, batch, [&](std::size_t b0, std::size_t b1) {
+    T* rows = thread_buffer<T>(block * patch);
+    for (std::size_t r = b0 * positions; r < b1 * positions; r += block) {
+      const std::size_t end = std::min(b1 * positions, r + block);
+      conv_gemm::rows<T>(end - r, patch, k, a + r * k, k, packed, rows, patch);
+      col2im_rows_add(g, r, end, rows, x);
+    }
   });
 }
 
@@ -189,11 +224,15 @@ Var<T> conv_transpose2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
       onednn::conv_forward(true, g, batch, x.node().value, w.node().value, b.node().value, y.node().value);
       return y;
     }
-  T* col = tape.scratch(rows * patch);
-  conv_gemm::gemm<T>(false, false, rows, patch, n, x.node().value, n, w.node().value, patch, false, col, patch);
   T* out = y.node().value;
   std::fill(out, out + y.node().size(), T(0));
-  col2im_add(g, batch, col, out);
+  if (conv_gemm::own<T>()) {
+    product_col2im_add(g, batch, x.node().value, n, false, w.node().value, patch, out);
+  } else {
+    T* col = tape.scratch(rows * patch);
+    conv_gemm::gemm<T>(false, false, rows, patch, n, x.node().value, n, w.node().value, patch, false, col, patch);
+    col2im_add(g, batch, col, out);
+  }
   const T* bias = b.node().value;
   const std::size_t c = g.channels, pixels = batch * g.height * g.width;
   for (std::size_t p = 0; p < pixels; ++p)
@@ -219,7 +258,9 @@ void backward_conv2d(Tape<T>& t, const Node<T>& y) {
   const Node<T>& col = t.node(y.in[3]);
   if (w.grad) conv_gemm::gemm<T>(true, false, patch, n, rows, col.value, patch, y.grad, n, true, w.grad, n);
   if (b.grad) add_column_sums(y.grad, rows, n, b.grad);
-  if (x.grad) {
+  if (x.grad && conv_gemm::own<T>()) {
+    product_col2im_add(g, batch, y.grad, n, true, w.value, n, x.grad);
+  } else if (x.grad) {
     T* dcol = t.scratch(rows * patch);
     conv_gemm::gemm<T>(false, true, rows, patch, n, y.grad, n, w.value, n, false, dcol, patch);
     col2im_add(g, batch, dcol, x.grad);
