@@ -1,4 +1,4 @@
-// gemm-conv-bench [--threads T] [--rounds R] [--batch N]: the products of the U-Net's and the conv
+// gemm-conv-bench [--threads T] [--rounds R] [--batch N] [--only TEXT]: the products of the U-Net's and the conv
 // VAE's convolutions at batch N (forward, weight gradient, data gradient), through
 // conv_gemm::gemm (autodiff/gemm_conv.hpp) and blas::gemm (OpenBLAS), alternating per round: a line
 // per product with each one's GFLOP/s (median over rounds of the best of 3 calls) and the ratio.
@@ -66,12 +66,14 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   int threads = 1, rounds = 5;
   std::size_t batch = 128;
+  const char* only = "";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--batch")) batch = std::size_t(std::atoll(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--only")) only = argv[i + 1];  // products whose name holds TEXT
     else {
-      std::fprintf(stderr, "usage: gemm-conv-bench [--threads T] [--rounds R] [--batch N]\n");
+      std::fprintf(stderr, "usage: gemm-conv-bench [--threads T] [--rounds R] [--batch N] [--only TEXT]\n");
       return 2;
     }
   }
@@ -105,6 +107,7 @@ int main(int argc, char** argv) {
               "| --- | --- | --- | ---: | ---: | ---: |\n", threads, batch, vk::blas::core_name().c_str());
   double total[2] = {0, 0};
   for (const Product& p : products) {
+    if (!std::strstr(p.what, only)) continue;
     std::vector<float> a(p.m * p.k), b(p.k * p.n), c(p.m * p.n);
     for (auto* v : {&a, &b, &c})
       for (float& e : *v) e = u(rng);
