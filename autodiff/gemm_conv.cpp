@@ -148,7 +148,7 @@ constexpr auto kOuter = [] {
 // first), aligned to 64 bytes.
 template <class T>
 T* buffer(int which, std::size_t n) {
-  thread_local std::vector<T> held[2];
+  thread_local std::vector<T> held[3];
   std::vector<T>& v = held[which];
   const std::size_t extra = 64 / sizeof(T);
   if (v.size() < n + extra) v.resize(n + extra);
@@ -237,6 +237,9 @@ struct OuterProduct {
   bool add, by_rows = false;
   int vectors = 1, rows = 1;            // of a full tile
   std::size_t full = 0, panels = 0;     // full vectors of B', column panels (the last may be the tail)
+  Fill<T> fill = nullptr;               // makes A' (fill_a) or B' a block of rows at a time
+  const void* fill_context = nullptr;
+  bool fill_a = true;
 
   void panel(std::size_t p, std::size_t& j, int& v, bool& tail) const {
     tail = p * std::size_t(vectors) >= full;
@@ -244,35 +247,55 @@ struct OuterProduct {
     v = tail ? 1 : int(std::min<std::size_t>(std::size_t(vectors), full - p * std::size_t(vectors)));
   }
 
+  // The tiles of rows [i0, i1) and panels [p0, p1) of one block of the reduction, [q, q + depth),
+  // whose rows of A' and B' start at a and b.
+  void tiles(std::size_t i0, std::size_t i1, std::size_t p0, std::size_t p1, std::size_t q, std::size_t depth,
+             const T* a_rows, std::size_t a_step, const T* b_rows, std::size_t b_step) const {
+    constexpr std::size_t L = Vec<T>::size;
+    for (std::size_t p = p0; p < p1; ++p) {
+      std::size_t j;
+      int v;
+      bool tail;
+      panel(p, j, v, tail);
+      const T* from = b_rows + j;
+      std::size_t step = b_step;
+      if (tail) {
+        T* t = buffer<T>(1, depth * L);
+        for (std::size_t d = 0; d < depth; ++d)
+          for (std::size_t e = 0; e < L; ++e) t[d * L + e] = j + e < n ? from[d * b_step + e] : T(0);
+        from = t;
+        step = L;
+      }
+      for (std::size_t i = i0; i < i1; i += std::size_t(rows)) {
+        const std::size_t r = std::min(std::size_t(rows), i1 - i);
+        kOuter<T>[v - 1][r - 1](depth, a_rows + i, a_step, from, step, c + i * cr + j * cc, cr, cc,
+                                std::min(std::size_t(v) * L, n - j), add || q > 0);
+      }
+    }
+  }
+
   void block(std::size_t i0, std::size_t i1, std::size_t p0, std::size_t p1) const {
     constexpr std::size_t L = Vec<T>::size;
     const std::size_t chunk_rows = std::max<std::size_t>(1, kChunkRows / std::size_t(rows)) * std::size_t(rows);
     const std::size_t chunk_panels = std::max<std::size_t>(1, kChunkCols / (std::size_t(vectors) * L));
-    for (std::size_t ic = i0; ic < i1; ic += chunk_rows)
-      for (std::size_t pc = p0; pc < p1; pc += chunk_panels)
-        for (std::size_t q = 0; q < k; q += kDepth) {
-          const std::size_t depth = std::min(kDepth, k - q);
-          for (std::size_t p = pc; p < std::min(p1, pc + chunk_panels); ++p) {
-            std::size_t j;
-            int v;
-            bool tail;
-            panel(p, j, v, tail);
-            const T* from = b + q * ldb + j;
-            std::size_t step = ldb;
-            if (tail) {
-              T* t = buffer<T>(1, depth * L);
-              for (std::size_t d = 0; d < depth; ++d)
-                for (std::size_t e = 0; e < L; ++e) t[d * L + e] = j + e < n ? from[d * ldb + e] : T(0);
-              from = t;
-              step = L;
-            }
-            for (std::size_t i = ic; i < std::min(i1, ic + chunk_rows); i += std::size_t(rows)) {
-              const std::size_t r = std::min(std::size_t(rows), i1 - i);
-              kOuter<T>[v - 1][r - 1](depth, a + q * lda + i, lda, from, step, c + i * cr + j * cc, cr, cc,
-                                      std::min(std::size_t(v) * L, n - j), add || q > 0);
-            }
-          }
-        }
+    if (!fill) {
+      for (std::size_t ic = i0; ic < i1; ic += chunk_rows)
+        for (std::size_t pc = p0; pc < p1; pc += chunk_panels)
+          for (std::size_t q = 0; q < k; q += kDepth)
+            tiles(ic, std::min(i1, ic + chunk_rows), pc, std::min(p1, pc + chunk_panels), q, std::min(kDepth, k - q),
+                  a + q * lda, lda, b + q * ldb, ldb);
+      return;
+    }
+    // The made operand's block is made once, then every chunk takes it.
+    for (std::size_t q = 0; q < k; q += kDepth) {
+      const std::size_t depth = std::min(kDepth, k - q);
+      T* made = buffer<T>(2, depth * (fill_a ? m : n));
+      fill(fill_context, q, q + depth, made);
+      for (std::size_t ic = i0; ic < i1; ic += chunk_rows)
+        for (std::size_t pc = p0; pc < p1; pc += chunk_panels)
+          tiles(ic, std::min(i1, ic + chunk_rows), pc, std::min(p1, pc + chunk_panels), q, depth,
+                fill_a ? made : a + q * lda, fill_a ? m : lda, fill_a ? b + q * ldb : made, fill_a ? ldb : n);
+    }
   }
 
   static void part(void* context, std::size_t begin, std::size_t end) {
@@ -293,10 +316,14 @@ double filled(std::size_t x) {
 
 template <class T>
 void outer_product(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
-                   std::size_t ldb, bool add, T* c, std::size_t ldc) {
+                   std::size_t ldb, bool add, T* c, std::size_t ldc, Fill<T> fill = nullptr,
+                   const void* fill_context = nullptr) {
   constexpr std::size_t L = Vec<T>::size;
   OuterProduct<T> s{m, n, k, a, lda, b, ldb, c, ldc, 1, add};
+  s.fill = fill;
+  s.fill_context = fill_context;
   if (filled<T>(m) > filled<T>(n)) {  // C^T = B^T A: vectors along m
+    s.fill_a = false;
     std::swap(s.m, s.n);
     std::swap(s.a, s.b);
     std::swap(s.lda, s.ldb);
@@ -345,11 +372,23 @@ const T* pack(bool trans_b, std::size_t n, std::size_t k, const T* b, std::size_
 }
 
 template <class T>
-void rows(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* packed, T* c,
-          std::size_t ldc) {
+void rows(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* packed, bool accumulate,
+          T* c, std::size_t ldc) {
   const int r = rows_of_tile<T>(n);
-  RowsProduct<T> s{m, n, k, a, lda, packed, c, ldc, false, r};
+  RowsProduct<T> s{m, n, k, a, lda, packed, c, ldc, accumulate, r};
   RowsProduct<T>::part(&s, 0, (m + std::size_t(r) - 1) / std::size_t(r));
+}
+
+template <class T>
+void gemm_made(std::size_t m, std::size_t n, std::size_t k, Fill<T> fill, const void* context, const T* b,
+               std::size_t ldb, bool accumulate, T* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate)
+      for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+    return;
+  }
+  outer_product<T>(m, n, k, nullptr, m, b, ldb, accumulate, c, ldc, fill, context);
 }
 
 template <class T>
@@ -360,7 +399,9 @@ std::size_t block_rows(std::size_t n) {
 #define VK_CONV_GEMM(T)                                                                                          \
   template bool own<T>();                                                                                        \
   template const T* pack<T>(bool, std::size_t, std::size_t, const T*, std::size_t);                              \
-  template void rows<T>(std::size_t, std::size_t, std::size_t, const T*, std::size_t, const T*, T*, std::size_t); \
+  template void rows<T>(std::size_t, std::size_t, std::size_t, const T*, std::size_t, const T*, bool, T*, std::size_t); \
+  template void gemm_made<T>(std::size_t, std::size_t, std::size_t, Fill<T>, const void*, const T*, std::size_t, bool, \
+                             T*, std::size_t);                                                                   \
   template std::size_t block_rows<T>(std::size_t);
 VK_CONV_GEMM(float)
 VK_CONV_GEMM(double)

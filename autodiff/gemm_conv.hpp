@@ -29,8 +29,19 @@ bool own();
 template <class T>
 const T* pack(bool trans_b, std::size_t n, std::size_t k, const T* b, std::size_t ldb);
 template <class T>
-void rows(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* packed, T* c,
-          std::size_t ldc);
+void rows(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* packed, bool accumulate,
+          T* c, std::size_t ldc);
+
+// Writes rows [q0, q1) of a matrix m wide (to rows, m apart). Called from several threads at once.
+template <class T>
+using Fill = void (*)(const void* context, std::size_t q0, std::size_t q1, T* rows);
+
+// gemm(true, false, m, n, k, A, m, ...) with A [k, m] never whole in memory (an im2col matrix of
+// 115 MB): fill makes it a block of rows at a time into a buffer of each thread that needs it.
+// The bits are gemm's. Only for the products gemm runs itself (own<T>()).
+template <class T>
+void gemm_made(std::size_t m, std::size_t n, std::size_t k, Fill<T> fill, const void* context, const T* b,
+               std::size_t ldb, bool accumulate, T* c, std::size_t ldc);
 template <class T>
 std::size_t block_rows(std::size_t n);
 

@@ -1,9 +1,12 @@
 // Convolutions as im2col (or col2im) plus one GEMM over the whole batch (conv_gemm, which reads
 // the large operand where it lies: gemm_conv.hpp). Images are channels
 // last, so the rows (b, oh, ow) of the GEMM's output are already the output image's memory, and
-// weights are [in, out] as for linear: no transposed or permuted copy is ever made. The im2col
-// buffer of conv2d is kept on the tape (a constant input of the node) for the weight gradient;
-// the other column buffers are arena scratch, so a step still allocates nothing after the first.
+// weights are [in, out] as for linear: no transposed or permuted copy is ever made. The column
+// matrices are never whole in memory where conv_gemm runs the products: each is made (im2col) or
+// consumed (col2im) a block of rows at a time in a buffer of the thread's, grown once, so a step
+// still allocates nothing after the first. Under --precision bf16 (blas::gemm's products) conv2d's
+// im2col matrix is kept on the tape (the node's 4th input) for the weight gradient, the others are
+// arena scratch.
 // In single precision oneDNN's primitives may run them instead (ConvPath, conv_onednn.hpp).
 #include <algorithm>
 #include <cstdlib>
@@ -84,14 +87,20 @@ void by_images(const ConvParams& g, std::size_t batch, F f) {
     f(std::size_t(0), batch);
 }
 
+// Rows [r0, r1) of the im2col matrix, to col (row r0 at col).
+template <class T>
+void im2col_rows(const ConvParams& g, std::size_t r0, std::size_t r1, const T* x, T* col) {
+  for_each_run(
+      g, r0, r1, r0, [&](std::size_t at, std::size_t from, std::size_t n) { std::memcpy(col + at, x + from, n * sizeof(T)); },
+      [&](std::size_t at, std::size_t n) { std::memset(col + at, 0, n * sizeof(T)); });
+}
+
 // col [batch * positions, patch] = the patches of x [batch, large_size].
 template <class T>
 void im2col(const ConvParams& g, std::size_t batch, const T* x, T* col) {
   by_images(g, batch, [&](std::size_t b0, std::size_t b1) {
-    for_each_run(
-        g, b0 * g.positions(), b1 * g.positions(), 0,
-        [&](std::size_t at, std::size_t from, std::size_t n) { std::memcpy(col + at, x + from, n * sizeof(T)); },
-        [&](std::size_t at, std::size_t n) { std::memset(col + at, 0, n * sizeof(T)); });
+    const std::size_t r0 = b0 * g.positions();
+    im2col_rows(g, r0, b1 * g.positions(), x, col + r0 * g.patch());
   });
 }
 
@@ -141,7 +150,7 @@ void product_col2im_add(const ConvParams& g, std::size_t batch, const T* a, std:
     T* rows = thread_buffer<T>(block * patch);
     for (std::size_t r = b0 * positions; r < b1 * positions; r += block) {
       const std::size_t end = std::min(b1 * positions, r + block);
-      conv_gemm::rows<T>(end - r, patch, k, a + r * k, k, packed, rows, patch);
+      conv_gemm::rows<T>(end - r, patch, k, a + r * k, k, packed, false, rows, patch);
       col2im_rows_add(g, r, end, rows, x);
     }
   });
@@ -181,6 +190,42 @@ void check_arguments(bool transposed, Var<T> x, Var<T> w, Var<T> b, const ConvPa
   check_shape(op, "the bias", b, 1, transposed ? g.channels : g.out_channels);
 }
 
+// out [rows, n] += im2col(x) * w [patch, n] without the im2col matrix (115 MB at the U-Net's
+// widest, which took a tenth of its step to write and read back): a block of its rows at a time
+// in a buffer of the thread's, each output element as the whole matrix's product gives it.
+template <class T>
+void im2col_product_add(const ConvParams& g, std::size_t batch, const T* x, const T* w, std::size_t n, T* out) {
+  const std::size_t patch = g.patch(), positions = g.positions();
+  const T* packed = conv_gemm::pack<T>(false, n, patch, w, n);
+  const std::size_t tile = conv_gemm::block_rows<T>(n);
+  const std::size_t block = std::max<std::size_t>(1, 16384 / (patch * tile)) * tile;
+  by_images(g, batch, [&](std::size_t b0, std::size_t b1) {
+    T* col = thread_buffer<T>(block * patch);
+    for (std::size_t r = b0 * positions; r < b1 * positions; r += block) {
+      const std::size_t end = std::min(b1 * positions, r + block);
+      im2col_rows(g, r, end, x, col);
+      conv_gemm::rows<T>(end - r, n, patch, col, patch, packed, true, out + r * n, n);
+    }
+  });
+}
+
+// w_grad [patch, n] += im2col(x)^T dy, the im2col matrix made a block of rows at a time.
+template <class T>
+void im2col_weight_grad(const ConvParams& g, std::size_t batch, const T* x, const T* dy, T* w_grad) {
+  struct Made {
+    const ConvParams* g;
+    const T* x;
+  } made{&g, x};
+  const std::size_t n = g.out_channels;
+  conv_gemm::gemm_made<T>(
+      g.patch(), n, batch * g.positions(),
+      [](const void* c, std::size_t q0, std::size_t q1, T* rows) {
+        const Made& m = *static_cast<const Made*>(c);
+        im2col_rows(*m.g, q0, q1, m.x, rows);
+      },
+      &made, dy, n, true, w_grad, n);
+}
+
 }  // namespace
 
 bool onednn_convolutions_built() { return kOnednnBuilt; }
@@ -202,6 +247,14 @@ Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
       onednn::conv_forward(false, g, batch, x.node().value, w.node().value, b.node().value, y.node().value);
       return y;
     }
+  if (conv_gemm::own<T>()) {  // x as the 4th input: backward makes the im2col matrix again
+    Var<T> y = tape.template push<Op::conv2d>({x, w, b, x}, batch, g.small_size(), g);
+    T* out = y.node().value;
+    const T* bias = b.node().value;
+    for (std::size_t r = 0; r < rows; ++r) std::copy(bias, bias + n, out + r * n);
+    im2col_product_add(g, batch, x.node().value, w.node().value, n, out);
+    return y;
+  }
   Var<T> col = tape.constant_uninitialized(rows, patch);
   im2col(g, batch, x.node().value, col.node().value);
   Var<T> y = tape.template push<Op::conv2d>({x, w, b, col}, batch, g.small_size(), g);
@@ -255,8 +308,10 @@ void backward_conv2d(Tape<T>& t, const Node<T>& y) {
       if (w.grad || b.grad) onednn::conv_backward_weights(false, g, batch, x.value, y.grad, w.grad, b.grad);
       return;
     }
-  const Node<T>& col = t.node(y.in[3]);
-  if (w.grad) conv_gemm::gemm<T>(true, false, patch, n, rows, col.value, patch, y.grad, n, true, w.grad, n);
+  if (w.grad) {
+    if (y.in[3] == y.in[0]) im2col_weight_grad(g, batch, x.value, y.grad, w.grad);
+    else conv_gemm::gemm<T>(true, false, patch, n, rows, t.node(y.in[3]).value, patch, y.grad, n, true, w.grad, n);
+  }
   if (b.grad) add_column_sums(y.grad, rows, n, b.grad);
   if (x.grad && conv_gemm::own<T>()) {
     product_col2im_add(g, batch, y.grad, n, true, w.value, n, x.grad);
