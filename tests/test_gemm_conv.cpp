@@ -1,6 +1,7 @@
 // conv_gemm::gemm, the convolutions' products, against a plain double product for the three
 // kinds the convolutions make (A B, A B^T, A^T B) over shapes with every kind of tail, writing or
-// adding to C and leaving C's padding alone; then the same bits on 1, 2 and 3 threads.
+// adding to C and leaving C's padding alone; then the same bits on 1, 2 and 3 threads, and gemm_made
+// (A made a block at a time) giving gemm's bits.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -118,6 +119,45 @@ void check_threads() {
 }
 
 }  // namespace
+
+// gemm_made with A made by copying rows of a stored A: gemm's bits, on any thread count.
+template <class T>
+void check_made() {
+  struct Shape {
+    std::size_t m, n, k;
+  };
+  for (const Shape& p : {Shape{288, 32, 5000}, Shape{9, 32, 700}, Shape{291, 1, 3000}, Shape{64, 100, 600},
+                         Shape{5, 3, 1}, Shape{1152, 64, 300}}) {
+    CAPTURE(p.m);
+    CAPTURE(p.n);
+    CAPTURE(p.k);
+    const Case<T> s(true, false, p.m, p.n, p.k, 9);
+    struct Made {
+      const T* a;
+      std::size_t lda, m;
+    } made{s.a.data(), s.lda, p.m};
+    auto fill = [](const void* c, std::size_t q0, std::size_t q1, T* rows) {
+      const Made& f = *static_cast<const Made*>(c);
+      for (std::size_t q = q0; q < q1; ++q) std::memcpy(rows + (q - q0) * f.m, f.a + q * f.lda, f.m * sizeof(T));
+    };
+    for (const bool accumulate : {false, true}) {
+      const std::vector<T> want = s.run(accumulate);
+      for (const int threads : {1, 2, 3}) {
+        CAPTURE(threads);
+        blas::set_threads(threads);
+        std::vector<T> got = s.c;
+        conv_gemm::gemm_made<T>(p.m, p.n, p.k, fill, &made, s.b.data(), s.ldb, accumulate, got.data(), s.ldc);
+        blas::set_threads(1);
+        CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(T)) == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("conv_gemm::gemm_made gives gemm's bits on 1, 2 and 3 threads") {
+  check_made<float>();
+  check_made<double>();
+}
 
 TEST_CASE("conv_gemm::gemm equals the double product, float and double") {
   check_shapes<float>();
