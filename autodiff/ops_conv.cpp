@@ -87,12 +87,24 @@ void by_images(const ConvParams& g, std::size_t batch, F f) {
     f(std::size_t(0), batch);
 }
 
-// Rows [r0, r1) of the im2col matrix, to col (row r0 at col).
+// Rows [r0, r1) of the im2col matrix, to col (row r0 at col). The runs are short (3 pixels of
+// 32-64 channels): inline vector copies, where libc's memmove and memset spent 12% of the U-Net's
+// step on calls.
 template <class T>
 void im2col_rows(const ConvParams& g, std::size_t r0, std::size_t r1, const T* x, T* col) {
+  using B = xsimd::batch<T>;
   for_each_run(
-      g, r0, r1, r0, [&](std::size_t at, std::size_t from, std::size_t n) { std::memcpy(col + at, x + from, n * sizeof(T)); },
-      [&](std::size_t at, std::size_t n) { std::memset(col + at, 0, n * sizeof(T)); });
+      g, r0, r1, r0,
+      [&](std::size_t at, std::size_t from, std::size_t n) {
+        std::size_t e = 0;
+        for (; e + B::size <= n; e += B::size) B::load_unaligned(x + from + e).store_unaligned(col + at + e);
+        for (; e < n; ++e) col[at + e] = x[from + e];
+      },
+      [&](std::size_t at, std::size_t n) {
+        std::size_t e = 0;
+        for (; e + B::size <= n; e += B::size) B(T(0)).store_unaligned(col + at + e);
+        for (; e < n; ++e) col[at + e] = T(0);
+      });
 }
 
 // col [batch * positions, patch] = the patches of x [batch, large_size].
