@@ -37,8 +37,13 @@ constexpr std::size_t kAhead = 16;  // rows of the outer product's operands pref
 // Writes a tile's `cols` first columns (of V vectors) to a row of C at stride `step` between
 // columns, adding what C held if `add`.
 template <class T, int V>
-void put_row(const Vec<T> (&acc)[V], T* c, std::size_t step, std::size_t cols, bool add) {
+[[gnu::always_inline]] inline void put_row(const Vec<T> (&acc)[V], T* c, std::size_t step, std::size_t cols,
+                                           bool add) {
   constexpr std::size_t L = Vec<T>::size;
+  if (step == 1 && cols == V * L) {  // the tiles inside C
+    for (int v = 0; v < V; ++v) (add ? Vec<T>::load_unaligned(c + v * L) + acc[v] : acc[v]).store_unaligned(c + v * L);
+    return;
+  }
   for (int v = 0; v < V; ++v) {
     const std::size_t j = std::size_t(v) * L;
     if (j >= cols) break;
@@ -56,7 +61,7 @@ void put_row(const Vec<T> (&acc)[V], T* c, std::size_t step, std::size_t cols, b
 }
 
 template <class T, int V>
-void get_row(Vec<T> (&acc)[V], const T* c, std::size_t step, std::size_t cols) {
+[[gnu::always_inline]] inline void get_row(Vec<T> (&acc)[V], const T* c, std::size_t step, std::size_t cols) {
   constexpr std::size_t L = Vec<T>::size;
   for (int v = 0; v < V; ++v) {
     const std::size_t j = std::size_t(v) * L;
