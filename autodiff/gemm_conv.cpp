@@ -322,13 +322,14 @@ double filled(std::size_t x) {
 template <class T>
 void outer_product(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
                    std::size_t ldb, bool add, T* c, std::size_t ldc, Fill<T> fill = nullptr,
-                   const void* fill_context = nullptr) {
+                   const void* fill_context = nullptr, bool fill_b = false) {
   constexpr std::size_t L = Vec<T>::size;
   OuterProduct<T> s{m, n, k, a, lda, b, ldb, c, ldc, 1, add};
   s.fill = fill;
   s.fill_context = fill_context;
+  s.fill_a = !fill_b;
   if (filled<T>(m) > filled<T>(n)) {  // C^T = B^T A: vectors along m
-    s.fill_a = false;
+    s.fill_a = !s.fill_a;
     std::swap(s.m, s.n);
     std::swap(s.a, s.b);
     std::swap(s.lda, s.ldb);
@@ -397,6 +398,18 @@ void gemm_made(std::size_t m, std::size_t n, std::size_t k, Fill<T> fill, const 
 }
 
 template <class T>
+void gemm_made_b(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, Fill<T> fill,
+                 const void* context, bool accumulate, T* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!accumulate)
+      for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, T(0));
+    return;
+  }
+  outer_product<T>(m, n, k, a, lda, nullptr, n, accumulate, c, ldc, fill, context, true);
+}
+
+template <class T>
 std::size_t block_rows(std::size_t n) {
   return std::size_t(rows_of_tile<T>(n));
 }
@@ -407,6 +420,8 @@ std::size_t block_rows(std::size_t n) {
   template void rows<T>(std::size_t, std::size_t, std::size_t, const T*, std::size_t, const T*, bool, T*, std::size_t); \
   template void gemm_made<T>(std::size_t, std::size_t, std::size_t, Fill<T>, const void*, const T*, std::size_t, bool, \
                              T*, std::size_t);                                                                   \
+  template void gemm_made_b<T>(std::size_t, std::size_t, std::size_t, const T*, std::size_t, Fill<T>, const void*,    \
+                               bool, T*, std::size_t);                                                           \
   template std::size_t block_rows<T>(std::size_t);
 VK_CONV_GEMM(float)
 VK_CONV_GEMM(double)

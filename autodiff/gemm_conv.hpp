@@ -42,6 +42,10 @@ using Fill = void (*)(const void* context, std::size_t q0, std::size_t q1, T* ro
 template <class T>
 void gemm_made(std::size_t m, std::size_t n, std::size_t k, Fill<T> fill, const void* context, const T* b,
                std::size_t ldb, bool accumulate, T* c, std::size_t ldc);
+// gemm(true, false, m, n, k, A, lda, B, n, ...) with B [k, n] made so.
+template <class T>
+void gemm_made_b(std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, Fill<T> fill,
+                 const void* context, bool accumulate, T* c, std::size_t ldc);
 template <class T>
 std::size_t block_rows(std::size_t n);
 

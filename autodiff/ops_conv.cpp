@@ -215,9 +215,10 @@ void check_arguments(bool transposed, Var<T> x, Var<T> w, Var<T> b, const ConvPa
 // widest, which took a tenth of its step to write and read back): a block of its rows at a time
 // in a buffer of the thread's, each output element as the whole matrix's product gives it.
 template <class T>
-void im2col_product_add(const ConvParams& g, std::size_t batch, const T* x, const T* w, std::size_t n, T* out) {
+void im2col_product_add(const ConvParams& g, std::size_t batch, const T* x, bool trans_w, const T* w, std::size_t ldw,
+                        std::size_t n, T* out) {
   const std::size_t patch = g.patch(), positions = g.positions();
-  const T* packed = conv_gemm::pack<T>(false, n, patch, w, n);
+  const T* packed = conv_gemm::pack<T>(trans_w, n, patch, w, ldw);
   const std::size_t tile = conv_gemm::block_rows<T>(n);
   const std::size_t block = std::max<std::size_t>(1, 16384 / (patch * tile)) * tile;
   by_images(g, batch, [&](std::size_t b0, std::size_t b1) {
@@ -230,21 +231,22 @@ void im2col_product_add(const ConvParams& g, std::size_t batch, const T* x, cons
   });
 }
 
+template <class T>
+struct Made {
+  const ConvParams* g;
+  const T* x;
+  static void fill(const void* c, std::size_t q0, std::size_t q1, T* rows) {
+    const Made& m = *static_cast<const Made*>(c);
+    im2col_rows(*m.g, q0, q1, m.x, rows);
+  }
+};
+
 // w_grad [patch, n] += im2col(x)^T dy, the im2col matrix made a block of rows at a time.
 template <class T>
 void im2col_weight_grad(const ConvParams& g, std::size_t batch, const T* x, const T* dy, T* w_grad) {
-  struct Made {
-    const ConvParams* g;
-    const T* x;
-  } made{&g, x};
+  const Made<T> made{&g, x};
   const std::size_t n = g.out_channels;
-  conv_gemm::gemm_made<T>(
-      g.patch(), n, batch * g.positions(),
-      [](const void* c, std::size_t q0, std::size_t q1, T* rows) {
-        const Made& m = *static_cast<const Made*>(c);
-        im2col_rows(*m.g, q0, q1, m.x, rows);
-      },
-      &made, dy, n, true, w_grad, n);
+  conv_gemm::gemm_made<T>(g.patch(), n, batch * g.positions(), &Made<T>::fill, &made, dy, n, true, w_grad, n);
 }
 
 }  // namespace
@@ -273,7 +275,7 @@ Var<T> conv2d(Var<T> x, Var<T> w, Var<T> b, const ConvParams& g) {
     T* out = y.node().value;
     const T* bias = b.node().value;
     for (std::size_t r = 0; r < rows; ++r) std::copy(bias, bias + n, out + r * n);
-    im2col_product_add(g, batch, x.node().value, w.node().value, n, out);
+    im2col_product_add(g, batch, x.node().value, false, w.node().value, n, n, out);
     return y;
   }
   Var<T> col = tape.constant_uninitialized(rows, patch);
@@ -358,6 +360,12 @@ void backward_conv_transpose2d(Tape<T>& t, const Node<T>& y) {
     }
   if (b.grad) add_column_sums(y.grad, batch * g.height * g.width, g.channels, b.grad);
   if (!x.grad && !w.grad) return;
+  if (conv_gemm::own<T>()) {  // im2col(y.grad) made a block of rows at a time, as in conv2d
+    if (x.grad) im2col_product_add(g, batch, y.grad, true, w.value, patch, n, x.grad);
+    const Made<T> made{&g, y.grad};
+    if (w.grad) conv_gemm::gemm_made_b<T>(n, patch, rows, x.value, n, &Made<T>::fill, &made, true, w.grad, patch);
+    return;
+  }
   T* gcol = t.scratch(rows * patch);
   im2col(g, batch, y.grad, gcol);
   if (x.grad) conv_gemm::gemm<T>(false, true, rows, n, patch, gcol, patch, w.value, patch, true, x.grad, n);

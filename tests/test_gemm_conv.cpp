@@ -1,7 +1,7 @@
 // conv_gemm::gemm, the convolutions' products, against a plain double product for the three
 // kinds the convolutions make (A B, A B^T, A^T B) over shapes with every kind of tail, writing or
 // adding to C and leaving C's padding alone; then the same bits on 1, 2 and 3 threads, and gemm_made
-// (A made a block at a time) giving gemm's bits.
+// and gemm_made_b (A or B made a block at a time) giving gemm's bits.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -120,7 +120,8 @@ void check_threads() {
 
 }  // namespace
 
-// gemm_made with A made by copying rows of a stored A: gemm's bits, on any thread count.
+// gemm_made (gemm_made_b) with A (B) made by copying rows of a stored one: gemm's bits, on any
+// thread count.
 template <class T>
 void check_made() {
   struct Shape {
@@ -149,12 +150,25 @@ void check_made() {
         conv_gemm::gemm_made<T>(p.m, p.n, p.k, fill, &made, s.b.data(), s.ldb, accumulate, got.data(), s.ldc);
         blas::set_threads(1);
         CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(T)) == 0);
+        // B made instead: B's rows are ldb apart, made n wide.
+        const Case<T> sb(true, false, p.m, p.n, p.k, 11);
+        std::vector<T> want_b = sb.c, dense_b(p.k * p.n);
+        for (std::size_t q = 0; q < p.k; ++q)
+          std::memcpy(dense_b.data() + q * p.n, sb.b.data() + q * sb.ldb, p.n * sizeof(T));
+        conv_gemm::gemm<T>(true, false, p.m, p.n, p.k, sb.a.data(), sb.lda, dense_b.data(), p.n, accumulate,
+                           want_b.data(), sb.ldc);
+        const Made made_b{sb.b.data(), sb.ldb, p.n};
+        blas::set_threads(threads);
+        std::vector<T> got_b = sb.c;
+        conv_gemm::gemm_made_b<T>(p.m, p.n, p.k, sb.a.data(), sb.lda, fill, &made_b, accumulate, got_b.data(), sb.ldc);
+        blas::set_threads(1);
+        CHECK(std::memcmp(want_b.data(), got_b.data(), want_b.size() * sizeof(T)) == 0);
       }
     }
   }
 }
 
-TEST_CASE("conv_gemm::gemm_made gives gemm's bits on 1, 2 and 3 threads") {
+TEST_CASE("conv_gemm::gemm_made and gemm_made_b give gemm's bits on 1, 2 and 3 threads") {
   check_made<float>();
   check_made<double>();
 }
